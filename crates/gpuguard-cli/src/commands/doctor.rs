@@ -1,0 +1,45 @@
+use crate::output::{FailOn, Format, emit_report};
+use clap::Args;
+use gpuguard::doctor::{DoctorOptions, doctor};
+use gpuguard::probe::{Host, dev_shm::LoaderShape};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// GPUs this job expects to see.
+    #[arg(long)]
+    expect_gpus: Option<u32>,
+    /// DataLoader num_workers, to size /dev/shm against (with --batch-bytes).
+    #[arg(long, requires = "batch_bytes")]
+    dataloader_workers: Option<u64>,
+    /// Bytes of one collated batch (a number or a quantity such as 8Mi).
+    #[arg(long, requires = "dataloader_workers", value_parser = super::parse_bytes)]
+    batch_bytes: Option<u64>,
+    /// DataLoader prefetch_factor.
+    #[arg(long, default_value_t = 2)]
+    prefetch_factor: u64,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Inspect the machine under this root instead of `/` (fixture trees, chroots).
+    #[arg(long, default_value = "/", hide = true)]
+    root: PathBuf,
+}
+
+pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
+    let loader = match (a.dataloader_workers, a.batch_bytes) {
+        (Some(num_workers), Some(batch_bytes)) => Some(LoaderShape {
+            num_workers,
+            batch_bytes,
+            prefetch_factor: a.prefetch_factor,
+            loaders: 1,
+            local_processes: 1,
+        }),
+        _ => None,
+    };
+    let report = doctor(&Host::new(a.root), &DoctorOptions { expect_gpus: a.expect_gpus, loader });
+    emit_report(&report, a.format, a.fail_on)
+}

@@ -1,0 +1,73 @@
+//! The `gpuguard` command. [`run`] is the one entry point: the binary, `python -m gpuguard` and
+//! the console script installed by pip all call it, so they cannot disagree.
+//!
+//! Exit codes (every subcommand): 0 = nothing at or above the fail level, 1 = findings at or
+//! above it, 2 = usage or input error (the other inputs are still processed and reported).
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+/// Nothing at or above the fail level.
+pub const EXIT_OK: i32 = 0;
+/// Findings at or above the fail level.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Usage or input error.
+pub const EXIT_ERROR: i32 = 2;
+
+/// gpuguard catches the ML-ops mistakes that waste GPU time: /dev/shm too small for the
+/// DataLoader, missing checkpoints, XID errors, broken drivers, GPU manifests Kubernetes rejects.
+#[derive(Debug, Parser)]
+#[command(name = "gpuguard", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check this machine (or container) for the footguns it can see.
+    Doctor(commands::doctor::DoctorArgs),
+    /// List the ten footguns gpuguard knows.
+    Footguns(commands::footguns::FootgunsArgs),
+    /// Explain one footgun: `gpuguard explain GG001` (or its slug, `dev-shm`).
+    Explain(commands::explain::ExplainArgs),
+    /// How much /dev/shm a DataLoader needs, and the sizeLimit to set.
+    Shm(commands::shm::ShmArgs),
+    /// Plan checkpoints: the optimal interval and what interruptions cost.
+    Checkpoint(commands::checkpoint::CheckpointArgs),
+}
+
+/// Runs the command line `args` (the first item is the program name) and returns the exit code.
+/// Never panics on user input; output errors such as a closed pipe end the run quietly.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Doctor(a) => commands::doctor::run(a),
+        Command::Footguns(a) => commands::footguns::run(a),
+        Command::Explain(a) => commands::explain::run(a),
+        Command::Shm(a) => commands::shm::run(a),
+        Command::Checkpoint(a) => commands::checkpoint::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("gpuguard: {e}");
+            EXIT_ERROR
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! `gpuguard._gpuguard`: the PyO3 layer. Thin on purpose: it converts arguments and results and
+//! maps errors (one place, [`errors`]); every function runs inside [`errors::guard`] so a Rust
+//! panic becomes `GpuGuardError`, never a `PanicException` in a training script.
+
+mod catalog;
+mod cli;
+mod convert;
+mod errors;
+mod math;
+mod report;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    report::register(m)?;
+    catalog::register(m)?;
+    math::register(m)?;
+    cli::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The math functions, with the Rust names, argument names and units.
+
+use crate::convert::to_py;
+use crate::errors::{guard, guard_lib, non_negative};
+use crate::report::PyFinding;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+
+fn small(name: &str, value: i64) -> PyResult<u32> {
+    u32::try_from(value).map_err(|_| {
+        PyValueError::new_err(format!("invalid argument `{name}`: must be between 0 and {}, got {value}", u32::MAX))
+    })
+}
+
+fn method(name: &str) -> PyResult<gpuguard::CheckpointMethod> {
+    name.parse().map_err(crate::errors::to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (num_workers, batch_bytes, prefetch_factor=2, loaders=1, local_processes=1))]
+fn shm_required_bytes(num_workers: i64, batch_bytes: i64, prefetch_factor: i64, loaders: i64, local_processes: i64) -> PyResult<u64> {
+    let (w, b, p) = (non_negative("num_workers", num_workers)?, non_negative("batch_bytes", batch_bytes)?, non_negative("prefetch_factor", prefetch_factor)?);
+    let (l, n) = (non_negative("loaders", loaders)?, non_negative("local_processes", local_processes)?);
+    guard_lib(|| gpuguard::shm_required_bytes(w, b, p, l, n))
+}
+
+#[pyfunction]
+#[pyo3(signature = (num_workers, batch_bytes, prefetch_factor=2, loaders=1, local_processes=1, memory_limit_bytes=None))]
+fn shm_recommended_size<'py>(
+    py: Python<'py>,
+    num_workers: i64,
+    batch_bytes: i64,
+    prefetch_factor: i64,
+    loaders: i64,
+    local_processes: i64,
+    memory_limit_bytes: Option<i64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (w, b, p) = (non_negative("num_workers", num_workers)?, non_negative("batch_bytes", batch_bytes)?, non_negative("prefetch_factor", prefetch_factor)?);
+    let (l, n) = (non_negative("loaders", loaders)?, non_negative("local_processes", local_processes)?);
+    let limit = memory_limit_bytes.map(|v| non_negative("memory_limit_bytes", v)).transpose()?;
+    let rec = guard_lib(|| gpuguard::shm_recommended_size(w, b, p, l, n, limit))?;
+    to_py(py, &rec)
+}
+
+#[pyfunction]
+fn lost_work_cost(hourly_gpu_cost: f64, hours_since_last_checkpoint: f64) -> PyResult<f64> {
+    guard_lib(|| gpuguard::lost_work_cost(hourly_gpu_cost, hours_since_last_checkpoint))
+}
+
+#[pyfunction]
+#[pyo3(signature = (interruption_rate, period_hours, nodes=1))]
+fn mtbf_hours(interruption_rate: f64, period_hours: f64, nodes: i64) -> PyResult<f64> {
+    let nodes = small("nodes", nodes)?;
+    guard_lib(|| gpuguard::mtbf_hours(interruption_rate, period_hours, nodes))
+}
+
+#[pyfunction]
+#[pyo3(signature = (checkpoint_seconds, mtbf_hours, method="daly"))]
+fn optimal_checkpoint_interval(checkpoint_seconds: f64, mtbf_hours: f64, method: &str) -> PyResult<f64> {
+    let m = self::method(method)?;
+    guard_lib(|| gpuguard::optimal_checkpoint_interval(checkpoint_seconds, mtbf_hours, m))
+}
+
+#[pyfunction]
+#[pyo3(signature = (interval_seconds, checkpoint_seconds, mtbf_hours, restart_seconds=0.0))]
+fn checkpoint_waste(interval_seconds: f64, checkpoint_seconds: f64, mtbf_hours: f64, restart_seconds: f64) -> PyResult<f64> {
+    guard_lib(|| gpuguard::checkpoint_waste(interval_seconds, checkpoint_seconds, mtbf_hours, restart_seconds))
+}
+
+#[pyfunction]
+#[pyo3(signature = (hourly_gpu_cost, run_hours, checkpoint_seconds, interruption_rate, period_hours=730.0, nodes=1, restart_seconds=0.0, method="daly"))]
+#[allow(clippy::too_many_arguments)]
+fn checkpoint_plan<'py>(
+    py: Python<'py>,
+    hourly_gpu_cost: f64,
+    run_hours: f64,
+    checkpoint_seconds: f64,
+    interruption_rate: f64,
+    period_hours: f64,
+    nodes: i64,
+    restart_seconds: f64,
+    method: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (nodes, m) = (small("nodes", nodes)?, self::method(method)?);
+    let plan = guard_lib(|| {
+        gpuguard::checkpoint_plan(hourly_gpu_cost, run_hours, checkpoint_seconds, interruption_rate, period_hours, nodes, restart_seconds, m)
+    })?;
+    to_py(py, &plan)
+}
+
+#[pyfunction]
+#[pyo3(signature = (initial_delay_seconds=0, period_seconds=10, failure_threshold=3))]
+fn probe_window_seconds(initial_delay_seconds: i64, period_seconds: i64, failure_threshold: i64) -> PyResult<u64> {
+    let d = small("initial_delay_seconds", initial_delay_seconds)?;
+    let (p, f) = (small("period_seconds", period_seconds)?, small("failure_threshold", failure_threshold)?);
+    guard_lib(|| gpuguard::probe_window_seconds(d, p, f))
+}
+
+#[pyfunction]
+#[pyo3(signature = (model_bytes, read_bytes_per_second, overhead_seconds=0.0))]
+fn estimate_load_seconds(model_bytes: f64, read_bytes_per_second: f64, overhead_seconds: f64) -> PyResult<f64> {
+    guard_lib(|| gpuguard::estimate_load_seconds(model_bytes, read_bytes_per_second, overhead_seconds))
+}
+
+#[pyfunction]
+#[pyo3(signature = (window_seconds, load_seconds, safety_factor=2.0))]
+fn startup_window_covers(window_seconds: f64, load_seconds: f64, safety_factor: f64) -> PyResult<bool> {
+    guard_lib(|| gpuguard::startup_window_covers(window_seconds, load_seconds, safety_factor))
+}
+
+/// A resources dict (`{"nvidia.com/gpu": 2}`) as `(name, quantity text)` pairs: ints, floats and
+/// strings are all quantities, as in YAML.
+fn resource_pairs(arg: &str, value: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
+    let Some(dict) = value else { return Ok(vec![]) };
+    let mut pairs = Vec::with_capacity(dict.len());
+    for (k, v) in dict.iter() {
+        let name: String = k.extract().map_err(|_| PyTypeError::new_err(format!("invalid argument `{arg}`: resource names must be str")))?;
+        let text = if v.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err(format!("invalid argument `{arg}`: {name} must be a quantity, not a bool")));
+        } else if v.is_instance_of::<PyString>() || v.is_instance_of::<PyInt>() {
+            v.str()?.to_string()
+        } else if v.is_instance_of::<PyFloat>() {
+            let f: f64 = v.extract()?;
+            if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { v.str()?.to_string() }
+        } else {
+            return Err(PyTypeError::new_err(format!("invalid argument `{arg}`: {name} must be a str, int or float quantity")));
+        };
+        pairs.push((name, text));
+    }
+    Ok(pairs)
+}
+
+/// GG007 problems of one container's GPU `requests` and `limits` (dicts, or None), as findings.
+#[pyfunction]
+#[pyo3(signature = (requests=None, limits=None))]
+fn validate_gpu_resources(requests: Option<&Bound<'_, PyDict>>, limits: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<PyFinding>> {
+    let (req, lim) = (resource_pairs("requests", requests)?, resource_pairs("limits", limits)?);
+    guard(|| {
+        let r: Vec<(&str, &str)> = req.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let l: Vec<(&str, &str)> = lim.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        Ok(gpuguard::validate_gpu_resources(&r, &l).iter().map(|p| PyFinding(p.to_finding())).collect())
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(shm_required_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(shm_recommended_size, m)?)?;
+    m.add_function(wrap_pyfunction!(lost_work_cost, m)?)?;
+    m.add_function(wrap_pyfunction!(mtbf_hours, m)?)?;
+    m.add_function(wrap_pyfunction!(optimal_checkpoint_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(checkpoint_waste, m)?)?;
+    m.add_function(wrap_pyfunction!(checkpoint_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_window_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate_load_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(startup_window_covers, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_gpu_resources, m)?)?;
+    Ok(())
+}

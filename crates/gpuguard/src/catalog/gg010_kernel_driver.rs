@@ -1,0 +1,23 @@
+use super::Footgun;
+use crate::Severity;
+
+pub(super) const FOOTGUN: Footgun = Footgun {
+    id: "GG010",
+    slug: "kernel-driver",
+    title: "A kernel update that broke the NVIDIA driver",
+    what: "After an unattended kernel upgrade and reboot, nvidia-smi says \"NVIDIA-SMI has failed \
+           because it couldn't communicate with the NVIDIA driver\" or \"Failed to initialize \
+           NVML: Driver/library version mismatch\", and every GPU on the node is gone.",
+    why: "The NVIDIA kernel module is built for one kernel. When the kernel changes, DKMS must \
+          rebuild it; if the headers are missing or the build fails (see \
+          /var/lib/dkms/nvidia/<version>/build/make.log) the new kernel boots without it. A \
+          driver package upgrade without a reboot leaves the old module loaded under a newer \
+          user-space library, and NVML refuses to talk to it.",
+    fix: "Pin the kernel (apt-mark hold linux-image-*) on GPU nodes or upgrade kernel and driver \
+          together; install the headers for the running kernel and rebuild with `dkms autoinstall`; \
+          reboot after a driver upgrade; check with `gpuguard doctor` before returning the node \
+          to service.",
+    example: "NVRM: API mismatch: the client has the version 550.90.07, but this kernel module has the version 535.183.01.",
+    caught_by: &["runtime probe (kernel vs module, DKMS, NVML version)"],
+    default_severity: Severity::Error,
+};

@@ -1,0 +1,37 @@
+//! gpuguard catches the ML-ops mistakes that waste GPU time before they cost anything.
+//!
+//! The crate is pure Rust (no Python): the footgun [`catalog()`], the [`Finding`] and [`Report`]
+//! types every check produces, renderers for them, and the math behind the checks as pure
+//! functions in [`math`] (/dev/shm sizing, checkpoint intervals, probe windows, GPU resources).
+//!
+//! ```
+//! let need = gpuguard::shm_required_bytes(4, 8 << 20, 2, 1, 1).unwrap();
+//! assert!(need > 2 * 4 * (8 << 20)); // more than the classic 2 × workers × batch rule
+//! assert_eq!(gpuguard::catalog().len(), 10);
+//! ```
+
+pub mod catalog;
+pub mod doctor;
+pub mod error;
+pub mod finding;
+pub mod math;
+pub mod probe;
+pub mod render;
+pub mod report;
+pub mod severity;
+
+pub use catalog::{Footgun, catalog, footgun};
+pub use error::{Error, Result};
+pub use finding::{Evidence, Finding, Location};
+pub use math::checkpoint::{
+    CheckpointMethod, CheckpointPlan, checkpoint_plan, checkpoint_waste, lost_work_cost,
+    mtbf_hours, optimal_checkpoint_interval,
+};
+pub use math::gpu_resources::{GpuResourceProblem, validate_gpu_resources};
+pub use math::probe_window::{
+    ProbeTiming, estimate_load_seconds, probe_window_seconds, startup_window_covers,
+};
+pub use math::quantity::Quantity;
+pub use math::shm::{ShmRecommendation, shm_recommended_size, shm_required_bytes};
+pub use report::{Check, CheckStatus, InputError, Report, Summary};
+pub use severity::Severity;

@@ -1,0 +1,110 @@
+import math
+
+import pytest
+
+import gpuguard as gg
+
+
+def test_shm_required_is_above_the_classic_rule_and_matches_the_measured_case():
+    need = gg.shm_required_bytes(2, 8 * 2**20)
+    assert need > 2 * 2 * 8 * 2**20
+    # torch 2.15: 2 workers of 8 MiB batches died at 40 MiB of tmpfs and ran at 48 MiB.
+    assert 40 * 2**20 < need <= 49 * 2**20
+    assert gg.shm_required_bytes(0, 8 * 2**20) == 0
+    assert gg.shm_required_bytes(2, 8 * 2**20, loaders=2, local_processes=4) == 8 * need
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(num_workers=-1, batch_bytes=1), "num_workers"),
+        (dict(num_workers=1, batch_bytes=-5), "batch_bytes"),
+        (dict(num_workers=1, batch_bytes=1, prefetch_factor=0), "prefetch_factor"),
+        (dict(num_workers=1, batch_bytes=1, loaders=0), "loaders"),
+        (dict(num_workers=1, batch_bytes=2**62), "batch_bytes"),
+    ],
+)
+def test_shm_bad_arguments_raise_value_error_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        gg.shm_required_bytes(**kwargs)
+
+
+def test_shm_type_errors_name_the_argument():
+    with pytest.raises(TypeError, match="batch_bytes"):
+        gg.shm_required_bytes(2, "8Mi")
+
+
+def test_shm_recommendation():
+    rec = gg.shm_recommended_size(8, 64 * 2**20)
+    assert rec["quantity"] == "2Gi" and rec["size_bytes"] == 2 * 2**30
+    assert rec["required_bytes"] == gg.shm_required_bytes(8, 64 * 2**20)
+    assert "memory limit" in rec["reasoning"]
+    tight = gg.shm_recommended_size(8, 256 * 2**20, memory_limit_bytes=4 * 2**30)
+    assert "raise the memory limit" in tight["reasoning"]
+
+
+def test_daly_paper_values():
+    minutes = lambda m: gg.optimal_checkpoint_interval(300, m) / 60  # noqa: E731
+    assert round(minutes(24)) == 117
+    assert round(minutes(6)) == 57
+    assert abs(minutes(0.25) - 9.1) < 0.05
+    assert gg.optimal_checkpoint_interval(300, 24, method="young") == pytest.approx(7200)
+    with pytest.raises(ValueError, match="method"):
+        gg.optimal_checkpoint_interval(300, 24, method="weibull")
+
+
+def test_mtbf_and_lost_work():
+    m = gg.mtbf_hours(0.05, 730)
+    assert m == pytest.approx(730 / -math.log(0.95))
+    assert gg.mtbf_hours(0.05, 730, nodes=8) == pytest.approx(m / 8)
+    assert gg.lost_work_cost(32, 70) == 2240
+    for bad, name in [((1.0, 730), "interruption_rate"), ((0.1, 0), "period_hours"), ((float("nan"), 730), "interruption_rate")]:
+        with pytest.raises(ValueError, match=name):
+            gg.mtbf_hours(*bad)
+    with pytest.raises(ValueError, match="hourly_gpu_cost"):
+        gg.lost_work_cost(-1, 1)
+
+
+def test_checkpoint_plan_and_waste():
+    plan = gg.checkpoint_plan(hourly_gpu_cost=512, run_hours=336, checkpoint_seconds=180, interruption_rate=0.2, nodes=16, restart_seconds=600)
+    assert plan["keep_last"] >= 3
+    assert plan["expected_cost"] < plan["expected_cost_without"]
+    best = plan["interval_seconds"]
+    w = lambda t: gg.checkpoint_waste(t, 180, plan["mtbf_hours"], 600)  # noqa: E731
+    assert w(best) < w(best / 3) and w(best) < w(best * 3)
+
+
+def test_probe_window():
+    assert gg.probe_window_seconds() == 30
+    assert gg.probe_window_seconds(initial_delay_seconds=60, period_seconds=10, failure_threshold=30) == 360
+    with pytest.raises(ValueError, match="period_seconds"):
+        gg.probe_window_seconds(period_seconds=0)
+    load = gg.estimate_load_seconds(140e9, 1e9, overhead_seconds=30)
+    assert load == 170
+    assert not gg.startup_window_covers(gg.probe_window_seconds(), load)
+    assert gg.startup_window_covers(600, load)
+
+
+@pytest.mark.parametrize(
+    "requests, limits, problems",
+    [
+        (None, {"nvidia.com/gpu": 2}, 0),
+        (None, {"nvidia.com/gpu": "2"}, 0),
+        ({"nvidia.com/gpu": 2}, {"nvidia.com/gpu": "2"}, 0),
+        ({"nvidia.com/gpu": 2.0}, {"nvidia.com/gpu": "2"}, 0),
+        ({"nvidia.com/gpu": "1"}, None, 1),
+        ({"nvidia.com/gpu": 1}, {"nvidia.com/gpu": 2}, 1),
+        (None, {"nvidia.com/gpu": 0.5}, 1),
+        (None, {"nvidia.com/gpu": "500m"}, 1),
+        ({"cpu": "500m"}, {"memory": "1Gi"}, 0),
+    ],
+)
+def test_validate_gpu_resources(requests, limits, problems):
+    findings = gg.validate_gpu_resources(requests, limits)
+    assert len(findings) == problems
+    assert all(f.rule == "GG007" and f.severity == "error" for f in findings)
+
+
+def test_validate_gpu_resources_rejects_bools():
+    with pytest.raises(TypeError, match="limits"):
+        gg.validate_gpu_resources(None, {"nvidia.com/gpu": True})

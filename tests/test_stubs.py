@@ -1,0 +1,55 @@
+"""The hand-written .pyi stubs must match the compiled module: same names, same parameters."""
+
+import ast
+import inspect
+from pathlib import Path
+
+import gpuguard
+from gpuguard import _gpuguard
+
+STUB = Path(gpuguard.__file__).with_name("_gpuguard.pyi")
+
+
+def stub_tree():
+    return ast.parse(STUB.read_text())
+
+
+def stub_functions():
+    return {n.name: n for n in stub_tree().body if isinstance(n, ast.FunctionDef)}
+
+
+def stub_classes():
+    return {n.name: n for n in stub_tree().body if isinstance(n, ast.ClassDef)}
+
+
+def params(fn: ast.FunctionDef):
+    a = fn.args
+    names = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
+    return [n for n in names if n != "self"]
+
+
+def test_every_public_name_is_stubbed_and_exists():
+    public = {n for n in dir(_gpuguard) if not n.startswith("_")}
+    stubbed = set(stub_functions()) | set(stub_classes())
+    assert public - stubbed == set(), "compiled names missing from the stub"
+    assert stubbed - public == set(), "stubbed names missing from the module"
+
+
+def test_function_signatures_match():
+    for name, fn in stub_functions().items():
+        real = inspect.signature(getattr(_gpuguard, name))
+        assert list(real.parameters) == params(fn), name
+
+
+def test_class_members_match():
+    for name, cls in stub_classes().items():
+        real = getattr(_gpuguard, name)
+        for member in cls.body:
+            if isinstance(member, ast.FunctionDef) and member.name != "__init__":
+                assert hasattr(real, member.name), f"{name}.{member.name}"
+
+
+def test_package_reexports_the_module():
+    for name in gpuguard.__all__:
+        assert hasattr(gpuguard, name), name
+    assert (Path(gpuguard.__file__).parent / "py.typed").exists()
