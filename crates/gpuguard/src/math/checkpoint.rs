@@ -299,7 +299,8 @@ mod tests {
             let plan = checkpoint_plan(cost, run, c, r, p, n, 0.0, CheckpointMethod::Daly).unwrap();
             prop_assert!(plan.interval_seconds > 0.0 && plan.interval_seconds <= run * 3600.0);
             prop_assert!(plan.expected_hours >= run * (1.0 - 1e-12));
-            prop_assert!((0.0..=1.0).contains(&plan.waste_fraction) || plan.waste_fraction.is_nan() == false);
+            // 1.0 when interruptions come so fast the run never finishes (infinite expected time).
+            prop_assert!((0.0..=1.0).contains(&plan.waste_fraction), "waste {}", plan.waste_fraction);
         }
     }
 }

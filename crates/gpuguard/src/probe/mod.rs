@@ -42,6 +42,7 @@ impl Host {
 
 /// Free and total bytes of the filesystem holding `path`, from statvfs (`f_bavail`: what an
 /// unprivileged writer can use).
+#[allow(clippy::unnecessary_cast)]
 pub fn statvfs_bytes(path: &Path) -> std::io::Result<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
@@ -54,6 +55,7 @@ pub fn statvfs_bytes(path: &Path) -> std::io::Result<(u64, u64)> {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: statvfs returned 0, so st is initialised.
+    // The field types differ between platforms (u32 on some), hence the casts.
     let st = unsafe { st.assume_init() };
     let frsize = st.f_frsize as u64;
     Ok((st.f_bavail as u64 * frsize, st.f_blocks as u64 * frsize))
