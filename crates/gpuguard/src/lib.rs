@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod doctor;
+pub mod ecc;
 pub mod error;
 pub mod finding;
 pub mod math;

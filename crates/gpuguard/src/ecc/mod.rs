@@ -1,0 +1,8 @@
+//! GPU memory ECC health (GG005): counters parsed from `nvidia-smi -q` text, and the rate of
+//! corrected errors over time, the leading sign of an uncorrectable failure.
+
+mod rate;
+mod smi;
+
+pub use rate::{EccRate, EccSample, corrected_error_rate};
+pub use smi::{GpuEcc, parse_nvidia_smi_q};
