@@ -7,9 +7,11 @@
 //! ```
 
 mod catalog;
+mod metrics;
 mod parse;
 mod scan;
 
 pub use catalog::{XidAction, XidCategory, XidInfo, classify_xid, known_xids};
+pub use metrics::xid_metrics;
 pub use parse::{XID_MARKER, XidEvent, parse_xid_line};
 pub use scan::{GpuVerdict, XidRecord, XidScanner, XidSummary, XidSummaryEntry, xid_findings};
