@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod explain;
 pub mod footguns;
 pub mod shm;
+pub mod xid;
 
 /// Parses a byte size given as a plain number or a Kubernetes quantity (`8388608`, `8Mi`, `1.5Gi`).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
