@@ -3,6 +3,7 @@
 pub mod checkpoint;
 pub mod doctor;
 pub mod explain;
+mod explain_xid;
 pub mod footguns;
 pub mod shm;
 pub mod xid;
