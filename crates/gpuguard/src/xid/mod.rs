@@ -10,6 +10,7 @@ mod catalog;
 mod metrics;
 mod parse;
 mod scan;
+mod window;
 
 pub use catalog::{XidAction, XidCategory, XidInfo, classify_xid, known_xids};
 pub use metrics::xid_metrics;
