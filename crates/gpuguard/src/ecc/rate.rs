@@ -76,17 +76,17 @@ mod tests {
     #[test]
     fn climbing_rate_alerts_even_with_a_small_total() {
         // 10 per hour for two hours, then 120 in ten minutes.
-        let r = corrected_error_rate(&[s(0.0, 0), s(3600.0, 10), s(7200.0, 20), s(7800.0, 140)], 100.0).unwrap();
+        let r = corrected_error_rate(&[s(0.0, 0), s(3600.0, 10), s(7200.0, 20), s(7800.0, 140)], 100.0).expect("valid samples");
         assert_eq!(r.increase, 140);
         assert!((r.peak_per_hour - 720.0).abs() < 1e-9);
         assert!(r.alert);
-        let calm = corrected_error_rate(&[s(0.0, 5000), s(3600.0, 5001)], 100.0).unwrap();
+        let calm = corrected_error_rate(&[s(0.0, 5000), s(3600.0, 5001)], 100.0).expect("valid samples");
         assert!(!calm.alert);
     }
 
     #[test]
     fn reset_and_order() {
-        let r = corrected_error_rate(&[s(7200.0, 4), s(0.0, 10), s(3600.0, 30)], 1000.0).unwrap();
+        let r = corrected_error_rate(&[s(7200.0, 4), s(0.0, 10), s(3600.0, 30)], 1000.0).expect("valid samples");
         assert_eq!(r.increase, 24);
         assert!(corrected_error_rate(&[s(1.0, 1), s(1.0, 2)], 1.0).is_err());
         assert!(corrected_error_rate(&[s(0.0, 1), s(1.0, 2)], -1.0).is_err());

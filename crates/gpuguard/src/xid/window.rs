@@ -31,7 +31,7 @@ impl Window {
         }
         // SAFETY: advice on the range just mapped; failure only loses the hint.
         unsafe {
-            libc::madvise(ptr, len, libc::MADV_SEQUENTIAL | libc::MADV_WILLNEED);
+            libc::madvise(ptr, len, libc::MADV_SEQUENTIAL);
         }
         Ok(Window { ptr, len })
     }
