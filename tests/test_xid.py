@@ -117,3 +117,15 @@ def test_prometheus_output_passes_promtool(run_cli, tmp_path):
         pytest.skip("promtool not installed (Debian package `prometheus`)")
     check = subprocess.run([promtool, "check", "metrics"], input=r.stdout, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_ecc_parse_and_rate():
+    gpus = gpuguard.parse_nvidia_smi_q((ECC / "nvidia-smi-q-h100.txt").read_text())
+    assert [g["gpu"] for g in gpus] == ["00000000:18:00.0", "00000000:3B:00.0"]
+    assert (gpus[1]["volatile_corrected"], gpus[1]["volatile_uncorrected"]) == (17, 1)
+    assert gpus[1]["remapped_rows_pending"] is True and gpus[1]["retired_pages_sbe"] is None
+    rate = gpuguard.corrected_error_rate([(0.0, 10), (3600.0, 20), (4200.0, 120)], threshold_per_hour=200.0)
+    assert rate["increase"] == 110 and rate["alert"] is True
+    assert rate["peak_per_hour"] == pytest.approx(600.0)
+    with pytest.raises(ValueError, match="samples"):
+        gpuguard.corrected_error_rate([(0.0, 1)])

@@ -5,6 +5,7 @@
 mod catalog;
 mod cli;
 mod convert;
+mod ecc;
 mod errors;
 mod math;
 mod report;
@@ -21,5 +22,6 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     math::register(m)?;
     cli::register(m)?;
     xid::register(m)?;
+    ecc::register(m)?;
     Ok(())
 }
