@@ -18,8 +18,11 @@ cat "$LOG" > /dev/null # warm the page cache
 measure() {
   local best="" rss=0
   for _ in 1 2 3; do
+    # /usr/bin/time for peak RSS; date for wall time (time -v rounds to 10 ms)
+    local t0 t1; t0=$(date +%s%N)
     /usr/bin/time -v -o /tmp/gpuguard-xid-bench.time "$@" > /tmp/gpuguard-xid-bench.out || true
-    local wall; wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' /tmp/gpuguard-xid-bench.time)
+    t1=$(date +%s%N)
+    local wall; wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
     local r; r=$(awk -F': ' '/Maximum resident set size/ {print $2}' /tmp/gpuguard-xid-bench.time)
     if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; fi
     [ "$r" -gt "$rss" ] && rss=$r
