@@ -38,6 +38,8 @@ enum Command {
     Shm(commands::shm::ShmArgs),
     /// Plan checkpoints: the optimal interval and what interruptions cost.
     Checkpoint(commands::checkpoint::CheckpointArgs),
+    /// Scan kernel logs for NVIDIA XID errors (and nvidia-smi -q ECC counters), say what to do.
+    Xid(commands::xid::XidArgs),
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the exit code.
@@ -61,6 +63,7 @@ where
         Command::Explain(a) => commands::explain::run(a),
         Command::Shm(a) => commands::shm::run(a),
         Command::Checkpoint(a) => commands::checkpoint::run(a),
+        Command::Xid(a) => commands::xid::run(a),
     };
     match result {
         Ok(code) => code,

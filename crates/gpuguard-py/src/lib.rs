@@ -5,9 +5,11 @@
 mod catalog;
 mod cli;
 mod convert;
+mod ecc;
 mod errors;
 mod math;
 mod report;
+mod xid;
 
 use pyo3::prelude::*;
 
@@ -19,5 +21,7 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     catalog::register(m)?;
     math::register(m)?;
     cli::register(m)?;
+    xid::register(m)?;
+    ecc::register(m)?;
     Ok(())
 }

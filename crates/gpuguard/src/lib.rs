@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod doctor;
+pub mod ecc;
 pub mod error;
 pub mod finding;
 pub mod math;
@@ -19,6 +20,7 @@ pub mod probe;
 pub mod render;
 pub mod report;
 pub mod severity;
+pub mod xid;
 
 pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};

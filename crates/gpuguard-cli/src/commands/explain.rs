@@ -3,8 +3,9 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// A rule id (`GG001`) or slug (`dev-shm`).
-    #[arg(value_name = "RULE")]
+    /// A rule id (`GG001`) or slug (`dev-shm`), or `xid N` for an NVIDIA XID code (`xid` alone
+    /// lists every documented code).
+    #[arg(value_name = "RULE | xid N")]
     topic: Vec<String>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -46,6 +47,9 @@ fn wrap(text: &str) -> String {
 }
 
 pub fn run(args: ExplainArgs) -> std::io::Result<i32> {
+    if args.topic.first().is_some_and(|t| t.eq_ignore_ascii_case("xid")) {
+        return super::explain_xid::run(&args.topic[1..], args.json);
+    }
     let key = args.topic.join(" ");
     let Some(f) = gpuguard::footgun(&key) else {
         eprintln!(

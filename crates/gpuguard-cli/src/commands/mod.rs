@@ -3,8 +3,10 @@
 pub mod checkpoint;
 pub mod doctor;
 pub mod explain;
+mod explain_xid;
 pub mod footguns;
 pub mod shm;
+pub mod xid;
 
 /// Parses a byte size given as a plain number or a Kubernetes quantity (`8388608`, `8Mi`, `1.5Gi`).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {

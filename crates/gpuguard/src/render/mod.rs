@@ -3,6 +3,7 @@
 mod html;
 mod json;
 mod markdown;
+pub mod prometheus;
 mod text;
 
 pub use html::{finding_to_html, to_html};

@@ -1,0 +1,48 @@
+//! `gpuguard explain xid N`: what an XID code means and what to do.
+
+use crate::output::print;
+use gpuguard::xid::{XidInfo, classify_xid, known_xids};
+
+fn xid_text(x: &XidInfo) -> String {
+    format!(
+        "XID {}: {}{}\n  category: {}\n  severity: {}\n  action:   {}\n\n  {}\n\n  What to do: {}\n",
+        x.code,
+        x.name,
+        if x.known { "" } else { " (not in NVIDIA's catalog)" },
+        x.category.as_str(),
+        x.severity,
+        x.action.as_str(),
+        x.meaning,
+        x.action.advice(),
+    )
+}
+
+pub fn run(rest: &[String], json: bool) -> std::io::Result<i32> {
+    let infos: Vec<XidInfo> = match rest {
+        [] => known_xids().to_vec(),
+        [code] => match code.trim().parse::<u32>() {
+            Ok(c) => vec![classify_xid(c)],
+            Err(_) => {
+                eprintln!("gpuguard explain xid: expected an XID number such as 48, got {code:?}");
+                return Ok(crate::EXIT_ERROR);
+            }
+        },
+        _ => {
+            eprintln!("gpuguard explain xid: expected one XID number, got {}", rest.join(" "));
+            return Ok(crate::EXIT_ERROR);
+        }
+    };
+    if json {
+        let v = if rest.is_empty() { serde_json::to_value(&infos) } else { serde_json::to_value(infos[0]) };
+        print(&serde_json::to_string_pretty(&v.unwrap_or_default()).unwrap_or_default())?;
+    } else if rest.is_empty() {
+        let mut t = String::new();
+        for x in &infos {
+            t.push_str(&format!("{:>4}  {:<8} {:<14} {:<18} {}\n", x.code, x.severity.as_str(), x.category.as_str(), x.action.as_str(), x.name));
+        }
+        print(&t)?;
+    } else {
+        print(&xid_text(&infos[0]))?;
+    }
+    Ok(crate::EXIT_OK)
+}

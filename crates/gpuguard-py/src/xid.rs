@@ -1,0 +1,259 @@
+//! XID classification, parsing and scanning for Python. Scanning runs with the GIL released.
+
+use crate::convert::to_py;
+use crate::errors::{GpuGuardError, guard};
+use crate::report::{PyFinding, PyReport};
+use gpuguard::xid::{XidInfo, XidRecord, XidScanner, XidSummary};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+/// What one XID code means: name, meaning, category, severity and action.
+#[pyclass(module = "gpuguard", name = "XidInfo", frozen)]
+#[derive(Debug)]
+pub struct PyXidInfo(XidInfo);
+
+#[pymethods]
+impl PyXidInfo {
+    #[getter]
+    fn code(&self) -> u32 {
+        self.0.code
+    }
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.0.name
+    }
+    #[getter]
+    fn meaning(&self) -> &'static str {
+        self.0.meaning
+    }
+    #[getter]
+    fn category(&self) -> &'static str {
+        self.0.category.as_str()
+    }
+    #[getter]
+    fn severity(&self) -> &'static str {
+        self.0.severity.as_str()
+    }
+    #[getter]
+    fn action(&self) -> &'static str {
+        self.0.action.as_str()
+    }
+    #[getter]
+    fn advice(&self) -> &'static str {
+        self.0.action.advice()
+    }
+    #[getter]
+    fn known(&self) -> bool {
+        self.0.known
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        format!("<XidInfo {} {:?}: {} / {} / {}>", self.0.code, self.0.name, self.0.category.as_str(), self.0.severity, self.0.action.as_str())
+    }
+}
+
+/// One XID event: the fields as the log wrote them plus what the code means.
+#[pyclass(module = "gpuguard", name = "XidEvent", frozen)]
+#[derive(Debug)]
+pub struct PyXidEvent(XidRecord);
+
+#[pymethods]
+impl PyXidEvent {
+    #[getter]
+    fn xid(&self) -> u32 {
+        self.0.event.xid
+    }
+    #[getter]
+    fn pci(&self) -> Option<&str> {
+        self.0.event.pci.as_deref()
+    }
+    #[getter]
+    fn pid(&self) -> Option<u32> {
+        self.0.event.pid
+    }
+    #[getter]
+    fn process(&self) -> Option<&str> {
+        self.0.event.process.as_deref()
+    }
+    #[getter]
+    fn timestamp(&self) -> Option<&str> {
+        self.0.event.timestamp.as_deref()
+    }
+    #[getter]
+    fn message(&self) -> &str {
+        &self.0.event.message
+    }
+    #[getter]
+    fn caused_by(&self) -> Option<u32> {
+        self.0.event.caused_by
+    }
+    #[getter]
+    fn file(&self) -> &str {
+        &self.0.file
+    }
+    #[getter]
+    fn line(&self) -> u64 {
+        self.0.line
+    }
+    #[getter]
+    fn severity(&self) -> &'static str {
+        self.0.severity.as_str()
+    }
+    #[getter]
+    fn category(&self) -> &'static str {
+        self.0.category
+    }
+    #[getter]
+    fn action(&self) -> &'static str {
+        self.0.action
+    }
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.0.name
+    }
+    #[getter]
+    fn follow_on(&self) -> bool {
+        self.0.follow_on
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        let e = &self.0.event;
+        format!("<XidEvent {} on {} at {}:{}: {}>", e.xid, e.pci.as_deref().unwrap_or("unknown GPU"), self.0.file, self.0.line, self.0.name)
+    }
+}
+
+/// The result of a scan: every event, the per-GPU summary and verdicts, GG005 findings.
+#[pyclass(module = "gpuguard", name = "XidScan", frozen)]
+#[derive(Debug)]
+pub struct PyXidScan {
+    events: Vec<XidRecord>,
+    summary: XidSummary,
+    errors: Vec<gpuguard::InputError>,
+}
+
+#[pymethods]
+impl PyXidScan {
+    #[getter]
+    fn events(&self) -> Vec<PyXidEvent> {
+        self.events.iter().cloned().map(PyXidEvent).collect()
+    }
+    /// `{"events", "lines", "inputs", "by_gpu": [...], "verdicts": [...]}`.
+    #[getter]
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.summary)
+    }
+    #[getter]
+    fn findings(&self) -> Vec<PyFinding> {
+        gpuguard::xid::xid_findings(&self.summary).into_iter().map(PyFinding).collect()
+    }
+    /// The GG005 findings (and unreadable inputs) as a Report.
+    fn report(&self) -> PyReport {
+        let mut r = gpuguard::Report::new("xid");
+        r.findings = gpuguard::xid::xid_findings(&self.summary);
+        r.errors = self.errors.clone();
+        PyReport(r)
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &serde_json::json!({"schema": 1, "events": self.events, "summary": self.summary, "errors": self.errors}))
+    }
+    fn __len__(&self) -> usize {
+        self.events.len()
+    }
+    fn __repr__(&self) -> String {
+        format!("<XidScan {} event(s) on {} GPU(s) in {} line(s)>", self.summary.events, self.summary.verdicts.len(), self.summary.lines)
+    }
+}
+
+/// What an XID code means; unknown codes come back with `known == False`, never an error.
+#[pyfunction]
+fn classify_xid(code: i64) -> PyResult<PyXidInfo> {
+    guard(|| {
+        let code = u32::try_from(code).map_err(|_| PyValueError::new_err(format!("invalid argument `code`: must be between 0 and {}, got {code}", u32::MAX)))?;
+        Ok(PyXidInfo(gpuguard::xid::classify_xid(code)))
+    })
+}
+
+fn bytes_of(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
+    if let Ok(s) = value.cast::<PyString>() {
+        Ok(s.to_str()?.as_bytes().to_vec())
+    } else if let Ok(b) = value.cast::<PyBytes>() {
+        Ok(b.as_bytes().to_vec())
+    } else {
+        Err(PyTypeError::new_err(format!("invalid argument `{name}`: expected str or bytes, got {}", value.get_type().name()?)))
+    }
+}
+
+/// Parses one kernel-log line; `None` when it is not an XID event.
+#[pyfunction]
+fn parse_xid_line(line: &Bound<'_, PyAny>) -> PyResult<Option<PyXidEvent>> {
+    guard(|| {
+        let bytes = bytes_of(line, "line")?;
+        let mut scanner = XidScanner::new();
+        let mut found = None;
+        // Only the first line counts: a pasted line with a trailing newline is still one line.
+        let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+        scanner.scan_bytes(first, "<string>", &mut |r| found = Some(r));
+        Ok(found.map(PyXidEvent))
+    })
+}
+
+/// Scans a log: a path (str or os.PathLike; a file, gzip file or directory) or the log text
+/// itself (str with a newline or an XID marker, or bytes).
+#[pyfunction]
+fn scan_xid(py: Python<'_>, path_or_text: &Bound<'_, PyAny>) -> PyResult<PyXidScan> {
+    guard(|| {
+        enum Input {
+            Text(Vec<u8>),
+            Path(std::path::PathBuf),
+        }
+        let input = if let Ok(b) = path_or_text.cast::<PyBytes>() {
+            Input::Text(b.as_bytes().to_vec())
+        } else if let Ok(s) = path_or_text.cast::<PyString>() {
+            let s = s.to_str()?;
+            if s.contains('\n') || s.contains("NVRM: Xid") {
+                Input::Text(s.as_bytes().to_vec())
+            } else {
+                Input::Path(s.into())
+            }
+        } else if path_or_text.hasattr("__fspath__")? {
+            Input::Path(path_or_text.extract::<std::path::PathBuf>()?)
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "invalid argument `path_or_text`: expected a path, str or bytes, got {}",
+                path_or_text.get_type().name()?
+            )));
+        };
+        let (events, summary, errors) = py.detach(move || {
+            let mut scanner = XidScanner::new();
+            let mut events = Vec::new();
+            let mut errors = Vec::new();
+            match input {
+                Input::Text(t) => scanner.scan_bytes(&t, "<string>", &mut |r| events.push(r)),
+                Input::Path(p) => scanner.scan_path(&p, &mut errors, &mut |r| events.push(r)),
+            }
+            (events, scanner.summary(), errors)
+        });
+        // Nothing readable at all is an error; some unreadable files in a directory are reported.
+        if summary.inputs == 0 {
+            if let Some(e) = errors.first() {
+                return Err(GpuGuardError::new_err(format!("{}: {}", e.file, e.message)));
+            }
+        }
+        Ok(PyXidScan { events, summary, errors })
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyXidInfo>()?;
+    m.add_class::<PyXidEvent>()?;
+    m.add_class::<PyXidScan>()?;
+    m.add_function(wrap_pyfunction!(classify_xid, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_xid_line, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_xid, m)?)?;
+    Ok(())
+}
