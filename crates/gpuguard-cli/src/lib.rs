@@ -38,6 +38,8 @@ enum Command {
     Shm(commands::shm::ShmArgs),
     /// Plan checkpoints: the optimal interval and what interruptions cost.
     Checkpoint(commands::checkpoint::CheckpointArgs),
+    /// Lint Kubernetes manifests for GPU and ML workload mistakes (files, directories, `-`).
+    Lint(commands::lint::LintArgs),
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the exit code.
@@ -61,6 +63,7 @@ where
         Command::Explain(a) => commands::explain::run(a),
         Command::Shm(a) => commands::shm::run(a),
         Command::Checkpoint(a) => commands::checkpoint::run(a),
+        Command::Lint(a) => commands::lint::run(a),
     };
     match result {
         Ok(code) => code,

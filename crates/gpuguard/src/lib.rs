@@ -14,11 +14,14 @@ pub mod catalog;
 pub mod doctor;
 pub mod error;
 pub mod finding;
+pub mod k8s;
+pub mod lint;
 pub mod math;
 pub mod probe;
 pub mod render;
 pub mod report;
 pub mod severity;
+pub mod yaml;
 
 pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};

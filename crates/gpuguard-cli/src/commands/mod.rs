@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod doctor;
 pub mod explain;
 pub mod footguns;
+pub mod lint;
 pub mod shm;
 
 /// Parses a byte size given as a plain number or a Kubernetes quantity (`8388608`, `8Mi`, `1.5Gi`).
