@@ -6,6 +6,7 @@ mod catalog;
 mod cli;
 mod convert;
 mod errors;
+mod lint;
 mod math;
 mod report;
 
@@ -19,5 +20,6 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     catalog::register(m)?;
     math::register(m)?;
     cli::register(m)?;
+    lint::register(m)?;
     Ok(())
 }
