@@ -25,7 +25,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         return;
     }
     for pod in ctx.pods.clone() {
-        let gpu: Vec<_> = pod.containers.iter().filter(|c| c.requests_gpu() && !c.init).collect();
+        let gpu: Vec<_> = pod.containers.iter().filter(|c| c.requests_gpu() && !c.init && !super::is_gpu_agent(ctx, c)).collect();
         let Some(first) = gpu.first() else { continue };
         let training = gpu.iter().any(|c| {
             let fp = c.fingerprint();

@@ -92,7 +92,7 @@ pub(crate) fn volume_for_path<'a>(pod: &PodSpec<'a>, c: &Container<'a>, path: &s
         .mounts()
         .filter(|m| {
             let mp = m["mountPath"].as_str().unwrap_or("").trim_end_matches('/');
-            !mp.is_empty() && (path == mp || path.starts_with(&format!("{mp}/")) || mp.is_empty())
+            !mp.is_empty() && (path == mp || path.starts_with(&format!("{mp}/")))
         })
         .max_by_key(|m| m["mountPath"].as_str().map_or(0, str::len))?;
     let vol = mount["name"].as_str().and_then(|n| pod.volume(n));
@@ -149,9 +149,9 @@ pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
 }
 
 /// Flags that name the model to serve, across servers.
-const MODEL_FLAGS: &[&str] = &["--model", "--model-id", "--model_id", "--model-path", "--model_path", "--model-name-or-path", "--model_name_or_path", "--model-name"];
+const MODEL_FLAGS: &[&str] = &["--model", "--model-id", "--model_id", "--model-path", "--model_path", "--model-name-or-path", "--model_name_or_path"];
 /// Environment variables that name the model.
-const MODEL_ENVS: &[&str] = &["MODEL_ID", "MODEL_NAME", "MODEL", "HF_MODEL_ID", "MODEL_PATH", "SERVED_MODEL"];
+const MODEL_ENVS: &[&str] = &["MODEL_ID", "HF_MODEL_ID", "MODEL_NAME", "MODEL_PATH"];
 
 /// The value of `--flag X` or `--flag=X` in argv. Entries may also hold several words (shell
 /// command strings such as `vllm serve x --port 8000`), so argv is split on whitespace first.
@@ -183,12 +183,43 @@ pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
         .filter(|m| !m.is_empty() && !m.starts_with('$'))
 }
 
-/// Whether a model reference points at the Hugging Face hub (`org/name`) rather than a local path
-/// or object storage (`/models/x`, `s3://…`, `gs://…`, `pvc://…`).
+/// Whether a model reference points at the Hugging Face hub (`org/name`, `hf://org/name`) rather
+/// than a local path or object storage (`/models/x`, `s3://…`, `gs://…`, `pvc://…`). A bare name
+/// (`my-model`) is more often a served name than a hub id, so it does not count.
 pub(crate) fn is_hub_model(model: &str) -> bool {
-    if model.starts_with("hf://") {
-        return true;
+    let id = model.strip_prefix("hf://").unwrap_or(model);
+    !(id.starts_with(['/', '.', '~']) || id.contains("://") || id.contains(char::is_whitespace))
+        && id.split('/').count() == 2
+        && id.split('/').all(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_models() {
+        assert!(is_hub_model("meta-llama/Llama-3.1-8B-Instruct"));
+        assert!(is_hub_model("hf://Qwen/Qwen2.5-7B"));
+        for local in ["/models/llama", "./m", "s3://b/m", "gs://b/m", "pvc://c/m", "my-model", "a/b/c", "$(MODEL)"] {
+            assert!(!is_hub_model(local), "{local}");
+        }
     }
-    !(model.starts_with('/') || model.starts_with('.') || model.starts_with('~') || model.contains("://"))
-        && model.split('/').count() <= 2
+
+    #[test]
+    fn flags() {
+        let w = ["vllm", "serve", "x/y", "--download-dir=/cache", "--model", "m/n"];
+        assert_eq!(flag_value(&w, &["--download-dir"]), Some("/cache"));
+        assert_eq!(flag_value(&w, MODEL_FLAGS), Some("m/n"));
+        assert_eq!(flag_value(&["--model-repository=/models"], MODEL_FLAGS), None);
+    }
+
+    #[test]
+    fn persistent_volumes() {
+        let v = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert!(is_persistent(&v(r#"{"name": "a", "persistentVolumeClaim": {"claimName": "c"}}"#)));
+        assert!(is_persistent(&v(r#"{"csi": {"driver": "gcsfuse.csi.storage.gke.io"}, "name": "g"}"#)));
+        assert!(!is_persistent(&v(r#"{"name": "e", "emptyDir": {}}"#)));
+        assert!(!is_persistent(&v(r#"{"name": "e", "ephemeral": {"volumeClaimTemplate": {}}}"#)));
+    }
 }
