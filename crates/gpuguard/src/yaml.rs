@@ -42,16 +42,16 @@ fn is_marker(line: &str) -> bool {
 /// ```
 /// let docs = gpuguard::yaml::split_documents("a: 1\n---\n# note\nb: 2\n");
 /// assert_eq!(docs.len(), 2);
-/// assert_eq!((docs[1].first_line, docs[1].content_line), (3, 4));
+/// // `first_line` is the marker line (what follows `---` on it belongs to the document).
+/// assert_eq!((docs[1].first_line, docs[1].content_line), (2, 4));
 /// ```
 pub fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
     let mut docs = Vec::new();
     let mut start = 0usize; // byte offset of the current document's text
     let mut first_line = 1usize;
     let mut offset = 0usize;
-    let mut line_no = 1usize;
     let mut seen_marker_or_content = false;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1usize..).zip(text.split_inclusive('\n')) {
         let bare = line.trim_end_matches(['\n', '\r']);
         if is_marker(bare) {
             // Text before the first marker is a document only when it has content.
@@ -70,7 +70,6 @@ pub fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
             first_line = line_no + 1;
         }
         offset += line.len();
-        line_no += 1;
     }
     if seen_marker_or_content || has_content(&text[start..]) {
         push_doc(&mut docs, &text[start..], first_line);
@@ -179,6 +178,7 @@ fn key_text(k: serde_yaml::Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

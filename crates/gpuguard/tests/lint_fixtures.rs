@@ -1,6 +1,7 @@
 //! Every rule against its fixtures: each document of `flagged/ggNNN.yaml` must be flagged by
 //! GGNNN, no document of `traps/ggNNN.yaml` may be; plus parsing, ignores, config and snapshots of
 //! what a user sees in each format.
+#![allow(clippy::unwrap_used)]
 
 use gpuguard::lint::{LintConfig, LintOptions, lint_paths, lint_text};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,9 @@
 use super::Object;
 use serde_json::Value;
 
+/// `(name, quantity text)` pairs of a resource map.
+pub type ResourceList = Vec<(String, String)>;
+
 /// One pod spec inside an object.
 #[derive(Debug, Clone)]
 pub struct PodSpec<'a> {
@@ -70,7 +73,7 @@ impl<'a> Container<'a> {
     }
 
     /// `(requests, limits)` as `(name, value)` text pairs.
-    pub fn resources(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    pub fn resources(&self) -> (ResourceList, ResourceList) {
         let r = &self.value["resources"];
         (super::resource_pairs(&r["requests"]), super::resource_pairs(&r["limits"]))
     }
@@ -224,6 +227,7 @@ fn push_spec<'a>(out: &mut Vec<PodSpec<'a>>, path: &str, spec: &'a Value, meta: 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -116,6 +116,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::model_size;
 

@@ -194,6 +194,7 @@ pub(crate) fn is_hub_model(model: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
