@@ -110,7 +110,10 @@ const INERT_KINDS: &[&str] = &[
 
 fn lint_object(obj: Object<'_>, file: &str, line: usize, document: usize, opts: &LintOptions, report: &mut Report) {
     let pods = k8s::pod_specs(&obj);
-    if pods.is_empty() && !INERT_KINDS.contains(&obj.kind) && !k8s::WORKLOAD_KINDS.contains(&obj.kind) {
+    let known = INERT_KINDS.contains(&obj.kind)
+        || k8s::WORKLOAD_KINDS.contains(&obj.kind)
+        || rules::is_device_plugin_config(obj.value);
+    if pods.is_empty() && !known {
         let what = if obj.kind.is_empty() { "no kind".to_owned() } else { format!("kind {} is not one gpuguard checks", obj.kind) };
         report.checks.push(note(file, line, &format!("{}: {what}; skipped", obj.name.unwrap_or("(unnamed)"))));
         return;

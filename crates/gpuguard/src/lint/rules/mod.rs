@@ -7,6 +7,8 @@ mod gg001_dev_shm;
 mod gg002_gpu_node_taint;
 mod gg003_checkpointing;
 mod gg004_time_slicing;
+
+pub(crate) use gg004_time_slicing::is_device_plugin_config;
 mod gg006_model_cache;
 mod gg007_gpu_requests_limits;
 mod gg008_gpu_device_access;
