@@ -107,7 +107,9 @@ fn push_doc<'a>(docs: &mut Vec<RawDocument<'a>>, text: &'a str, first_line: usiz
 /// ```
 pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<Value> {
     let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        let line = e.location().map(|l| first_line + l.line().saturating_sub(1));
+        // An error at the end of input points past the last line: report the last line instead.
+        let last = text.lines().count().max(1);
+        let line = e.location().map(|l| first_line + l.line().clamp(1, last) - 1);
         let message = match e.location() {
             // serde_yaml prefixes "at line N column M" with relative numbers: keep the message,
             // the absolute line is in `line`.

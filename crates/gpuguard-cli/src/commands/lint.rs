@@ -83,3 +83,19 @@ fn grouped_text(report: &Report, colour: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_grouped_by_file() {
+        let opts = LintOptions::default();
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: t\n    resources: {requests: {nvidia.com/gpu: 1}}\n";
+        let node = "kind: Node\nmetadata: {name: n, labels: {nvidia.com/gpu.present: 'true'}}\n---\nkind: [\n";
+        let mut report = gpuguard::lint::lint_text(pod, "a.yaml", &opts);
+        report.merge(gpuguard::lint::lint_text(node, "b.yaml", &opts));
+        report.merge(gpuguard::lint::lint_text("kind: Widget\nmetadata: {name: w}\n", "c.yaml", &opts));
+        insta::assert_snapshot!(grouped_text(&report, false));
+    }
+}

@@ -46,7 +46,8 @@ const GPU_AGENTS: &[&str] = &[
     "nvidia/driver", "nvidia-driver", "driver-manager", "container-toolkit", "nvidia-container-toolkit",
     "gpu-operator", "mig-manager", "gpu-operator-validator", "cuda-validator", "nvidia-validator",
     "nvidia-fs", "gds", "vgpu-manager", "sandbox-device-plugin", "kubevirt-gpu-device-plugin", "gpu-monitoring",
-    "nvidia-gpu-device-plugin", "nvidia-peermem", "nvidia-mps", "network-operator",
+    "nvidia-gpu-device-plugin", "nvidia-peermem", "nvidia-mps", "network-operator", "operator-validator",
+    "sandbox-validator", "device-plugin-validator", "fabricmanager", "nvidia-dcgm",
 ];
 
 /// Whether the container (or its object) is a GPU infrastructure agent.
@@ -54,7 +55,11 @@ pub(crate) fn is_gpu_agent(ctx: &Ctx<'_>, c: &Container<'_>) -> bool {
     let image = c.image().to_ascii_lowercase();
     let names = [image.as_str(), &c.name.to_ascii_lowercase(), &ctx.obj.name.unwrap_or("").to_ascii_lowercase()]
         .map(str::to_owned);
+    // The GPU operator labels every component it deploys.
+    let part_of = |meta: &Value| meta["labels"]["app.kubernetes.io/part-of"].as_str() == Some("gpu-operator");
     GPU_AGENTS.iter().any(|a| names.iter().any(|n| n.contains(a)))
+        || part_of(&ctx.obj.value["metadata"])
+        || ctx.pods.iter().any(|p| part_of(p.meta))
 }
 
 /// Whether any container of the pod asks for a GPU.
