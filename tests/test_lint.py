@@ -117,3 +117,14 @@ def test_cli_config_and_strict(run_cli, tmp_path):
     r = run_cli("lint", "--config", str(bad), "-", input=CLEAN)
     assert r.returncode == 2
     assert "GG042" in r.stderr
+
+
+def test_cli_reads_stdin_without_paths_and_skips_symlink_loops(run_cli, tmp_path):
+    r = run_cli("lint", input=GPU_REQUEST_ONLY)
+    assert r.returncode == 1
+    assert "[GG007]" in r.stdout
+    (tmp_path / "pod.yaml").write_text(GPU_REQUEST_ONLY)
+    (tmp_path / "loop").symlink_to(tmp_path)
+    r = run_cli("lint", "--format", "json", str(tmp_path))
+    doc = json.loads(r.stdout)
+    assert len([f for f in doc["findings"] if f["rule"] == "GG007"]) == 1

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// Files, directories (searched recursively for *.yaml, *.yml, *.json) or `-` for stdin.
-    #[arg(default_value = "-")]
+    /// Files, directories (searched recursively for *.yaml, *.yml, *.json) or `-` for stdin
+    /// (the default when stdin is not a terminal).
     paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -42,7 +42,16 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
         (None, None) => FailOn::Warning,
     };
     let opts = LintOptions { config, ignore_annotations: !a.no_ignore_annotations };
-    let report = gpuguard::lint::lint_paths(&a.paths, &opts);
+    let paths = if a.paths.is_empty() {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!("gpuguard lint: give files or directories to lint, or `-` to read manifests from stdin");
+            return Ok(crate::EXIT_ERROR);
+        }
+        vec![PathBuf::from("-")]
+    } else {
+        a.paths
+    };
+    let report = gpuguard::lint::lint_paths(&paths, &opts);
     if a.format != Format::Text {
         return emit_report(&report, a.format, fail_on);
     }

@@ -185,8 +185,12 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
         if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
             continue;
         }
+        // A symlinked directory is not followed: links can loop.
+        let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
         if p.is_dir() {
-            walk(&p, files, errors);
+            if !is_link {
+                walk(&p, files, errors);
+            }
         } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
             files.push(p);
         }
