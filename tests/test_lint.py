@@ -34,7 +34,7 @@ def test_lint_manifests_finding_fields():
     assert isinstance(report, gpuguard.Report)
     (f,) = [f for f in report.findings if f.rule == "GG007"]
     assert f.severity == "error"
-    assert (f.file, f.line, f.document) == ("pod.yaml", 1, 0)
+    assert (f.file, f.line, f.document) == ("pod.yaml", 8, 0)  # the resources line
     assert (f.kind, f.name, f.namespace, f.container) == ("Pod", "p", "ml", "c")
     assert f.path == "spec.containers[0].resources.requests.nvidia.com/gpu"
     assert f.evidence["request"] == "1"
@@ -101,7 +101,7 @@ def test_cli_sarif(run_cli):
     results = log["runs"][0]["results"]
     gg007 = [x for x in results if x["ruleId"] == "GG007"]
     assert len(gg007) == 3
-    assert gg007[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+    assert gg007[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
     assert gg007[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("gg007.yaml")
 
 

@@ -142,6 +142,89 @@ pub fn parse_documents(text: &str, file: &str) -> Vec<Result<Document>> {
         .collect()
 }
 
+/// One line of block YAML, as [`locate`] sees it.
+struct LineShape<'a> {
+    /// Spaces before the first character.
+    indent: usize,
+    /// Whether the line starts a sequence entry (`- `).
+    dash: bool,
+    /// Column of the content (after `- ` for an entry).
+    content_col: usize,
+    /// The content.
+    rest: &'a str,
+}
+
+fn shape(line: &str) -> Option<LineShape<'_>> {
+    let t = line.trim_start_matches(' ');
+    if t.trim().is_empty() || t.starts_with('#') {
+        return None;
+    }
+    let indent = line.len() - t.len();
+    match t.strip_prefix('-').filter(|r| r.is_empty() || r.starts_with([' ', '\t'])) {
+        Some(r) => {
+            let rest = r.trim_start();
+            Some(LineShape { indent, dash: true, content_col: indent + 1 + (r.len() - rest.len()), rest })
+        }
+        None => Some(LineShape { indent, dash: false, content_col: indent, rest: t }),
+    }
+}
+
+/// The 1-based line of a field path (`spec.template.spec.containers[0].resources`) in one
+/// document's block-style YAML text, as deep as it can follow it: a segment it cannot find
+/// (flow style `{...}`, JSON, a key with dots) stops the walk at the line found so far. `None`
+/// when not even the first segment is found.
+///
+/// ```
+/// let text = "kind: Pod\nspec:\n  containers:\n  - name: a\n  - name: b\n    image: x\n";
+/// assert_eq!(gpuguard::yaml::locate(text, 10, "spec.containers[1].image"), Some(15));
+/// assert_eq!(gpuguard::yaml::locate(text, 10, "spec.containers[1].resources"), Some(14));
+/// assert_eq!(gpuguard::yaml::locate(text, 10, "status"), None);
+/// ```
+pub fn locate(text: &str, first_line: usize, path: &str) -> Option<usize> {
+    let lines: Vec<Option<LineShape<'_>>> = text.lines().map(shape).collect();
+    let (mut start, mut end) = (0usize, lines.len());
+    let mut found: Option<usize> = None;
+    for segment in path.split('.') {
+        let (key, indices) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        // The mapping's keys sit at the column of the block's first content line.
+        let Some(col) = lines[start..end].iter().flatten().next().map(|l| l.content_col) else { break };
+        let hit = (start..end).find(|&j| {
+            lines[j].as_ref().is_some_and(|l| {
+                l.content_col == col && {
+                    let r = l.rest.trim_start_matches(['"', '\'']);
+                    r.strip_prefix(key).is_some_and(|r| r.trim_start_matches(['"', '\'']).starts_with(':'))
+                }
+            })
+        });
+        let Some(j) = hit else { break };
+        found = Some(j);
+        // The value's block: deeper lines, or entries of a sequence written at the key's column.
+        let block_end = (j + 1..end)
+            .find(|&k| lines[k].as_ref().is_some_and(|l| l.indent < col || (l.indent == col && !l.dash)))
+            .unwrap_or(end);
+        (start, end) = (j + 1, block_end);
+        for idx in indices.split(['[', ']']).filter(|x| !x.is_empty()) {
+            let Ok(n) = idx.parse::<usize>() else { return found.map(|f| first_line + f) };
+            let Some(dash_col) = lines[start..end].iter().flatten().next().filter(|l| l.dash).map(|l| l.indent) else {
+                return found.map(|f| first_line + f);
+            };
+            let entries: Vec<usize> =
+                (start..end).filter(|&k| lines[k].as_ref().is_some_and(|l| l.dash && l.indent == dash_col)).collect();
+            let Some(&e) = entries.get(n) else { return found.map(|f| first_line + f) };
+            found = Some(e);
+            let next = entries.get(n + 1).copied().unwrap_or(end);
+            (start, end) = (e, next);
+        }
+        if start >= end {
+            break;
+        }
+    }
+    found.map(|f| first_line + f)
+}
+
 fn to_json(v: serde_yaml::Value) -> Value {
     use serde_yaml::Value as Y;
     match v {

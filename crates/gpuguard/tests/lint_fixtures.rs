@@ -60,7 +60,7 @@ fn findings_carry_location_and_evidence() {
     let report = lint_file(&fixtures().join("flagged/gg009.yaml"));
     let f = report.findings.iter().find(|f| f.rule == "GG009").unwrap();
     let loc = &f.location;
-    assert_eq!((loc.line, loc.document), (Some(1), Some(0)));
+    assert_eq!((loc.line, loc.document), (Some(12), Some(0)), "the livenessProbe line");
     assert_eq!(loc.kind.as_deref(), Some("Deployment"));
     assert_eq!(loc.name.as_deref(), Some("vllm-70b"));
     assert_eq!(loc.container.as_deref(), Some("vllm"));
@@ -80,7 +80,7 @@ fn malformed_document_is_an_input_error_and_the_rest_is_linted() {
     // the documents before and after it were linted
     assert!(report.findings.iter().any(|f| f.rule == "GG007"));
     let node = report.findings.iter().find(|f| f.rule == "GG002").unwrap();
-    assert_eq!((node.location.document, node.location.line), (Some(3), Some(26)));
+    assert_eq!((node.location.document, node.location.line), (Some(3), Some(29)), "the List item line");
 }
 
 const IGNORED: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    ignore-check.gpuguard.io/GG007: \"fixed in the chart\"\nspec:\n  containers:\n  - name: c\n    image: t\n    resources: {requests: {nvidia.com/gpu: 1}}\n";

@@ -6,7 +6,7 @@
 //! let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: cuda\n    resources: {requests: {nvidia.com/gpu: 1}}\n";
 //! let report = gpuguard::lint::lint_text(yaml, "pod.yaml", &gpuguard::lint::LintOptions::default());
 //! let f = report.findings.iter().find(|f| f.rule == "GG007").unwrap();
-//! assert_eq!(f.location.line, Some(1));
+//! assert_eq!(f.location.line, Some(8)); // the line of `resources:`
 //! assert_eq!(f.location.path.as_deref(), Some("spec.containers[0].resources.requests.nvidia.com/gpu"));
 //! ```
 
@@ -73,25 +73,49 @@ impl Ctx<'_> {
 /// file and line; the other documents are still linted.
 pub fn lint_text(text: &str, file: &str, opts: &LintOptions) -> Report {
     let mut report = Report::new("lint");
-    for doc in yaml::parse_documents(text, file) {
-        match doc {
-            Ok(doc) => {
-                let Some(obj) = Object::new(&doc.value) else {
-                    if !doc.value.is_null() {
-                        report.checks.push(note(file, doc.line, "document is not a mapping; skipped"));
-                    }
-                    continue;
-                };
-                let items = obj.list_items();
-                let objects = if items.is_empty() && !obj.kind.ends_with("List") { vec![obj] } else { items };
-                for o in objects {
-                    lint_object(o, file, doc.line, doc.index, opts, &mut report);
-                }
+    for raw in yaml::split_documents(text) {
+        let value = match yaml::parse_value(raw.text, file, raw.first_line) {
+            Ok(v) => v,
+            Err(e) => {
+                report.errors.push(InputError::from(&e));
+                continue;
             }
-            Err(e) => report.errors.push(InputError::from(&e)),
+        };
+        let doc = Doc { raw, file };
+        let Some(obj) = Object::new(&value) else {
+            if !value.is_null() {
+                report.checks.push(note(file, raw.content_line, "document is not a mapping; skipped"));
+            }
+            continue;
+        };
+        if obj.kind.ends_with("List") && obj.value["items"].is_array() {
+            for (i, item) in obj.list_items().into_iter().enumerate() {
+                lint_object(item, &doc, &format!("items[{i}]."), opts, &mut report);
+            }
+        } else {
+            lint_object(obj, &doc, "", opts, &mut report);
         }
     }
     report
+}
+
+/// Where an object came from: its document's text and place, for locating field lines.
+#[derive(Debug, Clone, Copy)]
+struct Doc<'a> {
+    raw: yaml::RawDocument<'a>,
+    file: &'a str,
+}
+
+impl Doc<'_> {
+    /// The line of `path` (prefixed by the List item's path), or the document's first line.
+    fn line(&self, prefix: &str, path: &str) -> usize {
+        let full = format!("{prefix}{path}");
+        let full = full.trim_end_matches('.');
+        if full.is_empty() {
+            return self.raw.content_line;
+        }
+        yaml::locate(self.raw.text, self.raw.first_line, full).unwrap_or(self.raw.content_line)
+    }
 }
 
 fn note(file: &str, line: usize, what: &str) -> Check {
@@ -108,7 +132,9 @@ const INERT_KINDS: &[&str] = &[
     "HTTPRoute", "Gateway", "ResourceClaim", "ResourceClaimTemplate", "DeviceClass",
 ];
 
-fn lint_object(obj: Object<'_>, file: &str, line: usize, document: usize, opts: &LintOptions, report: &mut Report) {
+fn lint_object(obj: Object<'_>, doc: &Doc<'_>, prefix: &str, opts: &LintOptions, report: &mut Report) {
+    let (file, document) = (doc.file, doc.raw.index);
+    let line = doc.line(prefix, "");
     let pods = k8s::pod_specs(&obj);
     let known = INERT_KINDS.contains(&obj.kind)
         || k8s::WORKLOAD_KINDS.contains(&obj.kind)
@@ -133,9 +159,10 @@ fn lint_object(obj: Object<'_>, file: &str, line: usize, document: usize, opts: 
             f.severity = sev;
         }
         let loc = &mut f.location;
+        let at = loc.path.as_deref().map_or(line, |p| doc.line(prefix, p));
         *loc = Location {
             file: Some(file.to_owned()),
-            line: Some(line),
+            line: Some(at),
             document: Some(document),
             kind: Some(obj.kind.to_owned()).filter(|k| !k.is_empty()),
             name: obj.name.map(str::to_owned),
