@@ -150,3 +150,22 @@ fn snapshot_sarif() {
     v["runs"][0]["tool"]["driver"]["version"] = serde_json::json!("<version>");
     insta::assert_snapshot!(serde_json::to_string_pretty(&v).unwrap());
 }
+
+#[test]
+fn locate_handles_compact_and_indented_sequences() {
+    let text = "spec:\n  containers:\n    - name: a\n      image: x\n    - \"name\": b\n      resources:\n        limits: {}\n";
+    assert_eq!(gpuguard::yaml::locate(text, 1, "spec.containers[1].resources.limits"), Some(7));
+    assert_eq!(gpuguard::yaml::locate(text, 1, "spec.containers[5]"), Some(2));
+    assert_eq!(gpuguard::yaml::locate("{\"spec\": {}}", 1, "spec"), None);
+}
+
+proptest::proptest! {
+    // Whatever the input, lint returns a report (findings or input errors), never a panic.
+    #[test]
+    fn lint_never_panics(text in "(kind: (Pod|Node|List|ConfigMap)|spec:|  containers:|  - name: c|    resources: \\{limits: \\{nvidia.com/gpu: [0-9.a-z-]{0,3}\\}\\}|items:|- kind: Pod|---|data: \\{a: \"timeSlicing: \\[\"\\}|[ -~]{0,12}|\n){0,30}") {
+        let r = lint_text(&text, "fuzz.yaml", &LintOptions::default());
+        for f in &r.findings {
+            proptest::prop_assert!(f.location.line.is_some_and(|l| l >= 1 && l <= text.lines().count().max(1)));
+        }
+    }
+}
