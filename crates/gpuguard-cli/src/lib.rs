@@ -40,6 +40,8 @@ enum Command {
     Checkpoint(commands::checkpoint::CheckpointArgs),
     /// Scan kernel logs for NVIDIA XID errors (and nvidia-smi -q ECC counters), say what to do.
     Xid(commands::xid::XidArgs),
+    /// Lint Kubernetes manifests for GPU and ML workload mistakes (files, directories, `-`).
+    Lint(commands::lint::LintArgs),
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the exit code.
@@ -64,6 +66,7 @@ where
         Command::Shm(a) => commands::shm::run(a),
         Command::Checkpoint(a) => commands::checkpoint::run(a),
         Command::Xid(a) => commands::xid::run(a),
+        Command::Lint(a) => commands::lint::run(a),
     };
     match result {
         Ok(code) => code,

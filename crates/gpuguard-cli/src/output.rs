@@ -14,6 +14,8 @@ pub enum Format {
     Json,
     /// Markdown tables, for PR comments and CI job summaries.
     Markdown,
+    /// SARIF 2.1.0, for code scanning (`gpuguard lint`).
+    Sarif,
 }
 
 /// Fail levels for `--fail-on`.
@@ -59,6 +61,7 @@ pub fn emit_report(report: &Report, format: Format, fail_on: FailOn) -> std::io:
         Format::Text => gpuguard::render::to_text(report, colour()),
         Format::Json => gpuguard::render::to_json(report),
         Format::Markdown => gpuguard::render::to_markdown(report),
+        Format::Sarif => gpuguard::render::to_sarif(report),
     };
     print(&text)?;
     Ok(exit_code(report, fail_on))

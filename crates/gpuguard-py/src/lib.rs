@@ -7,6 +7,7 @@ mod cli;
 mod convert;
 mod ecc;
 mod errors;
+mod lint;
 mod math;
 mod report;
 mod xid;
@@ -23,5 +24,6 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cli::register(m)?;
     xid::register(m)?;
     ecc::register(m)?;
+    lint::register(m)?;
     Ok(())
 }

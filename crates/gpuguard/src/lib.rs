@@ -15,12 +15,15 @@ pub mod doctor;
 pub mod ecc;
 pub mod error;
 pub mod finding;
+pub mod k8s;
+pub mod lint;
 pub mod math;
 pub mod probe;
 pub mod render;
 pub mod report;
 pub mod severity;
 pub mod xid;
+pub mod yaml;
 
 pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};

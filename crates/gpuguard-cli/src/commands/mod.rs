@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod explain;
 mod explain_xid;
 pub mod footguns;
+pub mod lint;
 pub mod shm;
 pub mod xid;
 

@@ -4,11 +4,13 @@ mod html;
 mod json;
 mod markdown;
 pub mod prometheus;
+mod sarif;
 mod text;
 
 pub use html::{finding_to_html, to_html};
 pub use json::{to_json, to_json_value};
 pub use markdown::to_markdown;
+pub use sarif::{to_sarif, to_sarif_value};
 pub use text::to_text;
 
 use crate::finding::Location;

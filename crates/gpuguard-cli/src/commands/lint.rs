@@ -1,0 +1,110 @@
+//! `gpuguard lint [PATH|-]...`: Kubernetes manifests (files, directories, stdin) against the GPU
+//! rules. Text output is grouped by file; JSON, SARIF and Markdown carry file and line per finding.
+
+use crate::output::{FailOn, Format, colour, emit_report, exit_code, print};
+use clap::Args;
+use gpuguard::Report;
+use gpuguard::lint::{LintConfig, LintOptions};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files, directories (searched recursively for *.yaml, *.yml, *.json) or `-` for stdin
+    /// (the default when stdin is not a terminal).
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Config file (rules to run, severities, fail level); default `.gpuguard.yaml` if present.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity (default: the config's, else warning).
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// Refuse `ignore-check.gpuguard.io/*` annotations (for CI).
+    #[arg(long)]
+    no_ignore_annotations: bool,
+}
+
+pub fn run(a: LintArgs) -> std::io::Result<i32> {
+    let config_path = a.config.clone().or_else(|| Some(PathBuf::from(".gpuguard.yaml")).filter(|p| p.is_file()));
+    let config = match config_path.as_deref().map(LintConfig::load) {
+        None => LintConfig::default(),
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            eprintln!("gpuguard lint: {e}");
+            return Ok(crate::EXIT_ERROR);
+        }
+    };
+    let fail_on = match (a.fail_on, config.fail_on.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(level)) => clap::ValueEnum::from_str(level, true).unwrap_or(FailOn::Warning),
+        (None, None) => FailOn::Warning,
+    };
+    let opts = LintOptions { config, ignore_annotations: !a.no_ignore_annotations };
+    let paths = if a.paths.is_empty() {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!("gpuguard lint: give files or directories to lint, or `-` to read manifests from stdin");
+            return Ok(crate::EXIT_ERROR);
+        }
+        vec![PathBuf::from("-")]
+    } else {
+        a.paths
+    };
+    let report = gpuguard::lint::lint_paths(&paths, &opts);
+    if a.format != Format::Text {
+        return emit_report(&report, a.format, fail_on);
+    }
+    print(&grouped_text(&report, colour()))?;
+    Ok(exit_code(&report, fail_on))
+}
+
+fn file_of(f: &Option<String>) -> &str {
+    f.as_deref().unwrap_or("")
+}
+
+/// The text report, one section per file (in the order the files were linted), then the totals.
+fn grouped_text(report: &Report, colour: bool) -> String {
+    let mut files: Vec<&str> = Vec::new();
+    for name in report.findings.iter().map(|f| file_of(&f.location.file)).chain(report.errors.iter().map(|e| e.file.as_str())) {
+        if !files.contains(&name) {
+            files.push(name);
+        }
+    }
+    let mut out = String::new();
+    for file in files {
+        let mut part = Report::new("lint");
+        part.findings = report.findings.iter().filter(|f| file_of(&f.location.file) == file).cloned().collect();
+        part.errors = report.errors.iter().filter(|e| e.file == file).cloned().collect();
+        let text = gpuguard::render::to_text(&part, colour);
+        // Drop the per-part totals line: the whole run's comes last.
+        let body = text.trim_end().rsplit_once('\n').map_or("", |(b, _)| b);
+        out.push_str(&format!("{}\n{body}\n\n", if colour { format!("\x1b[1;4m{file}\x1b[0m") } else { file.to_owned() }));
+    }
+    let mut totals = Report::new("lint");
+    totals.findings = report.findings.clone();
+    totals.errors = report.errors.clone();
+    let text = gpuguard::render::to_text(&Report { checks: Vec::new(), ..totals }, colour);
+    out.push_str(text.trim_end().rsplit('\n').next().unwrap_or(""));
+    let skipped = report.checks.len();
+    if skipped > 0 {
+        out.push_str(&format!(" ({skipped} object(s) skipped: not a kind gpuguard checks; --format json lists them)"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_grouped_by_file() {
+        let opts = LintOptions::default();
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: t\n    resources: {requests: {nvidia.com/gpu: 1}}\n";
+        let node = "kind: Node\nmetadata: {name: n, labels: {nvidia.com/gpu.present: 'true'}}\n---\nkind: [\n";
+        let mut report = gpuguard::lint::lint_text(pod, "a.yaml", &opts);
+        report.merge(gpuguard::lint::lint_text(node, "b.yaml", &opts));
+        report.merge(gpuguard::lint::lint_text("kind: Widget\nmetadata: {name: w}\n", "c.yaml", &opts));
+        insta::assert_snapshot!(grouped_text(&report, false));
+    }
+}

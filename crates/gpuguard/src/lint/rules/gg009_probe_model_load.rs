@@ -1,0 +1,133 @@
+//! GG009 probe-model-load.
+//!
+//! **What**: a model server whose liveness (or readiness) probe gives up before the model can have
+//! loaded, with no `startupProbe`. The load time is the annotation
+//! `gpuguard.io/model-load-seconds` (on the object or pod template) or an estimate from the model
+//! id's parameter count (`7B`, `70B`, `8x7B`, `405B`; 2 bytes a parameter, 1 for FP8/INT8, ½ for
+//! AWQ/GPTQ/INT4) read at 1 GB/s plus 30 s of CUDA and engine start-up. With neither, no finding.
+//!
+//! **Why**: the kubelet kills the container when the liveness window (initialDelaySeconds +
+//! failureThreshold × periodSeconds) ends before the server listens: a restart loop that never
+//! serves and burns GPU-hours. A readiness window that short only delays traffic, so it is a
+//! warning.
+//!
+//! **Example**: `vllm serve meta-llama/Llama-3.1-70B` with `livenessProbe: {httpGet: …}` and the
+//! defaults (window 30 s; 140 GB of weights take minutes).
+//!
+//! **Fix**: add a `startupProbe` whose window covers the load (`failureThreshold: 60`,
+//! `periodSeconds: 10` gives 10 minutes); liveness and readiness start after it succeeds.
+
+use super::super::Ctx;
+use crate::severity::Severity;
+use crate::{ProbeTiming, estimate_load_seconds, startup_window_covers};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Read throughput assumed for the weights (a local NVMe or a good network volume).
+const READ_BYTES_PER_SECOND: f64 = 1e9;
+/// CUDA context, engine start-up, CUDA graph capture.
+const OVERHEAD_SECONDS: f64 = 30.0;
+const ANN_LOAD: &str = "gpuguard.io/model-load-seconds";
+
+static PARAMS: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:^|[^a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)b(?:$|[^a-z0-9])").ok());
+
+/// Parameters (in billions) and bytes per parameter from a model id such as
+/// `meta-llama/Llama-3.1-70B-Instruct` or `TheBloke/Mixtral-8x7B-AWQ`.
+pub(crate) fn model_size(model: &str) -> Option<(f64, f64)> {
+    let name = model.rsplit('/').next().unwrap_or(model);
+    let caps = PARAMS.as_ref()?.captures(name)?;
+    let experts: f64 = caps.get(1).and_then(|m| m.as_str().parse().ok()).unwrap_or(1.0);
+    let billions: f64 = caps.get(2)?.as_str().parse().ok()?;
+    let lower = name.to_ascii_lowercase();
+    let bytes_per_param = if ["awq", "gptq", "int4", "4bit", "w4a16", "bnb", "gguf", "q4"].iter().any(|q| lower.contains(q)) {
+        0.5
+    } else if ["fp8", "int8", "8bit", "w8a8"].iter().any(|q| lower.contains(q)) {
+        1.0
+    } else {
+        2.0
+    };
+    Some((experts * billions, bytes_per_param))
+}
+
+fn timing(probe: &serde_json::Value) -> ProbeTiming {
+    let get = |k: &str, d: u32| probe[k].as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(d);
+    let d = ProbeTiming::default();
+    ProbeTiming {
+        initial_delay_seconds: get("initialDelaySeconds", d.initial_delay_seconds),
+        period_seconds: get("periodSeconds", d.period_seconds),
+        failure_threshold: get("failureThreshold", d.failure_threshold),
+    }
+}
+
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let obj = ctx.obj;
+    for pod in ctx.pods.clone() {
+        for c in pod.containers.iter().filter(|c| !c.init) {
+            if !c.value["startupProbe"].is_null() || super::model_server(c).is_none() {
+                continue;
+            }
+            let model = super::model_id(c);
+            let annotated = pod.annotation(ANN_LOAD).or_else(|| obj.annotation(ANN_LOAD)).and_then(|v| v.trim().parse::<f64>().ok());
+            let (load, basis) = match (annotated, model.and_then(model_size)) {
+                (Some(s), _) if s.is_finite() && s >= 0.0 => (s, format!("annotation {ANN_LOAD}")),
+                (_, Some((billions, bpp))) => {
+                    let Ok(s) = estimate_load_seconds(billions * 1e9 * bpp, READ_BYTES_PER_SECOND, OVERHEAD_SECONDS) else { continue };
+                    (s, format!("{billions}B parameters × {bpp} bytes at 1 GB/s + {OVERHEAD_SECONDS} s start-up"))
+                }
+                _ => continue,
+            };
+            for (probe_key, severity) in [("livenessProbe", None), ("readinessProbe", Some(Severity::Warning))] {
+                let probe = &c.value[probe_key];
+                if !probe.is_object() {
+                    continue;
+                }
+                let t = timing(probe);
+                let window = t.window_seconds();
+                if startup_window_covers(window as f64, load, 1.0).unwrap_or(true) {
+                    continue;
+                }
+                let effect = if severity.is_none() { "kills the container" } else { "keeps it out of service" };
+                let f = ctx.emit(
+                    "GG009",
+                    format!(
+                        "{probe_key} of {} {effect} after {window} s, before the model can load (~{load:.0} s: {basis}); no startupProbe",
+                        c.name
+                    ),
+                    format!(
+                        "add a startupProbe covering the load, e.g. periodSeconds: 10 and failureThreshold: {}",
+                        ((load * 1.5) / 10.0).ceil().max(3.0)
+                    ),
+                    Some(c),
+                    format!("{}.{probe_key}", c.path),
+                );
+                if let Some(s) = severity {
+                    f.severity = s;
+                }
+                f.evidence.insert("window_seconds".into(), window.into());
+                f.evidence.insert("load_seconds".into(), (load.round() as u64).into());
+                f.evidence.insert("model".into(), model.into());
+                f.evidence.insert("initial_delay_seconds".into(), t.initial_delay_seconds.into());
+                f.evidence.insert("period_seconds".into(), t.period_seconds.into());
+                f.evidence.insert("failure_threshold".into(), t.failure_threshold.into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::model_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(model_size("meta-llama/Llama-3.1-70B-Instruct"), Some((70.0, 2.0)));
+        assert_eq!(model_size("meta-llama/Llama-3.1-405B-Instruct-FP8"), Some((405.0, 1.0)));
+        assert_eq!(model_size("TheBloke/Mixtral-8x7B-v0.1-AWQ"), Some((56.0, 0.5)));
+        assert_eq!(model_size("Qwen/Qwen2.5-0.5B-Instruct"), Some((0.5, 2.0)));
+        assert_eq!(model_size("google/gemma-2b-it"), Some((2.0, 2.0)));
+        assert_eq!(model_size("gpt2"), None);
+        assert_eq!(model_size("bert-base-uncased"), None);
+    }
+}

@@ -1,0 +1,233 @@
+//! The manifest rules, one file per rule, and the facts several of them share (what is a GPU
+//! agent, a model server, a persistent volume). Each rule's long docs (what, why, example, fix)
+//! live in its file's module docs and in the [catalog](crate::catalog) entry `gpuguard explain`
+//! prints.
+
+mod gg001_dev_shm;
+mod gg002_gpu_node_taint;
+mod gg003_checkpointing;
+mod gg004_time_slicing;
+
+pub(crate) use gg004_time_slicing::is_device_plugin_config;
+mod gg006_model_cache;
+mod gg007_gpu_requests_limits;
+mod gg008_gpu_device_access;
+mod gg009_probe_model_load;
+
+use super::Ctx;
+use crate::k8s::{Container, PodSpec};
+use serde_json::Value;
+
+/// One manifest rule: its id and its check.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Rule id (`GG001`).
+    pub id: &'static str,
+    /// Looks at one object and records findings in the context.
+    pub check: fn(&mut Ctx<'_>),
+}
+
+/// Every manifest rule, in id order.
+pub static RULES: &[Rule] = &[
+    Rule { id: "GG001", check: gg001_dev_shm::check },
+    Rule { id: "GG002", check: gg002_gpu_node_taint::check },
+    Rule { id: "GG003", check: gg003_checkpointing::check },
+    Rule { id: "GG004", check: gg004_time_slicing::check },
+    Rule { id: "GG006", check: gg006_model_cache::check },
+    Rule { id: "GG007", check: gg007_gpu_requests_limits::check },
+    Rule { id: "GG008", check: gg008_gpu_device_access::check },
+    Rule { id: "GG009", check: gg009_probe_model_load::check },
+];
+
+/// Image or name fragments of GPU infrastructure agents: they run on GPU nodes without asking
+/// for a GPU, on purpose.
+const GPU_AGENTS: &[&str] = &[
+    "dcgm", "device-plugin", "k8s-device-plugin", "gpu-feature-discovery", "node-feature-discovery",
+    "nvidia/driver", "nvidia-driver", "driver-manager", "container-toolkit", "nvidia-container-toolkit",
+    "gpu-operator", "mig-manager", "gpu-operator-validator", "cuda-validator", "nvidia-validator",
+    "nvidia-fs", "gds", "vgpu-manager", "sandbox-device-plugin", "kubevirt-gpu-device-plugin", "gpu-monitoring",
+    "nvidia-gpu-device-plugin", "nvidia-peermem", "nvidia-mps", "network-operator", "operator-validator",
+    "sandbox-validator", "device-plugin-validator", "fabricmanager", "nvidia-dcgm",
+];
+
+/// Whether the container (or its object) is a GPU infrastructure agent.
+pub(crate) fn is_gpu_agent(ctx: &Ctx<'_>, c: &Container<'_>) -> bool {
+    let image = c.image().to_ascii_lowercase();
+    let names = [image.as_str(), &c.name.to_ascii_lowercase(), &ctx.obj.name.unwrap_or("").to_ascii_lowercase()]
+        .map(str::to_owned);
+    // The GPU operator labels every component it deploys.
+    let part_of = |meta: &Value| meta["labels"]["app.kubernetes.io/part-of"].as_str() == Some("gpu-operator");
+    GPU_AGENTS.iter().any(|a| names.iter().any(|n| n.contains(a)))
+        || part_of(&ctx.obj.value["metadata"])
+        || ctx.pods.iter().any(|p| part_of(p.meta))
+}
+
+/// Whether any container of the pod asks for a GPU.
+pub(crate) fn pod_requests_gpu(pod: &PodSpec<'_>) -> bool {
+    pod.containers.iter().any(Container::requests_gpu)
+        || pod.spec["resourceClaims"].as_array().is_some_and(|c| !c.is_empty())
+}
+
+/// Volume sources that outlive the pod: claims, network filesystems, CSI drivers (gcsfuse,
+/// s3 mountpoint, EFS, Lustre…), cloud disks, and the node's own disk.
+const PERSISTENT_SOURCES: &[&str] = &[
+    "persistentVolumeClaim", "nfs", "csi", "hostPath", "cephfs", "glusterfs", "iscsi", "rbd", "fc", "flexVolume",
+    "awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile", "cinder", "vsphereVolume",
+    "portworxVolume", "quobyte", "storageos", "photonPersistentDisk", "scaleIO", "flocker",
+];
+
+/// The volume source key of a volume (`emptyDir`, `persistentVolumeClaim`…).
+pub(crate) fn volume_source(v: &Value) -> &str {
+    v.as_object().and_then(|m| m.keys().find(|k| *k != "name")).map_or("", String::as_str)
+}
+
+/// Whether a volume outlives the pod. A generic ephemeral volume is deleted with the pod.
+pub(crate) fn is_persistent(v: &Value) -> bool {
+    PERSISTENT_SOURCES.contains(&volume_source(v))
+}
+
+/// Whether the object keeps state through a StatefulSet's volumeClaimTemplates.
+pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
+    ctx.obj.value["spec"]["volumeClaimTemplates"].as_array().is_some_and(|a| !a.is_empty())
+}
+
+/// The volume a path inside the container lives on: the mount with the longest mountPath that is
+/// a prefix of `path`, and its volume (`None` for a volumeClaimTemplate or a missing volume).
+pub(crate) fn volume_for_path<'a>(pod: &PodSpec<'a>, c: &Container<'a>, path: &str) -> Option<(&'a Value, Option<&'a Value>)> {
+    let path = path.trim_end_matches('/');
+    let mount = c
+        .mounts()
+        .filter(|m| {
+            let mp = m["mountPath"].as_str().unwrap_or("").trim_end_matches('/');
+            !mp.is_empty() && (path == mp || path.starts_with(&format!("{mp}/")))
+        })
+        .max_by_key(|m| m["mountPath"].as_str().map_or(0, str::len))?;
+    let vol = mount["name"].as_str().and_then(|n| pod.volume(n));
+    Some((mount, vol))
+}
+
+/// A model server the container runs, recognised by image or command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Server {
+    Vllm,
+    Tgi,
+    Sglang,
+    /// Others that load a model at start (Triton, TorchServe, KServe's Hugging Face server,
+    /// LMDeploy, TensorRT-LLM, Ollama…).
+    Other,
+}
+
+impl Server {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Server::Vllm => "vLLM",
+            Server::Tgi => "TGI",
+            Server::Sglang => "SGLang",
+            Server::Other => "model server",
+        }
+    }
+
+    /// Where it keeps the Hugging Face cache when nothing says otherwise.
+    pub(crate) fn default_cache(self) -> &'static str {
+        match self {
+            Server::Tgi => "/data",
+            _ => "/root/.cache/huggingface",
+        }
+    }
+}
+
+/// The model server a container runs, if any.
+pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
+    let fp = c.fingerprint();
+    if fp.contains("vllm") {
+        Some(Server::Vllm)
+    } else if fp.contains("text-generation-inference") || fp.contains("text-generation-launcher") || fp.contains("/tgi") {
+        Some(Server::Tgi)
+    } else if fp.contains("sglang") {
+        Some(Server::Sglang)
+    } else if ["tritonserver", "torchserve", "huggingfaceserver", "lmdeploy", "tensorrt-llm", "trtllm", "ollama", "llama.cpp", "llama-server", "text-embeddings-inference", "aphrodite", "lorax", "kserve/"]
+        .iter()
+        .any(|s| fp.contains(s))
+    {
+        Some(Server::Other)
+    } else {
+        None
+    }
+}
+
+/// Flags that name the model to serve, across servers.
+const MODEL_FLAGS: &[&str] = &["--model", "--model-id", "--model_id", "--model-path", "--model_path", "--model-name-or-path", "--model_name_or_path"];
+/// Environment variables that name the model.
+const MODEL_ENVS: &[&str] = &["MODEL_ID", "HF_MODEL_ID", "MODEL_NAME", "MODEL_PATH"];
+
+/// The value of `--flag X` or `--flag=X` in argv. Entries may also hold several words (shell
+/// command strings such as `vllm serve x --port 8000`), so argv is split on whitespace first.
+pub(crate) fn flag_value<'a>(words: &[&'a str], flags: &[&str]) -> Option<&'a str> {
+    for (i, w) in words.iter().enumerate() {
+        for f in flags {
+            if w == f {
+                return words.get(i + 1).copied();
+            }
+            if let Some(v) = w.strip_prefix(f).and_then(|r| r.strip_prefix('=')) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// Every whitespace-separated word of command and args (quotes stripped).
+pub(crate) fn words<'a>(c: &Container<'a>) -> Vec<&'a str> {
+    c.argv().into_iter().flat_map(str::split_whitespace).map(|w| w.trim_matches(['"', '\''])).collect()
+}
+
+/// The model a server loads: a flag, `vllm serve <model>`, or an environment variable.
+pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
+    let w = words(c);
+    flag_value(&w, MODEL_FLAGS)
+        .or_else(|| w.iter().position(|x| *x == "serve").and_then(|i| w.get(i + 1).copied()).filter(|m| !m.starts_with('-')))
+        .or_else(|| MODEL_ENVS.iter().find_map(|e| c.env(e)))
+        .filter(|m| !m.is_empty() && !m.starts_with('$'))
+}
+
+/// Whether a model reference points at the Hugging Face hub (`org/name`, `hf://org/name`) rather
+/// than a local path or object storage (`/models/x`, `s3://…`, `gs://…`, `pvc://…`). A bare name
+/// (`my-model`) is more often a served name than a hub id, so it does not count.
+pub(crate) fn is_hub_model(model: &str) -> bool {
+    let id = model.strip_prefix("hf://").unwrap_or(model);
+    !(id.starts_with(['/', '.', '~']) || id.contains("://") || id.contains(char::is_whitespace))
+        && id.split('/').count() == 2
+        && id.split('/').all(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_models() {
+        assert!(is_hub_model("meta-llama/Llama-3.1-8B-Instruct"));
+        assert!(is_hub_model("hf://Qwen/Qwen2.5-7B"));
+        for local in ["/models/llama", "./m", "s3://b/m", "gs://b/m", "pvc://c/m", "my-model", "a/b/c", "$(MODEL)"] {
+            assert!(!is_hub_model(local), "{local}");
+        }
+    }
+
+    #[test]
+    fn flags() {
+        let w = ["vllm", "serve", "x/y", "--download-dir=/cache", "--model", "m/n"];
+        assert_eq!(flag_value(&w, &["--download-dir"]), Some("/cache"));
+        assert_eq!(flag_value(&w, MODEL_FLAGS), Some("m/n"));
+        assert_eq!(flag_value(&["--model-repository=/models"], MODEL_FLAGS), None);
+    }
+
+    #[test]
+    fn persistent_volumes() {
+        let v = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert!(is_persistent(&v(r#"{"name": "a", "persistentVolumeClaim": {"claimName": "c"}}"#)));
+        assert!(is_persistent(&v(r#"{"csi": {"driver": "gcsfuse.csi.storage.gke.io"}, "name": "g"}"#)));
+        assert!(!is_persistent(&v(r#"{"name": "e", "emptyDir": {}}"#)));
+        assert!(!is_persistent(&v(r#"{"name": "e", "ephemeral": {"volumeClaimTemplate": {}}}"#)));
+    }
+}

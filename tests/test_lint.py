@@ -1,0 +1,130 @@
+"""gpuguard lint: the Python API (lint_manifests, lint_paths) and the command line."""
+
+import json
+import pathlib
+
+import pytest
+
+import gpuguard
+
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "crates" / "gpuguard" / "tests" / "fixtures" / "lint"
+
+GPU_REQUEST_ONLY = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ml}
+spec:
+  containers:
+  - name: c
+    image: nvidia/cuda
+    resources: {requests: {nvidia.com/gpu: 1}}
+"""
+
+CLEAN = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: ok}
+spec:
+  containers: [{name: web, image: nginx}]
+"""
+
+
+def test_lint_manifests_finding_fields():
+    report = gpuguard.lint_manifests(GPU_REQUEST_ONLY, filename="pod.yaml")
+    assert isinstance(report, gpuguard.Report)
+    (f,) = [f for f in report.findings if f.rule == "GG007"]
+    assert f.severity == "error"
+    assert (f.file, f.line, f.document) == ("pod.yaml", 8, 0)  # the resources line
+    assert (f.kind, f.name, f.namespace, f.container) == ("Pod", "p", "ml", "c")
+    assert f.path == "spec.containers[0].resources.requests.nvidia.com/gpu"
+    assert f.evidence["request"] == "1"
+
+
+def test_lint_manifests_default_filename_and_clean_input():
+    assert gpuguard.lint_manifests(GPU_REQUEST_ONLY).findings[0].file == "<string>"
+    assert len(gpuguard.lint_manifests(CLEAN)) == 0
+
+
+def test_invalid_yaml_is_an_error_not_an_exception():
+    report = gpuguard.lint_manifests(CLEAN + "---\nkind: [\n---\n" + GPU_REQUEST_ONLY, filename="m.yaml")
+    assert len(report.errors) == 1
+    assert report.errors[0]["file"] == "m.yaml"
+    assert report.errors[0]["line"] >= 6
+    assert any(f.rule == "GG007" for f in report.findings)
+
+
+def test_ignore_annotation_and_refusing_it():
+    text = GPU_REQUEST_ONLY.replace("metadata: {name: p, namespace: ml}", "metadata: {name: p, annotations: {ignore-check.gpuguard.io/GG007: reviewed}}")
+    assert not [f for f in gpuguard.lint_manifests(text).findings if f.rule == "GG007"]
+    assert [f for f in gpuguard.lint_manifests(text, ignore_annotations=False).findings if f.rule == "GG007"]
+
+
+def test_lint_paths_dirs_and_missing(tmp_path):
+    report = gpuguard.lint_paths([FIXTURES / "flagged", tmp_path / "missing.yaml"])
+    assert {f.rule for f in report.findings} == {"GG001", "GG002", "GG003", "GG004", "GG006", "GG007", "GG008", "GG009"}
+    assert len(report.errors) == 1
+    single = gpuguard.lint_paths(str(FIXTURES / "flagged" / "gg004.yaml"))
+    assert [f.rule for f in single.findings] == ["GG004"] * 3
+    with pytest.raises(TypeError, match="paths"):
+        gpuguard.lint_paths(42)
+
+
+def test_cli_exit_codes_and_stdin(run_cli):
+    assert run_cli("lint", "-", input=CLEAN).returncode == 0
+    r = run_cli("lint", "-", input=GPU_REQUEST_ONLY)
+    assert r.returncode == 1
+    assert r.stdout.startswith("<stdin>\n")
+    assert "[GG007]" in r.stdout
+    assert run_cli("lint", "--fail-on", "never", "-", input=GPU_REQUEST_ONLY).returncode == 0
+    bad = run_cli("lint", "-", input="kind: [\n")
+    assert bad.returncode == 2
+    assert "<stdin>:" in bad.stdout
+
+
+def test_cli_json_schema(run_cli):
+    r = run_cli("lint", "--format", "json", str(FIXTURES / "snapshot.yaml"))
+    assert r.returncode == 2  # the snapshot fixture has one malformed document
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == 1
+    assert doc["summary"]["input_errors"] == 1
+    for f in doc["findings"]:
+        for key in ("rule", "severity", "message", "fix", "file", "line", "document", "kind", "name", "namespace", "container", "path"):
+            assert key in f
+    assert {"file", "line", "message"} <= set(doc["errors"][0])
+
+
+def test_cli_sarif(run_cli):
+    r = run_cli("lint", "--format", "sarif", str(FIXTURES / "flagged" / "gg007.yaml"))
+    assert r.returncode == 1
+    log = json.loads(r.stdout)
+    assert log["version"] == "2.1.0"
+    results = log["runs"][0]["results"]
+    gg007 = [x for x in results if x["ruleId"] == "GG007"]
+    assert len(gg007) == 3
+    assert gg007[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
+    assert gg007[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("gg007.yaml")
+
+
+def test_cli_config_and_strict(run_cli, tmp_path):
+    cfg = tmp_path / "gg.yaml"
+    cfg.write_text("disable: [GG001]\nseverity: {GG007: info}\nfail-on: error\n")
+    r = run_cli("lint", "--config", str(cfg), "--format", "json", "-", input=GPU_REQUEST_ONLY)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0, r.stdout
+    assert [f["severity"] for f in doc["findings"]] == ["info"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules: [GG042]\n")
+    r = run_cli("lint", "--config", str(bad), "-", input=CLEAN)
+    assert r.returncode == 2
+    assert "GG042" in r.stderr
+
+
+def test_cli_reads_stdin_without_paths_and_skips_symlink_loops(run_cli, tmp_path):
+    r = run_cli("lint", input=GPU_REQUEST_ONLY)
+    assert r.returncode == 1
+    assert "[GG007]" in r.stdout
+    (tmp_path / "pod.yaml").write_text(GPU_REQUEST_ONLY)
+    (tmp_path / "loop").symlink_to(tmp_path)
+    r = run_cli("lint", "--format", "json", str(tmp_path))
+    doc = json.loads(r.stdout)
+    assert len([f for f in doc["findings"] if f["rule"] == "GG007"]) == 1
