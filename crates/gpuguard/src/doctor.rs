@@ -19,6 +19,24 @@ pub struct DoctorOptions {
     pub nvml_library: Option<PathBuf>,
 }
 
+/// `path` as an absolute path on the inspected machine: a relative path is taken from the current
+/// directory when inspecting the real root `/` (the job's own view), from `/` for a fixture root.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(gpuguard::doctor::absolute_path(Path::new("ckpt"), Path::new("/fixture")), "/ckpt");
+/// assert!(gpuguard::doctor::absolute_path(Path::new("ckpt"), Path::new("/")).ends_with("/ckpt"));
+/// ```
+pub fn absolute_path(path: &std::path::Path, root: &std::path::Path) -> String {
+    let p = if path.is_absolute() || root != std::path::Path::new("/") {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    };
+    let s = p.to_string_lossy().into_owned();
+    if s.starts_with('/') { s } else { format!("/{s}") }
+}
+
 /// Runs every probe against `host`, with the kernel log lines judged by [`XidLineCounter`].
 ///
 /// ```
