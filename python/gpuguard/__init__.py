@@ -20,6 +20,7 @@ from gpuguard._gpuguard import (
     __version__,
     checkpoint_plan,
     checkpoint_waste,
+    doctor,
     estimate_load_seconds,
     footgun,
     footguns,
@@ -38,6 +39,9 @@ class GpuGuardWarning(UserWarning):
     """Category of the warnings gpuguard emits through :mod:`warnings`."""
 
 
+from gpuguard._preflight import preflight  # noqa: E402  (needs GpuGuardWarning defined first)
+
+
 __all__ = [
     "Check",
     "Finding",
@@ -49,12 +53,14 @@ __all__ = [
     "__version__",
     "checkpoint_plan",
     "checkpoint_waste",
+    "doctor",
     "estimate_load_seconds",
     "footgun",
     "footguns",
     "lost_work_cost",
     "mtbf_hours",
     "optimal_checkpoint_interval",
+    "preflight",
     "probe_window_seconds",
     "shm_recommended_size",
     "shm_required_bytes",

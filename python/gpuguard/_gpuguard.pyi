@@ -1,5 +1,6 @@
 """Type stubs of the Rust extension module. tests/test_stubs.py checks them against the module."""
 
+import os
 from typing import Any, Literal, Mapping
 
 __version__: str
@@ -151,3 +152,12 @@ def validate_gpu_resources(
     requests: Mapping[str, str | int | float] | None = None, limits: Mapping[str, str | int | float] | None = None
 ) -> list[Finding]: ...
 def cli_main(argv: list[str]) -> int: ...
+def doctor(
+    expect_gpus: int | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    dataloader_workers: int | None = None,
+    batch_bytes: int | None = None,
+    prefetch_factor: int = 2,
+    root: str | os.PathLike[str] = "/",
+    nvml_library: str | os.PathLike[str] | None = None,
+) -> Report: ...

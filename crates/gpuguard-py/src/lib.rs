@@ -5,6 +5,7 @@
 mod catalog;
 mod cli;
 mod convert;
+mod doctor;
 mod errors;
 mod math;
 mod report;
@@ -19,5 +20,6 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     catalog::register(m)?;
     math::register(m)?;
     cli::register(m)?;
+    doctor::register(m)?;
     Ok(())
 }
