@@ -58,11 +58,11 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let d = tempfile::tempdir().unwrap();
+        let d = tempfile::tempdir().expect("test fixture");
         for (p, text) in files {
             let path = d.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
+            std::fs::create_dir_all(path.parent().expect("test fixture")).expect("test fixture");
+            std::fs::write(path, text).expect("test fixture");
         }
         d
     }
@@ -73,11 +73,11 @@ mod tests {
             ("/proc/self/cgroup", "0::/kubepods.slice/pod1/cri-abc\n"),
             ("/sys/fs/cgroup/kubepods.slice/pod1/cri-abc/memory.max", "17179869184\n"),
         ]);
-        let l = memory_limit(&Host::new(d.path())).unwrap();
+        let l = memory_limit(&Host::new(d.path())).expect("test fixture");
         assert_eq!(l.bytes, Some(16 << 30));
         assert!(l.file.ends_with("cri-abc/memory.max"));
         let d = tree(&[("/proc/self/cgroup", "0::/\n"), ("/sys/fs/cgroup/memory.max", "max\n")]);
-        assert_eq!(memory_limit(&Host::new(d.path())).unwrap().bytes, None);
+        assert_eq!(memory_limit(&Host::new(d.path())).expect("test fixture").bytes, None);
     }
 
     #[test]
@@ -86,8 +86,8 @@ mod tests {
             ("/proc/self/cgroup", "12:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n"),
             ("/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "2147483648\n"),
         ]);
-        assert_eq!(memory_limit(&Host::new(d.path())).unwrap().bytes, Some(2 << 30));
+        assert_eq!(memory_limit(&Host::new(d.path())).expect("test fixture").bytes, Some(2 << 30));
         let d = tree(&[("/proc/self/cgroup", "4:memory:/\n"), ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n")]);
-        assert_eq!(memory_limit(&Host::new(d.path())).unwrap().bytes, None);
+        assert_eq!(memory_limit(&Host::new(d.path())).expect("test fixture").bytes, None);
     }
 }

@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn verdicts_for_a_pod() {
         let m = parse_mountinfo(POD);
-        let v = |p: &str| persistence(mount_for(&m, p).unwrap()).0;
+        let v = |p: &str| persistence(mount_for(&m, p).expect("a mount covers it")).0;
         assert_eq!(v("/workspace/ckpt"), Persistence::LostWithContainer);
         assert_eq!(v("/scratch/run1"), Persistence::LostWithPod);
         assert_eq!(v("/dev/shm"), Persistence::LostWithMemory);
@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn later_mount_on_the_same_point_wins() {
         let m = parse_mountinfo("1 0 0:1 / / rw - overlay overlay rw\n2 1 0:2 / /c rw - tmpfs t rw\n3 1 0:3 / /c rw - nfs s:/e rw\n");
-        assert_eq!(mount_for(&m, "/c/x").unwrap().line, 3);
+        assert_eq!(mount_for(&m, "/c/x").expect("a mount covers it").line, 3);
     }
 
     #[test]
