@@ -250,3 +250,30 @@ fn real_machine_runs_every_probe() {
         assert_eq!(nvml.status, CheckStatus::Skipped, "{nvml:?}");
     }
 }
+
+#[test]
+fn driver_questions_that_cannot_be_answered_stay_quiet() {
+    // A container: DKMS state is visible through a host mount but /lib/modules is not.
+    let d = tree(&[
+        ("/proc/sys/kernel/osrelease", "6.8.0-50-generic\n"),
+        ("/var/lib/dkms/nvidia/535.129.03/6.8.0-45-generic/x86_64/module/nvidia.ko.zst", ""),
+        ("/var/lib/dkms/nvidia/535.129.03/build/make.log", "DKMS make.log for nvidia-535.129.03 for kernel 6.8.0-45-generic (x86_64)\nnv.c:1:1: error: old failure\n"),
+    ]);
+    let r = run(d.path(), &[], DoctorOptions::default());
+    assert!(rules(&r, "GG010").is_empty(), "no /lib/modules and a make.log of another kernel: {:?}", r.findings);
+    assert_eq!(check(&r, "driver").status, CheckStatus::Ok);
+}
+
+#[test]
+fn journal_records_are_read() {
+    let d = tree(&[(
+        "/var/log/journal/4f2b0c1d9e8a7b6c5d4e3f2a1b0c9d8e/system.journal",
+        "LPKSHHRH\0\0\0_TRANSPORT=kernel\0MESSAGE=NVRM: Xid (PCI:0000:3b:00): 94, pid=2412, Contained ECC error.\0PRIORITY=4\0",
+    )]);
+    let r = run(d.path(), &[], DoctorOptions::default());
+    let c = check(&r, "kernel-log");
+    assert_eq!(c.status, CheckStatus::Finding, "{c:?}");
+    assert!(c.reason.contains("/var/log/journal/4f2b0c1d9e8a7b6c5d4e3f2a1b0c9d8e/system.journal"), "{c:?}");
+    let f = r.findings.iter().find(|f| f.rule == "GG005").expect("GG005");
+    assert!(f.message.contains("first: NVRM: Xid (PCI:0000:3b:00): 94"), "{}", f.message);
+}

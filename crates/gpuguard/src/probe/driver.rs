@@ -12,6 +12,8 @@ pub struct DriverFacts {
     pub kernel: Option<String>,
     /// Version of the loaded module (`/sys/module/nvidia/version` or `/proc/driver/nvidia/version`).
     pub module_version: Option<String>,
+    /// Whether `/lib/modules/<kernel>/` exists (containers often lack it: then nothing can be said).
+    pub modules_dir_present: bool,
     /// `nvidia*.ko*` files under `/lib/modules/<kernel>/`.
     pub module_files: Vec<String>,
     /// DKMS versions of the `nvidia` module (`/var/lib/dkms/nvidia/<version>`).
@@ -77,12 +79,19 @@ pub fn facts(host: &Host) -> DriverFacts {
     if let Some(k) = &f.kernel {
         // Only where modules live (updates/, extra/, kernel/…): a full walk of the tree costs milliseconds.
         let base = host.path(&format!("/lib/modules/{k}"));
+        f.modules_dir_present = base.is_dir();
         find_modules(&base, &format!("/lib/modules/{k}"), 4, &mut f.module_files);
         f.dkms_built_for_kernel = f.dkms_versions.iter().filter(|v| dkms.join(v).join(k).is_dir()).cloned().collect();
     }
     for v in &f.dkms_versions {
         let log = format!("/var/lib/dkms/nvidia/{v}/build/make.log");
         if let Ok(text) = host.read(&log) {
+            // "DKMS make.log for nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)": a failed
+            // build for another kernel does not matter to this one.
+            let built_for = text.lines().next().and_then(|l| l.split(" for kernel ").nth(1)).and_then(|r| r.split_whitespace().next());
+            if built_for.is_some_and(|k| Some(k) != f.kernel.as_deref()) {
+                continue;
+            }
             if let Some((i, l)) = text.lines().enumerate().find(|(_, l)| l.contains("error:") || l.contains("Error ") || l.contains("*** ")) {
                 f.dkms_errors.push((log, i + 1, l.trim().to_owned()));
             }
@@ -117,7 +126,10 @@ pub fn judge(f: &DriverFacts, nvml_version: Option<&str>) -> (Check, Vec<Finding
         return (Check::new("driver", CheckStatus::Skipped, format!("no NVIDIA kernel module loaded or installed for kernel {kernel}")), vec![]);
     }
     let mut findings = Vec::new();
-    if f.module_version.is_none() && f.module_files.is_empty() && f.dkms_built_for_kernel.is_empty() {
+    // A working NVML proves a loaded module; without /lib/modules/<kernel> (most containers) the
+    // question cannot be answered.
+    let no_module = f.module_version.is_none() && nvml_version.is_none() && f.modules_dir_present;
+    if no_module && f.module_files.is_empty() && f.dkms_built_for_kernel.is_empty() {
         findings.push(
             Finding::new(
                 "GG010",

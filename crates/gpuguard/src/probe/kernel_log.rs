@@ -44,7 +44,7 @@ impl LogSink for XidLineCounter {
 pub const SOURCES: &[&str] = &["/dev/kmsg", "/var/log/kern.log", "/var/log/syslog", "/var/log/messages"];
 
 /// At most this much of the end of each log file is read, so a huge syslog cannot slow preflight.
-pub const TAIL_BYTES: u64 = 16 << 20;
+pub const TAIL_BYTES: u64 = 8 << 20;
 
 /// Only lines containing this reach the sink: every XID and driver message carries it.
 const NEEDLE: &[u8] = b"NVRM";
@@ -52,7 +52,7 @@ const NEEDLE: &[u8] = b"NVRM";
 fn access_hint(path: &str) -> &'static str {
     if path == "/dev/kmsg" {
         "needs root or CAP_SYSLOG (or sysctl kernel.dmesg_restrict=0)"
-    } else if path.starts_with("/var/log/journal") {
+    } else if path.contains("/log/journal/") {
         "needs membership in the systemd-journal or adm group"
     } else {
         "needs root or membership in the adm group"
@@ -123,7 +123,8 @@ fn read_source(host: &Host, source: &str) -> std::io::Result<(Vec<u8>, usize)> {
     Ok((data, first_line))
 }
 
-/// Journal files under /var/log/journal (persistent) and /run/log/journal (volatile).
+/// The active system journal under /var/log/journal (persistent) and /run/log/journal
+/// (volatile). Archived journal files are skipped: there can be gigabytes of them.
 fn journal_files(host: &Host) -> Vec<String> {
     let mut out = Vec::new();
     for base in ["/var/log/journal", "/run/log/journal"] {
@@ -131,7 +132,7 @@ fn journal_files(host: &Host) -> Vec<String> {
             let Ok(m) = machine.file_name().into_string() else { continue };
             for f in std::fs::read_dir(machine.path()).into_iter().flatten().flatten() {
                 if let Ok(name) = f.file_name().into_string() {
-                    if name.ends_with(".journal") {
+                    if name == "system.journal" {
                         out.push(format!("{base}/{m}/{name}"));
                     }
                 }
