@@ -21,6 +21,10 @@ pub enum Runtime {
 
 impl Runtime {
     /// Lowercase name used in outputs.
+    ///
+    /// ```
+    /// assert_eq!(gpuguard::probe::container::Runtime::BareMetal.as_str(), "bare-metal");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Runtime::Kubernetes => "kubernetes",

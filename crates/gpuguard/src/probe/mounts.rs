@@ -96,6 +96,11 @@ pub enum Persistence {
 
 impl Persistence {
     /// Whether data here is lost when the job's container or pod goes away.
+    ///
+    /// ```
+    /// use gpuguard::probe::mounts::Persistence;
+    /// assert!(Persistence::LostWithPod.is_ephemeral() && !Persistence::Persistent.is_ephemeral());
+    /// ```
     pub fn is_ephemeral(self) -> bool {
         matches!(self, Persistence::LostWithContainer | Persistence::LostWithPod | Persistence::LostWithMemory)
     }
