@@ -25,6 +25,7 @@ from gpuguard._gpuguard import (
     checkpoint_waste,
     classify_xid,
     corrected_error_rate,
+    doctor,
     estimate_load_seconds,
     footgun,
     footguns,
@@ -48,6 +49,9 @@ class GpuGuardWarning(UserWarning):
     """Category of the warnings gpuguard emits through :mod:`warnings`."""
 
 
+from gpuguard._preflight import preflight  # noqa: E402  (needs GpuGuardWarning defined first)
+
+
 __all__ = [
     "Check",
     "Finding",
@@ -64,6 +68,7 @@ __all__ = [
     "checkpoint_waste",
     "classify_xid",
     "corrected_error_rate",
+    "doctor",
     "estimate_load_seconds",
     "footgun",
     "footguns",
@@ -74,6 +79,7 @@ __all__ = [
     "optimal_checkpoint_interval",
     "parse_nvidia_smi_q",
     "parse_xid_line",
+    "preflight",
     "probe_window_seconds",
     "scan_xid",
     "shm_recommended_size",

@@ -6,6 +6,7 @@ mod catalog;
 mod cli;
 mod convert;
 mod ecc;
+mod doctor;
 mod errors;
 mod lint;
 mod math;
@@ -25,5 +26,6 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     xid::register(m)?;
     ecc::register(m)?;
     lint::register(m)?;
+    doctor::register(m)?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The doctor: every runtime probe, run once, collected into one [`Report`].
 
-use crate::probe::{Host, dev_shm, gpu_devices};
+use crate::probe::kernel_log::{LogSink, XidLineCounter};
+use crate::probe::{Host, cgroup, container, dev_shm, driver, gpu_devices, gpu_env, hf_cache, kernel_log, mounts, nvml};
 use crate::{Check, CheckStatus, Report};
+use std::path::PathBuf;
 
 /// What the caller knows about the job, so checks can judge instead of only describe.
 #[derive(Debug, Clone, Default)]
@@ -10,9 +12,32 @@ pub struct DoctorOptions {
     pub expect_gpus: Option<u32>,
     /// The DataLoader's shape, to size /dev/shm against.
     pub loader: Option<dev_shm::LoaderShape>,
+    /// Where the job writes checkpoints (as seen on the inspected machine).
+    pub checkpoint_dir: Option<String>,
+    /// The NVML library to load. `None`: `$GPUGUARD_NVML_LIBRARY` or `libnvidia-ml.so.1` on the real
+    /// root; not loaded at all for a fixture root.
+    pub nvml_library: Option<PathBuf>,
 }
 
-/// Runs every probe against `host`.
+/// `path` as an absolute path on the inspected machine: a relative path is taken from the current
+/// directory when inspecting the real root `/` (the job's own view), from `/` for a fixture root.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(gpuguard::doctor::absolute_path(Path::new("ckpt"), Path::new("/fixture")), "/ckpt");
+/// assert!(gpuguard::doctor::absolute_path(Path::new("ckpt"), Path::new("/")).ends_with("/ckpt"));
+/// ```
+pub fn absolute_path(path: &std::path::Path, root: &std::path::Path) -> String {
+    let p = if path.is_absolute() || root != std::path::Path::new("/") {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    };
+    let s = p.to_string_lossy().into_owned();
+    if s.starts_with('/') { s } else { format!("/{s}") }
+}
+
+/// Runs every probe against `host`, with the kernel log lines judged by [`XidLineCounter`].
 ///
 /// ```
 /// use gpuguard::doctor::{doctor, DoctorOptions};
@@ -21,15 +46,51 @@ pub struct DoctorOptions {
 /// assert!(report.checks.iter().any(|c| c.name == "dev-shm"));
 /// ```
 pub fn doctor(host: &Host, options: &DoctorOptions) -> Report {
+    doctor_with_sink(host, options, &mut XidLineCounter::default())
+}
+
+/// [`doctor`] with the kernel log lines handed to `sink` (the XID classifier).
+///
+/// ```
+/// use gpuguard::doctor::{doctor_with_sink, DoctorOptions};
+/// use gpuguard::probe::{Host, kernel_log::XidLineCounter};
+/// let r = doctor_with_sink(&Host::new("/nonexistent"), &DoctorOptions::default(), &mut XidLineCounter::default());
+/// assert!(r.checks.iter().any(|c| c.name == "kernel-log"));
+/// ```
+pub fn doctor_with_sink(host: &Host, options: &DoctorOptions, sink: &mut dyn LogSink) -> Report {
     let mut report = Report::new("doctor");
-    for (check, findings) in [dev_shm::check(host, options.loader), gpu_devices::check(host, options.expect_gpus)] {
+    let mut add = |(check, findings): (Check, Vec<crate::Finding>)| {
         report.checks.push(check);
         report.findings.extend(findings);
+    };
+    add((container::check(host), vec![]));
+    let limit = cgroup::memory_limit(host);
+    add(dev_shm::check_with_limit(host, options.loader, limit.as_ref()));
+    if let Some(dir) = &options.checkpoint_dir {
+        add(mounts::check_storage(host, dir, mounts::CHECKPOINT));
     }
-    report.checks.push(Check::new(
-        "nvml",
-        CheckStatus::Skipped,
-        "this version does not query NVML yet (ECC, MIG, driver version are not checked)",
-    ));
+    add(hf_cache::check(host));
+    let (ctl, nodes) = gpu_devices::device_nodes(host);
+    add(gpu_devices::judge(ctl, gpu_devices::uvm_present(host), &nodes, options.expect_gpus));
+    let library = match (&options.nvml_library, host.root() == std::path::Path::new("/")) {
+        (Some(p), _) => Some(p.clone().into_os_string()),
+        (None, true) => Some(host.var("GPUGUARD_NVML_LIBRARY").unwrap_or(nvml::DEFAULT_LIBRARY).into()),
+        (None, false) => None,
+    };
+    let facts = match library {
+        Some(lib) => {
+            let (c, f, facts) = nvml::check(&lib, options.expect_gpus);
+            add((c, f));
+            facts
+        }
+        None => {
+            add((Check::new("nvml", CheckStatus::Skipped, "fixture root: NVML is not loaded unless a library path is given"), vec![]));
+            None
+        }
+    };
+    let count = facts.as_ref().map(|f| f.gpus.len()).or((!nodes.is_empty()).then_some(nodes.len()));
+    add(gpu_env::check(host, count, options.expect_gpus));
+    add(driver::judge(&driver::facts(host), facts.as_ref().and_then(|f| f.driver_version.as_deref())));
+    add(kernel_log::check(host, sink));
     report
 }

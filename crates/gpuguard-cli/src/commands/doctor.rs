@@ -12,6 +12,12 @@ pub struct DoctorArgs {
     /// GPUs this job expects to see.
     #[arg(long)]
     expect_gpus: Option<u32>,
+    /// Where the job writes checkpoints: judged for persistence and free space (GG003).
+    #[arg(long, value_name = "PATH")]
+    checkpoint_dir: Option<PathBuf>,
+    /// NVML library to load instead of libnvidia-ml.so.1 (also $GPUGUARD_NVML_LIBRARY).
+    #[arg(long, value_name = "PATH")]
+    nvml_library: Option<PathBuf>,
     /// DataLoader num_workers, to size /dev/shm against (with --batch-bytes).
     #[arg(long, requires = "batch_bytes")]
     dataloader_workers: Option<u64>,
@@ -40,6 +46,12 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
         }),
         _ => None,
     };
-    let report = doctor(&Host::new(a.root), &DoctorOptions { expect_gpus: a.expect_gpus, loader });
+    let options = DoctorOptions {
+        expect_gpus: a.expect_gpus,
+        loader,
+        checkpoint_dir: a.checkpoint_dir.map(|p| gpuguard::doctor::absolute_path(&p, &a.root)),
+        nvml_library: a.nvml_library,
+    };
+    let report = doctor(&Host::new(a.root), &options);
     emit_report(&report, a.format, a.fail_on)
 }

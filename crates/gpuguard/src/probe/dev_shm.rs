@@ -41,6 +41,43 @@ pub fn check(host: &Host, loader: Option<LoaderShape>) -> (Check, Vec<Finding>) 
     judge(free, total, loader)
 }
 
+/// [`check`], then the container's memory limit: /dev/shm pages are charged to the cgroup, so a
+/// DataLoader that needs more shared memory than the limit allows is OOM-killed however big
+/// /dev/shm is.
+///
+/// ```
+/// use gpuguard::probe::{Host, dev_shm, cgroup::MemoryLimit};
+/// let limit = MemoryLimit { bytes: Some(1 << 30), file: "/sys/fs/cgroup/memory.max".into() };
+/// let (check, _) = dev_shm::check_with_limit(&Host::new("/nonexistent"), None, Some(&limit));
+/// assert_eq!(check.name, "dev-shm");
+/// ```
+pub fn check_with_limit(host: &Host, loader: Option<LoaderShape>, limit: Option<&super::cgroup::MemoryLimit>) -> (Check, Vec<Finding>) {
+    let (mut check, mut findings) = check(host, loader);
+    let Some(limit) = limit else { return (check, findings) };
+    let Some(bytes) = limit.bytes else {
+        check.reason.push_str(&format!("; memory limit: none ({})", limit.file));
+        return (check, findings);
+    };
+    check.reason.push_str(&format!("; memory limit {} ({})", human_bytes(bytes), limit.file));
+    let need = loader.and_then(|l| crate::shm_required_bytes(l.num_workers, l.batch_bytes, l.prefetch_factor, l.loaders, l.local_processes).ok());
+    if let Some(need) = need.filter(|&n| n > bytes) {
+        findings.push(
+            Finding::new(
+                "GG001",
+                Severity::Error,
+                format!("the DataLoader needs {} of /dev/shm but the container's memory limit is {}: shm pages count against it, so the job will be OOM-killed", human_bytes(need), human_bytes(bytes)),
+                "raise the container's memory limit above what /dev/shm plus the process needs, or lower num_workers/prefetch_factor",
+            )
+            .with_path("/dev/shm")
+            .with_evidence("required_bytes", need)
+            .with_evidence("memory_limit_bytes", bytes)
+            .with_evidence("memory_limit_file", limit.file.clone()),
+        );
+        check.status = CheckStatus::Finding;
+    }
+    (check, findings)
+}
+
 /// The verdict for measured `free` and `total` bytes, separated from the measuring for tests.
 pub fn judge(free: u64, total: u64, loader: Option<LoaderShape>) -> (Check, Vec<Finding>) {
     let seen = format!("/dev/shm: {} free of {}", human_bytes(free), human_bytes(total));

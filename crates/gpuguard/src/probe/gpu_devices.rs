@@ -4,6 +4,11 @@ use super::Host;
 use crate::{Check, CheckStatus, Finding, Severity};
 
 /// The GPU device nodes (`/dev/nvidia0`…) and whether `/dev/nvidiactl` exists.
+///
+/// ```
+/// let (ctl, gpus) = gpuguard::probe::gpu_devices::device_nodes(&gpuguard::probe::Host::new("/nonexistent"));
+/// assert!(!ctl && gpus.is_empty());
+/// ```
 pub fn device_nodes(host: &Host) -> (bool, Vec<u32>) {
     let ctl = host.path("/dev/nvidiactl").exists();
     let mut gpus: Vec<u32> = std::fs::read_dir(host.path("/dev"))
@@ -14,6 +19,16 @@ pub fn device_nodes(host: &Host) -> (bool, Vec<u32>) {
         .collect();
     gpus.sort_unstable();
     (ctl, gpus)
+}
+
+/// Whether `/dev/nvidia-uvm` exists (CUDA needs it for unified memory; it appears when the
+/// nvidia-uvm module is loaded).
+///
+/// ```
+/// assert!(!gpuguard::probe::gpu_devices::uvm_present(&gpuguard::probe::Host::new("/nonexistent")));
+/// ```
+pub fn uvm_present(host: &Host) -> bool {
+    host.path("/dev/nvidia-uvm").exists()
 }
 
 /// Checks the device nodes against `expect_gpus` (when the caller knows how many it asked for).
@@ -27,7 +42,17 @@ pub fn device_nodes(host: &Host) -> (bool, Vec<u32>) {
 /// ```
 pub fn check(host: &Host, expect_gpus: Option<u32>) -> (Check, Vec<Finding>) {
     let (ctl, gpus) = device_nodes(host);
-    let seen = format!("/dev/nvidiactl {}, {} /dev/nvidiaN node(s)", if ctl { "present" } else { "absent" }, gpus.len());
+    judge(ctl, uvm_present(host), &gpus, expect_gpus)
+}
+
+/// The verdict for device nodes already listed by [`device_nodes`].
+///
+/// ```
+/// let (_, findings) = gpuguard::probe::gpu_devices::judge(true, true, &[0, 1], Some(2));
+/// assert!(findings.is_empty());
+/// ```
+pub fn judge(ctl: bool, uvm: bool, gpus: &[u32], expect_gpus: Option<u32>) -> (Check, Vec<Finding>) {
+    let seen = format!("/dev/nvidiactl {}, /dev/nvidia-uvm {}, {} /dev/nvidiaN node(s)", if ctl { "present" } else { "absent" }, if uvm { "present" } else { "absent" }, gpus.len());
     match expect_gpus {
         Some(want) if (gpus.len() as u32) < want || (want > 0 && !ctl) => {
             let f = Finding::new(
@@ -40,6 +65,17 @@ pub fn check(host: &Host, expect_gpus: Option<u32>) -> (Check, Vec<Finding>) {
             .with_evidence("expected_gpus", want)
             .with_evidence("device_nodes", gpus.len())
             .with_evidence("nvidiactl", ctl);
+            (Check::new("gpu-devices", CheckStatus::Finding, seen), vec![f])
+        }
+        _ if !gpus.is_empty() && !uvm => {
+            let f = Finding::new(
+                "GG008",
+                Severity::Error,
+                format!("{} GPU device node(s) but no /dev/nvidia-uvm: CUDA initialisation will fail", gpus.len()),
+                "load the nvidia-uvm module on the node (nvidia-modprobe -u -c=0, or modprobe nvidia-uvm) before the container starts",
+            )
+            .with_path("/dev/nvidia-uvm")
+            .with_evidence("device_nodes", gpus.len());
             (Check::new("gpu-devices", CheckStatus::Finding, seen), vec![f])
         }
         _ => (Check::new("gpu-devices", CheckStatus::Ok, seen), vec![]),

@@ -1,20 +1,31 @@
 //! Read-only probes of the running machine. Every probe reads through [`Host`], whose root is `/`
 //! on a real machine and a fixture tree in tests; nothing here writes to the system.
 
+pub mod cgroup;
+pub mod container;
 pub mod dev_shm;
+pub mod driver;
 pub mod gpu_devices;
+pub mod gpu_env;
+pub mod hf_cache;
+pub mod kernel_log;
+pub mod mounts;
+pub mod nvml;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The machine being inspected, seen through a root directory.
+/// The machine being inspected, seen through a root directory, and the environment variables
+/// the probes judge (a map, so tests set them without touching the process environment).
 #[derive(Debug, Clone)]
 pub struct Host {
     root: PathBuf,
+    env: BTreeMap<String, String>,
 }
 
 impl Default for Host {
     fn default() -> Self {
-        Host { root: PathBuf::from("/") }
+        Host::new("/")
     }
 }
 
@@ -26,7 +37,39 @@ impl Host {
     /// assert_eq!(host.path("/dev/shm"), std::path::Path::new("/tmp/fixture/dev/shm"));
     /// ```
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Host { root: root.into() }
+        Host { root: root.into(), env: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect() }
+    }
+
+    /// The same host with exactly the environment `vars` (the process environment is dropped).
+    ///
+    /// ```
+    /// let host = gpuguard::probe::Host::new("/").with_env([("HOME", "/home/me")]);
+    /// assert_eq!(host.var("HOME"), Some("/home/me"));
+    /// assert_eq!(host.var("PATH"), None);
+    /// ```
+    pub fn with_env<K: Into<String>, V: Into<String>>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.env = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self
+    }
+
+    /// An environment variable as the inspected process sees it.
+    ///
+    /// ```
+    /// let host = gpuguard::probe::Host::default().with_env([("CUDA_VISIBLE_DEVICES", "0")]);
+    /// assert_eq!(host.var("CUDA_VISIBLE_DEVICES"), Some("0"));
+    /// ```
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str)
+    }
+
+    /// Reads a text file of the inspected machine (`absolute` as seen on it).
+    ///
+    /// ```
+    /// let host = gpuguard::probe::Host::new("/nonexistent");
+    /// assert!(host.read("/proc/self/mountinfo").is_err());
+    /// ```
+    pub fn read(&self, absolute: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(self.path(absolute))
     }
 
     /// The root directory.

@@ -1,0 +1,47 @@
+//! `doctor(...)`: every runtime probe, with the GIL released while they run (file reads, statvfs,
+//! loading NVML). `gpuguard.preflight` (python/gpuguard/_preflight.py) wraps it.
+
+use crate::errors::{guard, non_negative};
+use crate::report::PyReport;
+use gpuguard::doctor::{DoctorOptions, absolute_path, doctor as run_doctor};
+use gpuguard::probe::{Host, dev_shm::LoaderShape};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use std::path::PathBuf;
+
+/// Runs the doctor on this machine (or on the tree under `root`) and returns its Report.
+#[pyfunction]
+#[pyo3(signature = (expect_gpus=None, checkpoint_dir=None, dataloader_workers=None, batch_bytes=None, prefetch_factor=2, root=PathBuf::from("/"), nvml_library=None))]
+#[allow(clippy::too_many_arguments)]
+fn doctor(
+    py: Python<'_>,
+    expect_gpus: Option<i64>,
+    checkpoint_dir: Option<PathBuf>,
+    dataloader_workers: Option<i64>,
+    batch_bytes: Option<i64>,
+    prefetch_factor: i64,
+    root: PathBuf,
+    nvml_library: Option<PathBuf>,
+) -> PyResult<PyReport> {
+    let expect_gpus = expect_gpus
+        .map(|n| u32::try_from(n).map_err(|_| PyValueError::new_err(format!("invalid argument `expect_gpus`: must be between 0 and {}, got {n}", u32::MAX))))
+        .transpose()?;
+    let prefetch_factor = non_negative("prefetch_factor", prefetch_factor)?;
+    let loader = match (dataloader_workers, batch_bytes) {
+        (Some(w), Some(b)) => Some(LoaderShape {
+            num_workers: non_negative("dataloader_workers", w)?,
+            batch_bytes: non_negative("batch_bytes", b)?,
+            prefetch_factor,
+            loaders: 1,
+            local_processes: 1,
+        }),
+        (None, None) => None,
+        _ => return Err(PyValueError::new_err("invalid arguments `dataloader_workers` and `batch_bytes`: give both or neither")),
+    };
+    let options = DoctorOptions { expect_gpus, loader, checkpoint_dir: checkpoint_dir.map(|p| absolute_path(&p, &root)), nvml_library };
+    guard(|| Ok(PyReport(py.detach(|| run_doctor(&Host::new(root), &options)))))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(doctor, m)?)
+}
