@@ -19,6 +19,7 @@ pub mod probe;
 pub mod render;
 pub mod report;
 pub mod severity;
+pub mod store;
 
 pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};
