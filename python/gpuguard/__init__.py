@@ -12,9 +12,12 @@ True
 
 from gpuguard._gpuguard import (
     Check,
+    Checkpoint,
+    CheckpointStore,
     Finding,
     Footgun,
     GpuGuardError,
+    PendingCheckpoint,
     PreflightError,
     Report,
     __version__,
@@ -40,10 +43,13 @@ class GpuGuardWarning(UserWarning):
 
 __all__ = [
     "Check",
+    "Checkpoint",
+    "CheckpointStore",
     "Finding",
     "Footgun",
     "GpuGuardError",
     "GpuGuardWarning",
+    "PendingCheckpoint",
     "PreflightError",
     "Report",
     "__version__",

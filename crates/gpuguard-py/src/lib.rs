@@ -8,6 +8,7 @@ mod convert;
 mod errors;
 mod math;
 mod report;
+mod store;
 
 use pyo3::prelude::*;
 
@@ -19,5 +20,6 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     catalog::register(m)?;
     math::register(m)?;
     cli::register(m)?;
+    store::register(m)?;
     Ok(())
 }

@@ -26,7 +26,7 @@ impl WriterLock {
     /// let dir = tempfile::tempdir().unwrap();
     /// let first = WriterLock::acquire(dir.path()).unwrap();
     /// let second = WriterLock::acquire(dir.path()).unwrap_err();
-    /// assert!(second.to_string().contains("another process"));
+    /// assert!(second.to_string().contains("another writer"));
     /// drop(first);
     /// assert!(WriterLock::acquire(dir.path()).is_ok());
     /// ```
@@ -47,7 +47,7 @@ impl WriterLock {
                 return Err(Error::Store {
                     path: dir.to_path_buf(),
                     message: format!(
-                        "another process is writing checkpoints to this directory (it holds the lock {}); \
+                        "another writer (another process, or another store in this one) is saving checkpoints to this directory: it holds the lock {}; \
                          only one writer per directory is allowed: use another directory, or open this one \
                          read-only to inspect it",
                         path.display()

@@ -296,7 +296,7 @@ impl CheckpointStore {
     /// use gpuguard::store::CheckpointStore;
     /// let dir = tempfile::tempdir().unwrap();
     /// let store = CheckpointStore::open(dir.path(), 3).unwrap();
-    /// assert!(CheckpointStore::open(dir.path(), 3).unwrap_err().to_string().contains("another process"));
+    /// assert!(CheckpointStore::open(dir.path(), 3).unwrap_err().to_string().contains("another writer"));
     /// assert!(CheckpointStore::open(dir.path().join("nope"), 3).unwrap_err().to_string().contains("does not exist"));
     /// assert!(CheckpointStore::open(dir.path(), 0).is_err());
     /// ```
