@@ -67,7 +67,26 @@ impl PyCheckpoint {
     }
 }
 
-/// A directory of checkpoints with one writer; see `gpuguard.store` docs in the README.
+/// A crash-safe checkpoint store (GG003): keeps the newest `keep_last` checkpoints of a directory
+/// and always resumes from one that is whole.
+///
+/// ```python
+/// store = gpuguard.CheckpointStore("/ckpt", keep_last=3, every_steps=1000)
+/// latest = store.latest()                      # newest checkpoint that verifies, or None
+/// start = latest.step + 1 if latest else 0     # load from latest.path / "model.pt"
+/// for step in range(start, steps):
+///     ...
+///     if store.due(step=step):
+///         with store.save(step) as path:       # a new, empty *directory* (pathlib.Path)
+///             torch.save(model.state_dict(), path / "model.pt")
+/// ```
+///
+/// `path` is always a directory on the checkpoint's file system: write any number of files and
+/// subdirectories into it (`path / "model.pt"`, `safetensors` shards, or pass `path` itself as
+/// `torch.distributed.checkpoint`'s `checkpoint_id`). On a clean exit the files are fsynced,
+/// hashed (XXH3-128) into a manifest and renamed atomically to `step-NNNNNNNNNN`; on an exception
+/// nothing is published and the directory is removed. One writer per directory (a lock);
+/// `read_only=True` inspects without it.
 #[pyclass(module = "gpuguard", name = "CheckpointStore")]
 #[derive(Debug)]
 pub struct PyCheckpointStore {

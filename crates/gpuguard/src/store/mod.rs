@@ -221,6 +221,15 @@ impl PendingCheckpoint {
     }
 
     /// Removes the temporary data; nothing is published.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// let pending = store.begin(2).unwrap();
+    /// std::fs::write(pending.path().join("x"), b"1").unwrap();
+    /// pending.abort();
+    /// assert!(store.list().unwrap().is_empty());
+    /// ```
     pub fn abort(mut self) {
         self.remove();
     }
@@ -371,6 +380,12 @@ impl CheckpointStore {
     }
 
     /// The interval [`due`](Self::due) uses.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// assert_eq!(store.interval(), gpuguard::store::Interval::default());
+    /// ```
     pub fn interval(&self) -> Interval {
         self.interval
     }
@@ -387,11 +402,23 @@ impl CheckpointStore {
     }
 
     /// How many complete checkpoints are kept.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert_eq!(gpuguard::store::CheckpointStore::open(dir.path(), 5).unwrap().keep_last(), 5);
+    /// ```
     pub fn keep_last(&self) -> usize {
         self.keep_last
     }
 
     /// Whether this store holds the writer lock.
+    ///
+    /// ```
+    /// use gpuguard::store::CheckpointStore;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert!(CheckpointStore::open(dir.path(), 3).unwrap().is_writer());
+    /// assert!(!CheckpointStore::open_read_only(dir.path(), 3).unwrap().is_writer());
+    /// ```
     pub fn is_writer(&self) -> bool {
         self.lock.is_some()
     }
@@ -499,6 +526,17 @@ impl CheckpointStore {
     /// Publishes `pending`: fsyncs its files (while hashing them on other threads), writes the
     /// manifest, renames it to `step-NNNNNNNNNN` atomically, fsyncs the store directory, and
     /// prunes to the newest `keep_last` checkpoints that verify. On error nothing is published.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// let pending = store.begin(10).unwrap();
+    /// std::fs::create_dir(pending.path().join("shards")).unwrap();
+    /// std::fs::write(pending.path().join("shards/0.bin"), b"abc").unwrap();
+    /// let c = store.commit(pending).unwrap();
+    /// assert!(c.path.ends_with("step-0000000010"));
+    /// assert_eq!(c.files[0].path, "shards/0.bin");
+    /// ```
     pub fn commit(&mut self, mut pending: PendingCheckpoint) -> Result<Checkpoint> {
         let dir = self.dir.clone();
         let step = pending.step;

@@ -45,10 +45,13 @@ pub(crate) fn fsync_path(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
+/// Regular files `(relative path, absolute path)` and directories found by [`walk`].
+pub(crate) type Walk = (Vec<(String, PathBuf)>, Vec<PathBuf>);
+
 /// Every regular file under `root` (relative `/`-separated path, absolute path) and every
 /// directory (absolute), skipping `skip` at the top level. Symlinks and special files are an
 /// error: a checkpoint must hold its bytes, not point at bytes elsewhere.
-pub(crate) fn walk(root: &Path, skip: &str) -> io::Result<(Vec<(String, PathBuf)>, Vec<PathBuf>)> {
+pub(crate) fn walk(root: &Path, skip: &str) -> io::Result<Walk> {
     let mut files = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     let mut stack = vec![(root.to_path_buf(), String::new())];
@@ -138,13 +141,7 @@ pub(crate) fn clean_temp(store_dir: &Path) -> io::Result<Vec<String>> {
 
 /// Free bytes for an unprivileged writer on the file system of `path`.
 pub(crate) fn free_bytes(path: &Path) -> Option<u64> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs fills the zeroed struct we pass; the path is NUL-terminated.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    crate::probe::statvfs_bytes(path).ok().map(|(free, _)| free)
 }
 
 /// Bytes in the regular files under `dir` (what a failed save had written).
