@@ -585,7 +585,8 @@ impl CheckpointStore {
         let target = dir.join(step_dir_name(step));
         if target.exists() {
             // Only a checkpoint that does not verify gets here (begin refuses a good one).
-            publish::remove_checkpoint(&dir, &target, step).map_err(|e| io_error(&dir, "cannot replace the corrupt checkpoint", e))?;
+            let hidden = publish::hide_checkpoint(&dir, &target, step).map_err(|e| io_error(&dir, "cannot replace the corrupt checkpoint", e))?;
+            publish::delete_in_background(vec![hidden]);
         }
         publish::rename_no_replace(&pending.temp, &target).map_err(|e| io_error(&dir, "cannot publish the checkpoint", e))?;
         pending.done = true;
@@ -652,11 +653,20 @@ impl CheckpointStore {
             ok += 1;
         }
         let Some(cut) = cut else { return Ok(()) };
+        let mut hidden = Vec::with_capacity(cut);
+        let mut result = Ok(());
         for (step, path) in &dirs[..cut] {
-            publish::remove_checkpoint(&self.dir, path, *step).map_err(|e| io_error(&self.dir, &format!("cannot prune step {step}"), e))?;
+            match publish::hide_checkpoint(&self.dir, path, *step) {
+                Ok(h) => hidden.push(h),
+                Err(e) => {
+                    result = Err(io_error(&self.dir, &format!("cannot prune step {step}"), e));
+                    break;
+                }
+            }
             self.verified.remove(step);
         }
-        Ok(())
+        publish::delete_in_background(hidden);
+        result
     }
 
     /// Whether a checkpoint is due at training `step` and time `now` (seconds since the Unix

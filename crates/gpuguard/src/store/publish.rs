@@ -108,13 +108,30 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     Err(e)
 }
 
-/// Removes a published checkpoint: first renamed to a temp name (gone from view at once), then
-/// deleted; a kill in between leaves only temp data, removed on the next open.
-pub(crate) fn remove_checkpoint(store_dir: &Path, dir: &Path, step: u64) -> io::Result<()> {
+/// Hides a published checkpoint by renaming it to a temp name: gone from view at once, deleted
+/// later by [`delete_in_background`] (or, after a kill, on the next open). The rename is not
+/// fsynced on purpose: if a crash undoes it, an older good checkpoint reappears, which is harmless
+/// (the next save prunes it again).
+pub(crate) fn hide_checkpoint(store_dir: &Path, dir: &Path, step: u64) -> io::Result<PathBuf> {
     let hidden = store_dir.join(temp_name(&format!("delete-{step}")));
     fs::rename(dir, &hidden)?;
-    fsync_path(store_dir)?;
-    fs::remove_dir_all(&hidden)
+    Ok(hidden)
+}
+
+/// Deletes hidden checkpoints on a detached thread: freeing a GiB-sized file takes a noticeable
+/// fraction of a second, which the training loop should not wait for. Whatever a process exit
+/// interrupts is temp data, removed on the next open.
+pub(crate) fn delete_in_background(hidden: Vec<PathBuf>) {
+    if hidden.is_empty() {
+        return;
+    }
+    let work = move || {
+        for h in &hidden {
+            let _ = fs::remove_dir_all(h);
+        }
+    };
+    // If no thread can be had nothing is lost: the next open removes the hidden data.
+    let _ = std::thread::Builder::new().name("gpuguard-prune".into()).spawn(work);
 }
 
 /// Removes every temp entry in `store_dir` (left by a killed writer); returns their names.
