@@ -555,10 +555,12 @@ impl CheckpointStore {
             return Err(Error::Store { path: pending.temp.clone(), message: format!("{MANIFEST_NAME} is reserved for the store's manifest") });
         }
         let paths: Vec<PathBuf> = files.iter().map(|(_, p)| p.clone()).collect();
-        // fsync (disk-bound) and hashing (CPU and page cache) overlap: one thread syncs while the
-        // others hash.
+        // fsync (disk-bound) and hashing (CPU and page cache) overlap: one set of threads syncs
+        // while another hashes.
         let (synced, digests) = std::thread::scope(|s| {
-            let sync = s.spawn(|| paths.iter().try_for_each(|p| fsync_path(p)));
+            // fsyncs of different files proceed together (the journal batches them), which
+            // matters for checkpoints of many shards.
+            let sync = s.spawn(|| checksum::parallel_map(&paths, |p| fsync_path(p)).into_iter().collect::<io::Result<()>>());
             let digests = checksum::digest_files(&paths);
             (sync.join().unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked"))), digests)
         });

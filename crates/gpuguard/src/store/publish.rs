@@ -143,12 +143,13 @@ pub(crate) fn clean_temp(store_dir: &Path) -> io::Result<Vec<String>> {
         if !name.starts_with(TEMP_PREFIX) {
             continue;
         }
-        if entry.file_type()?.is_dir() {
-            fs::remove_dir_all(entry.path())?;
-        } else {
-            fs::remove_file(entry.path())?;
+        let gone = if entry.file_type()?.is_dir() { fs::remove_dir_all(entry.path()) } else { fs::remove_file(entry.path()) };
+        match gone {
+            // A prune thread of a store closed a moment ago may be deleting the same entry.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+            Ok(()) => removed.push(name),
         }
-        removed.push(name);
     }
     if !removed.is_empty() {
         fsync_path(store_dir)?;

@@ -123,3 +123,20 @@ fn due_needs_an_interval_and_reads_the_newest_manifest() {
     assert!(!s.due(Some(49), None).unwrap());
     assert!(s.due(Some(50), None).unwrap());
 }
+
+#[test]
+fn reopening_while_a_prune_thread_deletes_is_fine() {
+    let d = tempfile::tempdir().unwrap();
+    for round in 0..8u64 {
+        let mut s = CheckpointStore::open(d.path(), 1).unwrap();
+        for step in round * 3..round * 3 + 3 {
+            s.save(step, |p| {
+                fs::create_dir_all(p.join("a/b/c"))?;
+                (0..10).try_for_each(|i| fs::write(p.join(format!("a/b/c/{i}")), b"x"))
+            })
+            .unwrap();
+        }
+    }
+    let s = CheckpointStore::open(d.path(), 1).unwrap();
+    assert_eq!(steps(&s), [(23, Status::Ok)]);
+}
