@@ -247,6 +247,16 @@ DISK_FULL = textwrap.dedent(
     except gpuguard.GpuGuardError as e:
         out["error"] = str(e)
         out["cause"] = type(e.__cause__).__name__
+    try:  # torch.save wraps the OSError in a RuntimeError; the store still says disk full
+        with store.save(3) as p:
+            try:
+                with open(p / "model.pt", "wb") as f:
+                    f.write(os.urandom(3_000_000))
+            except OSError:
+                raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
+    except gpuguard.GpuGuardError as e:
+        out["wrapped"] = str(e)
+        out["wrapped_cause"] = type(e.__cause__).__name__
     out["latest"] = store.latest().step
     out["list"] = [(c.step, c.status) for c in store.list()]
     out["entries"] = sorted(os.listdir(d))
@@ -280,6 +290,7 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_earlier_checkpoints(tmp_path)
     assert str(d) in out["error"] and "no space left" in out["error"] and "step 3" in out["error"], out["error"]
     assert "bytes written" in out["error"] and "bytes free" in out["error"]
     assert "earlier checkpoints are intact" in out["error"] and out["cause"] == "OSError"
+    assert "no space left" in out["wrapped"] and out["wrapped_cause"] == "RuntimeError"
     assert out["latest"] == 2 and out["list"] == [[1, "ok"], [2, "ok"]]
     assert out["entries"] == [".gpuguard.lock", "step-0000000001", "step-0000000002"]
     assert "read-only" in out["read_only"] and str(d) in out["read_only"]

@@ -259,7 +259,8 @@ impl PyPendingCheckpoint {
     }
 
     /// Publishes on a clean exit; on an exception removes the temporary data and lets it
-    /// propagate (a full disk becomes a `GpuGuardError` that says so, chained to the OSError).
+    /// propagate (a full disk becomes a `GpuGuardError` that says so, chained to the original
+    /// error: an OSError ENOSPC, or any error raised while the file system has under 1 MiB free).
     #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None))]
     fn __exit__(
         &mut self,
@@ -271,7 +272,7 @@ impl PyPendingCheckpoint {
         let _ = traceback;
         let Some(pending) = self.pending.take() else { return Ok(false) };
         if exc_type.is_some_and(|t| !t.is_none()) {
-            if let Some(exc) = exc_value.filter(|e| is_disk_full(e)) {
+            if let Some(exc) = exc_value.filter(|e| is_disk_full(e) || pending.disk_is_full()) {
                 let err = GpuGuardError::new_err(pending.disk_full_error().to_string());
                 py.detach(|| pending.abort());
                 err.set_cause(py, Some(PyErr::from_value(exc)));

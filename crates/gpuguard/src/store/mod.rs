@@ -258,6 +258,19 @@ impl PendingCheckpoint {
         }
     }
 
+    /// Whether the store's file system is (nearly) full: under 1 MiB free. Tells a failed
+    /// save that did not say ENOSPC itself (libraries that wrap the OS error, like
+    /// `torch.save`'s "PytorchStreamWriter failed writing file") from other failures.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// assert!(!store.begin(1).unwrap().disk_is_full()); // the test machine has room
+    /// ```
+    pub fn disk_is_full(&self) -> bool {
+        publish::free_bytes(&self.store_dir).is_some_and(|free| free < 1 << 20)
+    }
+
     fn remove(&mut self) {
         if !self.done {
             self.done = true;
