@@ -168,6 +168,7 @@ pub(crate) fn bytes_under(dir: &Path) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

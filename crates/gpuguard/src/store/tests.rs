@@ -1,3 +1,6 @@
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use super::*;
 
 fn save(store: &mut CheckpointStore, step: u64) -> Checkpoint {
