@@ -12,9 +12,12 @@ True
 
 from gpuguard._gpuguard import (
     Check,
+    Checkpoint,
+    CheckpointStore,
     Finding,
     Footgun,
     GpuGuardError,
+    PendingCheckpoint,
     PreflightError,
     Report,
     XidEvent,
@@ -54,10 +57,13 @@ from gpuguard._preflight import preflight  # noqa: E402  (needs GpuGuardWarning 
 
 __all__ = [
     "Check",
+    "Checkpoint",
+    "CheckpointStore",
     "Finding",
     "Footgun",
     "GpuGuardError",
     "GpuGuardWarning",
+    "PendingCheckpoint",
     "PreflightError",
     "Report",
     "XidEvent",

@@ -12,6 +12,7 @@ mod lint;
 mod math;
 mod report;
 mod xid;
+mod store;
 
 use pyo3::prelude::*;
 
@@ -27,5 +28,6 @@ fn _gpuguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ecc::register(m)?;
     lint::register(m)?;
     doctor::register(m)?;
+    store::register(m)?;
     Ok(())
 }

@@ -37,6 +37,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The checkpoint store could not do its job in a directory (disk full, read-only, locked by
+    /// another writer); the message says what, with the numbers.
+    #[error("{}: {message}", path.display())]
+    Store {
+        /// The store's directory (or the checkpoint in it).
+        path: PathBuf,
+        /// What went wrong and what is still intact.
+        message: String,
+    },
 }
 
 impl Error {

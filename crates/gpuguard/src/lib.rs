@@ -24,6 +24,7 @@ pub mod report;
 pub mod severity;
 pub mod xid;
 pub mod yaml;
+pub mod store;
 
 pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};

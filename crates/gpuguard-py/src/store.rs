@@ -1,0 +1,296 @@
+//! `CheckpointStore`, `Checkpoint` and the `save(step)` context manager for Python. Hashing and
+//! fsync run with the GIL released, so other Python threads (a data loader) keep going.
+
+use crate::convert::to_py;
+use crate::errors::{GpuGuardError, guard, guard_lib};
+use gpuguard::store::{self, Checkpoint, CheckpointStore, Interval, PendingCheckpoint};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyAnyMethods, PyMapping};
+use std::path::{Path, PathBuf};
+
+fn pathlib<'py>(py: Python<'py>, p: &Path) -> PyResult<Bound<'py, PyAny>> {
+    py.import("pathlib")?.getattr("Path")?.call1((p.as_os_str(),))
+}
+
+/// One checkpoint: its step, directory, files and whether it verifies (`status` ok, corrupt or
+/// partial, with the `reason`).
+#[pyclass(module = "gpuguard", name = "Checkpoint", frozen)]
+#[derive(Debug)]
+pub struct PyCheckpoint(Checkpoint);
+
+#[pymethods]
+impl PyCheckpoint {
+    #[getter]
+    fn step(&self) -> u64 {
+        self.0.step
+    }
+    #[getter]
+    fn path<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        pathlib(py, &self.0.path)
+    }
+    #[getter]
+    fn status(&self) -> &'static str {
+        self.0.status.as_str()
+    }
+    #[getter]
+    fn ok(&self) -> bool {
+        self.0.status == store::Status::Ok
+    }
+    #[getter]
+    fn reason(&self) -> Option<String> {
+        self.0.reason.clone()
+    }
+    /// Relative paths of the files, as the manifest lists them.
+    #[getter]
+    fn files(&self) -> Vec<String> {
+        self.0.files.iter().map(|f| f.path.clone()).collect()
+    }
+    #[getter]
+    fn total_bytes(&self) -> u64 {
+        self.0.total_bytes
+    }
+    #[getter]
+    fn created_unix(&self) -> Option<f64> {
+        self.0.created_unix
+    }
+    #[getter]
+    fn skipped(&self) -> Vec<PyCheckpoint> {
+        self.0.skipped.iter().cloned().map(PyCheckpoint).collect()
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        let why = self.0.reason.as_deref().map(|r| format!(", reason={r:?}")).unwrap_or_default();
+        format!("Checkpoint(step={}, status={:?}, path={:?}{why})", self.0.step, self.0.status.as_str(), self.0.path.display().to_string())
+    }
+}
+
+/// A crash-safe checkpoint store (GG003): keeps the newest `keep_last` checkpoints of a directory
+/// and always resumes from one that is whole.
+///
+/// ```python
+/// store = gpuguard.CheckpointStore("/ckpt", keep_last=3, every_steps=1000)
+/// latest = store.latest()                      # newest checkpoint that verifies, or None
+/// start = latest.step + 1 if latest else 0     # load from latest.path / "model.pt"
+/// for step in range(start, steps):
+///     ...
+///     if store.due(step=step):
+///         with store.save(step) as path:       # a new, empty *directory* (pathlib.Path)
+///             torch.save(model.state_dict(), path / "model.pt")
+/// ```
+///
+/// `path` is always a directory on the checkpoint's file system: write any number of files and
+/// subdirectories into it (`path / "model.pt"`, `safetensors` shards, or pass `path` itself as
+/// `torch.distributed.checkpoint`'s `checkpoint_id`). On a clean exit the files are fsynced,
+/// hashed (XXH3-128) into a manifest and renamed atomically to `step-NNNNNNNNNN`; on an exception
+/// nothing is published and the directory is removed. One writer per directory (a lock);
+/// `read_only=True` inspects without it.
+#[pyclass(module = "gpuguard", name = "CheckpointStore")]
+#[derive(Debug)]
+pub struct PyCheckpointStore {
+    inner: Option<CheckpointStore>,
+    directory: PathBuf,
+}
+
+impl PyCheckpointStore {
+    fn store(&mut self) -> PyResult<&mut CheckpointStore> {
+        let dir = self.directory.display().to_string();
+        self.inner.as_mut().ok_or_else(|| GpuGuardError::new_err(format!("{dir}: the checkpoint store is closed")))
+    }
+}
+
+/// `plan["interval_seconds"]` and `plan["keep_last"]` of a `checkpoint_plan()` result.
+fn plan_values(plan: &Bound<'_, PyAny>) -> PyResult<(f64, usize)> {
+    let bad = || PyValueError::new_err("invalid argument `plan`: expected the dict checkpoint_plan() returns (with interval_seconds and keep_last)");
+    let m = plan.cast::<PyMapping>().map_err(|_| bad())?;
+    let interval: f64 = m.get_item("interval_seconds").and_then(|v| v.extract()).map_err(|_| bad())?;
+    let keep: usize = m.get_item("keep_last").and_then(|v| v.extract()).map_err(|_| bad())?;
+    Ok((interval, keep))
+}
+
+#[pymethods]
+impl PyCheckpointStore {
+    #[new]
+    #[pyo3(signature = (directory, keep_last=3, *, every_steps=None, every_seconds=None, plan=None, read_only=false))]
+    fn new(
+        py: Python<'_>,
+        directory: PathBuf,
+        keep_last: i64,
+        every_steps: Option<i64>,
+        every_seconds: Option<f64>,
+        plan: Option<&Bound<'_, PyAny>>,
+        read_only: bool,
+    ) -> PyResult<Self> {
+        let keep = usize::try_from(keep_last).map_err(|_| PyValueError::new_err(format!("invalid argument `keep_last`: must be at least 1, got {keep_last}")))?;
+        let every_steps = every_steps
+            .map(|n| u64::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| PyValueError::new_err(format!("invalid argument `every_steps`: must be at least 1, got {n}"))))
+            .transpose()?;
+        if let Some(s) = every_seconds.filter(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(PyValueError::new_err(format!("invalid argument `every_seconds`: must be a positive number, got {s}")));
+        }
+        let plan = plan.map(plan_values).transpose()?;
+        // A plan sets the time interval (unless every_seconds is given) and a keep_last floor.
+        let every_seconds = every_seconds.or(plan.map(|p| p.0));
+        let keep = keep.max(plan.map_or(0, |p| p.1));
+        let dir = directory.clone();
+        let store = guard_lib(|| {
+            py.detach(|| if read_only { CheckpointStore::open_read_only(&dir, keep) } else { CheckpointStore::open(&dir, keep) })
+        })?;
+        let store = store.with_interval(Interval { every_steps, every_seconds });
+        Ok(PyCheckpointStore { inner: Some(store), directory })
+    }
+
+    /// A context manager: `with store.save(step) as path:` gives a new directory (a
+    /// `pathlib.Path`) to write the checkpoint's files into; a clean exit publishes it, an
+    /// exception removes it.
+    fn save(slf: &Bound<'_, Self>, step: i64) -> PyResult<PyPendingCheckpoint> {
+        let step = u64::try_from(step).map_err(|_| PyValueError::new_err(format!("invalid argument `step`: must not be negative, got {step}")))?;
+        let pending = {
+            let mut me = slf.borrow_mut();
+            let s = me.store()?;
+            guard_lib(|| s.begin(step))?
+        };
+        Ok(PyPendingCheckpoint { store: slf.clone().unbind(), pending: Some(pending), step })
+    }
+
+    /// The newest checkpoint that verifies (its `skipped` lists newer ones that did not), or None.
+    fn latest(&mut self, py: Python<'_>) -> PyResult<Option<PyCheckpoint>> {
+        let s = self.store()?;
+        guard_lib(|| py.detach(|| s.latest())).map(|c| c.map(PyCheckpoint))
+    }
+
+    /// Every checkpoint, oldest first, each verified, with its status and reason.
+    fn list(&mut self, py: Python<'_>) -> PyResult<Vec<PyCheckpoint>> {
+        let s = self.store()?;
+        guard_lib(|| py.detach(|| s.list())).map(|v| v.into_iter().map(PyCheckpoint).collect())
+    }
+
+    /// Whether a checkpoint is due at `step` / time `now` (Unix seconds; default: now).
+    #[pyo3(signature = (step=None, now=None))]
+    fn due(&mut self, step: Option<i64>, now: Option<f64>) -> PyResult<bool> {
+        let step = step
+            .map(|s| u64::try_from(s).map_err(|_| PyValueError::new_err(format!("invalid argument `step`: must not be negative, got {s}"))))
+            .transpose()?;
+        let s = self.store()?;
+        guard_lib(|| s.due(step, now))
+    }
+
+    /// Releases the writer lock; the store cannot be used afterwards.
+    fn close(&mut self) {
+        self.inner = None;
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None))]
+    fn __exit__(&mut self, exc_type: Option<Bound<'_, PyAny>>, exc_value: Option<Bound<'_, PyAny>>, traceback: Option<Bound<'_, PyAny>>) -> bool {
+        let _ = (exc_type, exc_value, traceback);
+        self.close();
+        false
+    }
+
+    #[getter]
+    fn directory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        pathlib(py, &self.directory)
+    }
+    #[getter]
+    fn keep_last(&mut self) -> PyResult<usize> {
+        Ok(self.store()?.keep_last())
+    }
+    #[getter]
+    fn every_steps(&mut self) -> PyResult<Option<u64>> {
+        Ok(self.store()?.interval().every_steps)
+    }
+    #[getter]
+    fn every_seconds(&mut self) -> PyResult<Option<f64>> {
+        Ok(self.store()?.interval().every_seconds)
+    }
+    #[getter]
+    fn is_writer(&mut self) -> PyResult<bool> {
+        Ok(self.store()?.is_writer())
+    }
+    /// Temporary entries (from a killed writer) removed when the store was opened.
+    #[getter]
+    fn cleaned_up(&mut self) -> PyResult<Vec<String>> {
+        Ok(self.store()?.cleaned_up().to_vec())
+    }
+    fn __repr__(&self) -> String {
+        let state = if self.inner.is_none() { ", closed" } else { "" };
+        format!("CheckpointStore({:?}{state})", self.directory.display().to_string())
+    }
+}
+
+/// What `CheckpointStore.save(step)` returns: enter it for the directory to write into.
+#[pyclass(module = "gpuguard", name = "PendingCheckpoint")]
+#[derive(Debug)]
+pub struct PyPendingCheckpoint {
+    store: Py<PyCheckpointStore>,
+    pending: Option<PendingCheckpoint>,
+    step: u64,
+}
+
+fn is_disk_full(exc: &Bound<'_, PyAny>) -> bool {
+    exc.is_instance_of::<PyOSError>()
+        && exc.getattr("errno").and_then(|e| e.extract::<i32>()).is_ok_and(|e| e == 28 || e == 122) // ENOSPC, EDQUOT
+}
+
+#[pymethods]
+impl PyPendingCheckpoint {
+    #[getter]
+    fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The temporary directory (None once published or aborted).
+    #[getter]
+    fn path<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.pending.as_ref().map(|p| pathlib(py, p.path())).transpose()
+    }
+
+    fn __enter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.pending {
+            Some(p) => pathlib(py, p.path()),
+            None => Err(GpuGuardError::new_err(format!("checkpoint step {} was already published or aborted", self.step))),
+        }
+    }
+
+    /// Publishes on a clean exit; on an exception removes the temporary data and lets it
+    /// propagate (a full disk becomes a `GpuGuardError` that says so, chained to the original
+    /// error: an OSError ENOSPC, or any error raised while the file system has under 1 MiB free).
+    #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None))]
+    fn __exit__(
+        &mut self,
+        py: Python<'_>,
+        exc_type: Option<Bound<'_, PyAny>>,
+        exc_value: Option<Bound<'_, PyAny>>,
+        traceback: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let _ = traceback;
+        let Some(pending) = self.pending.take() else { return Ok(false) };
+        if exc_type.is_some_and(|t| !t.is_none()) {
+            if let Some(exc) = exc_value.filter(|e| is_disk_full(e) || pending.disk_is_full()) {
+                let err = GpuGuardError::new_err(pending.disk_full_error().to_string());
+                py.detach(|| pending.abort());
+                err.set_cause(py, Some(PyErr::from_value(exc)));
+                return Err(err);
+            }
+            py.detach(|| pending.abort());
+            return Ok(false);
+        }
+        let mut store = self.store.borrow_mut(py);
+        let s = store.store()?;
+        guard(|| py.detach(|| s.commit(pending)).map_err(crate::errors::to_py))?;
+        Ok(false)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyCheckpointStore>()?;
+    m.add_class::<PyCheckpoint>()?;
+    m.add_class::<PyPendingCheckpoint>()?;
+    Ok(())
+}

@@ -1,0 +1,297 @@
+"""The checkpoint store (GG003), for real: atomic saves, corruption detection, SIGKILL at random
+points, a full disk (tmpfs in a private mount namespace) and the one-writer lock."""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import gpuguard
+from gpuguard import CheckpointStore, GpuGuardError
+
+
+def payload(step: int, name: str, size: int) -> bytes:
+    """Deterministic bytes of one file of a step: the test checks content, not only checksums."""
+    rng = random.Random(f"{step}/{name}")
+    return rng.randbytes(size)
+
+
+def write_checkpoint(path, step, sizes=(4096, 20_000, 1)):
+    (path / "optim").mkdir()
+    for i, size in enumerate(sizes):
+        name = f"shard{i}.bin" if i != 1 else "optim/state.bin"
+        (path / name).write_bytes(payload(step, name, size))
+
+
+def test_save_publishes_a_directory_and_prunes_to_keep_last(tmp_path):
+    store = CheckpointStore(tmp_path, keep_last=2)
+    for step in (10, 20, 30):
+        with store.save(step) as path:
+            assert path.is_dir() and path.parent == tmp_path and path.name.startswith(".tmp-")
+            write_checkpoint(path, step)
+    assert [(c.step, c.status) for c in store.list()] == [(20, "ok"), (30, "ok")]
+    latest = store.latest()
+    assert latest.step == 30 and latest.ok and latest.reason is None and latest.skipped == []
+    assert latest.path == tmp_path / "step-0000000030"
+    assert latest.files == ["optim/state.bin", "shard0.bin", "shard2.bin"]
+    assert latest.total_bytes == 24_097
+    assert (latest.path / "optim/state.bin").read_bytes() == payload(30, "optim/state.bin", 20_000)
+    manifest = json.loads((latest.path / ".gpuguard-manifest.json").read_text())
+    assert manifest["step"] == 30 and manifest["version"] == 1 and manifest["checksum"] == "xxh3-128"
+    assert {f["path"]: f["size"] for f in manifest["files"]}["shard0.bin"] == 4096
+    assert latest.to_dict()["status"] == "ok"
+
+
+def test_an_exception_publishes_nothing_and_removes_the_temp_data(tmp_path):
+    store = CheckpointStore(tmp_path)
+    with store.save(1) as path:
+        write_checkpoint(path, 1)
+    with pytest.raises(RuntimeError, match="torch.save failed"):
+        with store.save(2) as path:
+            (path / "model.pt").write_bytes(b"half")
+            raise RuntimeError("torch.save failed")
+    assert not path.exists()
+    assert [c.step for c in store.list()] == [1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gpuguard.lock", "step-0000000001"]
+    with pytest.raises(GpuGuardError, match="already exists"):
+        store.save(1)
+
+
+def test_due_by_steps_seconds_and_plan(tmp_path):
+    store = CheckpointStore(tmp_path, every_steps=100, every_seconds=600)
+    assert store.due(step=0)
+    with store.save(0) as path:
+        (path / "m").write_bytes(b"0")
+    t = store.latest().created_unix
+    assert not store.due(step=99, now=t + 1)
+    assert store.due(step=100, now=t + 1)
+    assert store.due(step=1, now=t + 600)
+    plan = gpuguard.checkpoint_plan(32.0, 100.0, 120.0, 0.1, nodes=4)
+    store.close()
+    with CheckpointStore(tmp_path, keep_last=1, plan=plan) as planned:
+        assert planned.every_seconds == plan["interval_seconds"] and planned.keep_last == 3
+        assert not planned.due(now=t + plan["interval_seconds"] - 1)
+        assert planned.due(now=t + plan["interval_seconds"])
+    with CheckpointStore(tmp_path) as bare, pytest.raises(ValueError, match="every_steps"):
+        bare.due(step=1)
+    with pytest.raises(ValueError, match="plan"):
+        CheckpointStore(tmp_path, plan={"x": 1})
+    with pytest.raises(ValueError, match="every_seconds"):
+        CheckpointStore(tmp_path, every_seconds=-1)
+
+
+def test_clear_errors_for_missing_dirs_files_and_a_second_writer(tmp_path):
+    with pytest.raises(GpuGuardError, match="does not exist"):
+        CheckpointStore(tmp_path / "missing")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(GpuGuardError, match="not a directory"):
+        CheckpointStore(tmp_path / "file")
+    with pytest.raises(ValueError, match="keep_last"):
+        CheckpointStore(tmp_path, keep_last=0)
+    store = CheckpointStore(tmp_path)
+    other = subprocess.run(
+        [sys.executable, "-c", f"import gpuguard; gpuguard.CheckpointStore({str(tmp_path)!r})"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert other.returncode != 0
+    assert "another writer" in other.stderr and str(tmp_path) in other.stderr
+    reader = CheckpointStore(tmp_path, read_only=True)
+    assert not reader.is_writer and reader.latest() is None
+    with pytest.raises(GpuGuardError, match="read-only"):
+        reader.save(1)
+    store.close()
+    with pytest.raises(GpuGuardError, match="closed"):
+        store.latest()
+    assert CheckpointStore(tmp_path).is_writer  # the lock went with close()
+
+
+def test_leftover_temp_data_is_partial_then_cleaned_on_open(tmp_path):
+    leftover = tmp_path / ".tmp-5-999999-deadbeef"
+    leftover.mkdir()
+    (leftover / "model.pt").write_bytes(b"half")
+    reader = CheckpointStore(tmp_path, read_only=True)
+    [c] = reader.list()
+    assert (c.step, c.status) == (5, "partial") and "not finished" in c.reason
+    assert reader.latest() is None
+    writer = CheckpointStore(tmp_path)
+    assert writer.cleaned_up == [leftover.name] and not leftover.exists()
+    assert writer.list() == []
+
+
+@pytest.mark.parametrize("victim", ["shard0.bin", "optim/state.bin", "shard2.bin"])
+def test_truncation_and_every_kind_of_bit_flip_are_detected(tmp_path, victim):
+    store = CheckpointStore(tmp_path, keep_last=10)
+    for step in (1, 2):
+        with store.save(step) as path:
+            write_checkpoint(path, step)
+    target = tmp_path / "step-0000000002" / victim
+    good = target.read_bytes()
+    rng = random.Random(victim)
+    cases = [("truncated", good[:n]) for n in {0, len(good) // 2, len(good) - 1}]
+    for bit in {0, len(good) * 8 - 1, *rng.sample(range(len(good) * 8), min(20, len(good) * 8))}:
+        flipped = bytearray(good)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        cases.append(("checksum", bytes(flipped)))
+    for why, data in cases:
+        target.write_bytes(data)
+        latest = store.latest()
+        assert latest.step == 1, (why, len(data))
+        [skipped] = latest.skipped
+        assert skipped.step == 2 and skipped.status == "corrupt"
+        assert victim in skipped.reason and why in skipped.reason, skipped.reason
+        assert [c.status for c in store.list()] == ["ok", "corrupt"]
+    target.write_bytes(good)
+    assert store.latest().step == 2
+
+
+WRITER = textwrap.dedent(
+    """
+    import itertools, os, random, sys
+    sys.path.insert(0, os.environ["TEST_DIR"])
+    from test_store import write_checkpoint
+    import gpuguard
+
+    directory, log = sys.argv[1], sys.argv[2]
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    store = gpuguard.CheckpointStore(directory, keep_last=3)
+    latest = store.latest()
+    start = latest.step + 1 if latest else 0
+    os.write(fd, f"open {len(store.cleaned_up)}\\n".encode())
+    print("ready", flush=True)
+    rng = random.Random()
+    for step in itertools.count(start):
+        os.write(fd, f"begin {step}\\n".encode())
+        with store.save(step) as path:
+            write_checkpoint(path, step, sizes=[rng.randint(1024, 200_000) for _ in range(3)])
+        os.write(fd, f"done {step}\\n".encode())
+    """
+)
+
+
+def check_after_kill(directory, run_events, completed, keep_last=3):
+    """latest() is intact and the newest that completed; no completed one in the window is lost.
+
+    `completed` holds the steps of earlier runs known to have completed; this run's are added.
+    """
+    completed += [int(s) for e, s in run_events if e == "done"]
+    begun = [int(s) for e, s in run_events if e == "begin"]
+    store = CheckpointStore(directory, read_only=True)
+    latest = store.latest()
+    # Killed after the rename but before the "done" line: the newest is the one just begun.
+    if latest is not None and begun and latest.step == begun[-1] and latest.step not in completed:
+        completed.append(latest.step)
+    if not completed:
+        assert latest is None
+        return
+    assert latest is not None, f"nothing to resume from after {len(completed)} completed saves"
+    assert latest.step == max(completed), (latest.step, completed[-5:])
+    assert latest.skipped == []
+    for name in latest.files:
+        data = (latest.path / name).read_bytes()
+        assert data == payload(latest.step, name, len(data)), f"step {latest.step} {name} content"
+    listed = store.list()
+    ok = {c.step for c in listed if c.status == "ok"}
+    window = sorted(completed)[-keep_last:]
+    assert set(window) <= ok, f"lost a complete checkpoint: window {window}, ok {sorted(ok)}"
+    assert all(c.status in ("ok", "partial") for c in listed), listed
+
+
+def test_sigkill_at_random_points_never_loses_a_complete_checkpoint(tmp_path):
+    kills, mid_save, cleaned, seen, completed = 0, 0, 0, 0, []
+    directory, log = tmp_path / "ckpt", tmp_path / "log"
+    directory.mkdir()
+    env = dict(os.environ, TEST_DIR=os.path.dirname(__file__))
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    rng = random.Random(7)
+    deadline = time.monotonic() + 240
+    while kills < 120 and time.monotonic() < deadline:
+        child = subprocess.Popen([sys.executable, str(script), str(directory), str(log)], env=env, stdout=subprocess.PIPE)
+        assert child.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.0, 0.15))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        kills += 1
+        mid_save += any(p.name.startswith(".tmp-") for p in directory.iterdir())
+        events = [line.split() for line in log.read_text().splitlines()]
+        run, seen = events[seen:], len(events)
+        cleaned += sum(int(n) for e, n in run if e == "open")
+        check_after_kill(directory, [e for e in run if e[0] != "open"], completed)
+    print(f"{kills} kills, {mid_save} mid-save, {len(completed)} checkpoints completed, {cleaned} temp dirs cleaned on open")
+    assert kills >= 100, f"only {kills} kills in the time budget"
+    assert len(completed) >= 100, "the writer barely ran: the test proved little"
+    assert mid_save >= 10 and cleaned >= 10, "too few kills landed in the middle of a save"
+
+
+DISK_FULL = textwrap.dedent(
+    """
+    import json, os, sys
+    import gpuguard
+    d = sys.argv[1]
+    out = {}
+    store = gpuguard.CheckpointStore(d, keep_last=3)
+    for step in (1, 2):
+        with store.save(step) as p:
+            (p / "model.bin").write_bytes(os.urandom(600_000))
+    try:
+        with store.save(3) as p:
+            (p / "model.bin").write_bytes(os.urandom(3_000_000))
+    except gpuguard.GpuGuardError as e:
+        out["error"] = str(e)
+        out["cause"] = type(e.__cause__).__name__
+    try:  # torch.save wraps the OSError in a RuntimeError; the store still says disk full
+        with store.save(3) as p:
+            try:
+                with open(p / "model.pt", "wb") as f:
+                    f.write(os.urandom(3_000_000))
+            except OSError:
+                raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
+    except gpuguard.GpuGuardError as e:
+        out["wrapped"] = str(e)
+        out["wrapped_cause"] = type(e.__cause__).__name__
+    out["latest"] = store.latest().step
+    out["list"] = [(c.step, c.status) for c in store.list()]
+    out["entries"] = sorted(os.listdir(d))
+    store.close()
+    os.system(f"mount -o remount,ro {d}")
+    try:
+        gpuguard.CheckpointStore(d)
+    except gpuguard.GpuGuardError as e:
+        out["read_only"] = str(e)
+    out["read_only_latest"] = gpuguard.CheckpointStore(d, read_only=True).latest().step
+    print(json.dumps(out))
+    """
+)
+
+
+def test_a_full_disk_gives_a_clear_error_and_keeps_earlier_checkpoints(tmp_path):
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot create a mount namespace (needs root or user namespaces): {probe.stderr.strip()}")
+    d = tmp_path / "small"
+    d.mkdir()
+    (tmp_path / "full.py").write_text(DISK_FULL)
+    cmd = f"mount -t tmpfs -o size=2m tmpfs {d} && exec {sys.executable} {tmp_path / 'full.py'} {d}"
+    r = subprocess.run(["unshare", "-m", "sh", "-c", cmd], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0 and "mount" in r.stderr and "permission" in r.stderr.lower():
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert str(d) in out["error"] and "no space left" in out["error"] and "step 3" in out["error"], out["error"]
+    assert "bytes written" in out["error"] and "bytes free" in out["error"]
+    assert "earlier checkpoints are intact" in out["error"] and out["cause"] == "OSError"
+    assert "no space left" in out["wrapped"] and out["wrapped_cause"] == "RuntimeError"
+    assert out["latest"] == 2 and out["list"] == [[1, "ok"], [2, "ok"]]
+    assert out["entries"] == [".gpuguard.lock", "step-0000000001", "step-0000000002"]
+    assert "read-only" in out["read_only"] and str(d) in out["read_only"]
+    assert out["read_only_latest"] == 2
