@@ -269,11 +269,9 @@ def guard(
     :class:`gpuguard.GpuGuardWarning` per finding at or above ``fail_on``, and with
     ``strict=True`` raises :class:`gpuguard.PreflightError` before training starts.
     """
-    preflight = getattr(gpuguard, "preflight", None)
-    if preflight is not None:
-        report = preflight(expect_gpus=expect_gpus, checkpoint_dir=None if checkpoint_dir is None else os.fspath(checkpoint_dir))
-    else:
-        report = Report("guard", [])
+    report = gpuguard.preflight(
+        expect_gpus=expect_gpus, checkpoint_dir=None if checkpoint_dir is None else os.fspath(checkpoint_dir)
+    )
     if loader is not None:
         report = report.merged(check_dataloader(loader, batch_bytes=batch_bytes, loaders=loaders))
     failing = report.at_least(fail_on)

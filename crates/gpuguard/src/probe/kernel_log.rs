@@ -15,27 +15,44 @@ pub trait LogSink {
     fn findings(&mut self) -> Vec<Finding>;
 }
 
-/// Counts lines with `NVRM: Xid` and reports them as one GG005 warning.
+/// Parses and classifies XID events (through [`crate::xid`]) and reports them as one GG005
+/// finding at the worst severity seen, naming the codes.
 #[derive(Debug, Default)]
 pub struct XidLineCounter {
     count: usize,
+    codes: std::collections::BTreeMap<u32, usize>,
+    worst: Option<Severity>,
     first: Option<(String, usize, String)>,
 }
 
 impl LogSink for XidLineCounter {
     fn line(&mut self, source: &str, line: usize, text: &str) {
-        if text.contains("NVRM: Xid") {
-            self.count += 1;
-            self.first.get_or_insert_with(|| (source.to_owned(), line, text.trim().to_owned()));
-        }
+        let Some(event) = crate::xid::parse_xid_line(text.as_bytes()) else { return };
+        let info = crate::xid::classify_xid(event.xid);
+        self.count += 1;
+        *self.codes.entry(event.xid).or_default() += 1;
+        self.worst = self.worst.max(Some(info.severity));
+        self.first.get_or_insert_with(|| (source.to_owned(), line, text.trim().to_owned()));
     }
 
     fn findings(&mut self) -> Vec<Finding> {
         let Some((file, line, text)) = &self.first else { return vec![] };
+        let codes = self
+            .codes
+            .iter()
+            .map(|(code, n)| format!("{code} ({} ×{n})", crate::xid::classify_xid(*code).name))
+            .collect::<Vec<_>>()
+            .join(", ");
         vec![
-            Finding::new("GG005", Severity::Warning, format!("{} NVIDIA XID event line(s) in the kernel log; first: {text}", self.count), "look each XID up (`gpuguard explain GG005`); drain the node if they are hardware XIDs (48, 63, 64, 74, 79, 94, 95)")
-                .with_location(crate::Location { file: Some(file.clone()), line: Some(*line), ..Default::default() })
-                .with_evidence("xid_lines", self.count),
+            Finding::new(
+                "GG005",
+                self.worst.unwrap_or(Severity::Warning),
+                format!("{} NVIDIA XID event(s) in the kernel log: XID {codes}; first: {text}", self.count),
+                "run `gpuguard xid` on the log for each GPU's root cause and action (`gpuguard explain xid N`); drain the node for hardware XIDs",
+            )
+            .with_location(crate::Location { file: Some(file.clone()), line: Some(*line), ..Default::default() })
+            .with_evidence("xid_lines", self.count)
+            .with_evidence("xid_codes", self.codes.keys().copied().collect::<Vec<_>>()),
         ]
     }
 }
