@@ -1,6 +1,5 @@
 """Type stubs of the Rust extension module. tests/test_stubs.py checks them against the module."""
 
-from os import PathLike
 import os
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -223,11 +222,12 @@ class XidScan:
 
 def classify_xid(code: int) -> XidInfo: ...
 def parse_xid_line(line: str | bytes) -> XidEvent | None: ...
-def scan_xid(path_or_text: str | bytes | PathLike[str]) -> XidScan: ...
+def scan_xid(path_or_text: str | bytes | os.PathLike[str]) -> XidScan: ...
 def parse_nvidia_smi_q(text: str) -> list[dict[str, Any]]: ...
 def corrected_error_rate(samples: list[tuple[float, int]], threshold_per_hour: float = 100.0) -> dict[str, Any]: ...
 def lint_manifests(text: str, filename: str = "<string>", ignore_annotations: bool = True) -> Report: ...
 def lint_paths(paths: str | os.PathLike[str] | list[str | os.PathLike[str]], ignore_annotations: bool = True) -> Report: ...
+def memory_limit_bytes(root: str | os.PathLike[str] = "/") -> int | None: ...
 def doctor(
     expect_gpus: int | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
@@ -270,7 +270,7 @@ class PendingCheckpoint:
 class CheckpointStore:
     def __init__(
         self,
-        directory: str | PathLike[str],
+        directory: str | os.PathLike[str],
         keep_last: int = 3,
         *,
         every_steps: int | None = None,

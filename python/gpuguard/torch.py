@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 import gpuguard
-from gpuguard._gpuguard import Finding, Report
+from gpuguard._gpuguard import Finding, Report, memory_limit_bytes
 
 __all__ = ["batch_shm_bytes", "check_checkpoint_cadence", "check_dataloader", "guard", "loader_shape"]
 
@@ -113,18 +113,6 @@ def loader_shape(loader, batch_bytes: int | None = None) -> dict[str, Any]:
     }
 
 
-def _memory_limit_bytes() -> int | None:
-    """The container's memory limit from cgroup v2 or v1 (tmpfs pages count against it)."""
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = open(path).read().strip()
-        except OSError:
-            continue
-        if text.isdigit() and int(text) < 1 << 60:
-            return int(text)
-    return None
-
-
 def check_dataloader(
     loader,
     *,
@@ -145,7 +133,7 @@ def check_dataloader(
     report_findings: list[Finding] = []
     if shape["num_workers"] == 0:
         return Report("check_dataloader", [])
-    limit = _memory_limit_bytes()
+    limit = memory_limit_bytes()  # tmpfs pages count against it
     rec = gpuguard.shm_recommended_size(
         shape["num_workers"], shape["batch_bytes"], shape["prefetch_factor"], loaders, procs, limit
     )

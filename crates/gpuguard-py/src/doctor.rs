@@ -42,6 +42,15 @@ fn doctor(
     guard(|| Ok(PyReport(py.detach(|| run_doctor(&Host::new(root), &options)))))
 }
 
+/// The memory limit of this process's cgroup (v2, then v1) in bytes, or `None` when unlimited or
+/// unreadable: the same probe the doctor uses, for `gpuguard.torch`.
+#[pyfunction]
+#[pyo3(signature = (root=PathBuf::from("/")))]
+fn memory_limit_bytes(py: Python<'_>, root: PathBuf) -> PyResult<Option<u64>> {
+    guard(|| Ok(py.detach(|| gpuguard::probe::cgroup::memory_limit(&Host::new(root)).and_then(|l| l.bytes))))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(memory_limit_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(doctor, m)?)
 }
