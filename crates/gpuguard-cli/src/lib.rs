@@ -42,6 +42,8 @@ enum Command {
     Xid(commands::xid::XidArgs),
     /// Lint Kubernetes manifests for GPU and ML workload mistakes (files, directories, `-`).
     Lint(commands::lint::LintArgs),
+    /// Run as a node agent: follow the kernel log, sample NVML, serve Prometheus /metrics.
+    Agent(commands::agent::AgentArgs),
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the exit code.
@@ -67,6 +69,7 @@ where
         Command::Checkpoint(a) => commands::checkpoint::run(a),
         Command::Xid(a) => commands::xid::run(a),
         Command::Lint(a) => commands::lint::run(a),
+        Command::Agent(a) => commands::agent::run(a),
     };
     match result {
         Ok(code) => code,

@@ -58,6 +58,18 @@ pub fn doctor(host: &Host, options: &DoctorOptions) -> Report {
 /// assert!(r.checks.iter().any(|c| c.name == "kernel-log"));
 /// ```
 pub fn doctor_with_sink(host: &Host, options: &DoctorOptions, sink: &mut dyn LogSink) -> Report {
+    doctor_with_facts(host, options, sink).0
+}
+
+/// [`doctor_with_sink`], also returning what NVML answered (for metrics).
+///
+/// ```
+/// use gpuguard::doctor::{doctor_with_facts, DoctorOptions};
+/// use gpuguard::probe::{Host, kernel_log::XidLineCounter};
+/// let (_, facts) = doctor_with_facts(&Host::new("/nonexistent"), &DoctorOptions::default(), &mut XidLineCounter::default());
+/// assert!(facts.is_none()); // a fixture root loads no NVML
+/// ```
+pub fn doctor_with_facts(host: &Host, options: &DoctorOptions, sink: &mut dyn LogSink) -> (Report, Option<nvml::NvmlFacts>) {
     let mut report = Report::new("doctor");
     let mut add = |(check, findings): (Check, Vec<crate::Finding>)| {
         report.checks.push(check);
@@ -92,5 +104,5 @@ pub fn doctor_with_sink(host: &Host, options: &DoctorOptions, sink: &mut dyn Log
     add(gpu_env::check(host, count, options.expect_gpus));
     add(driver::judge(&driver::facts(host), facts.as_ref().and_then(|f| f.driver_version.as_deref())));
     add(kernel_log::check(host, sink));
-    report
+    (report, facts)
 }

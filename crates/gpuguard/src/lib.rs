@@ -23,6 +23,7 @@ pub mod render;
 pub mod report;
 pub mod severity;
 pub mod xid;
+pub mod agent;
 pub mod yaml;
 pub mod store;
 

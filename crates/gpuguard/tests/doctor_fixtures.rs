@@ -5,7 +5,10 @@
 use gpuguard::doctor::{DoctorOptions, doctor};
 use gpuguard::probe::{Host, nvml};
 use gpuguard::{CheckStatus, Report, Severity};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
+use common::fake_nvml;
 
 /// Writes `files` (absolute paths as on the inspected machine) under a new temporary root.
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -20,27 +23,6 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
         }
     }
     d
-}
-
-/// Builds the stand-in NVML for `scenario`, or `None` (test skipped) without a C compiler.
-fn fake_nvml(scenario: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join(format!("libnvidia-ml-{scenario}.so"));
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvml_stub/fake_nvml.c");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = std::process::Command::new(&cc)
-        .args(["-shared", "-fPIC", "-O0", &format!("-DSCENARIO=\"{scenario}\""), "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status();
-    match status {
-        Ok(s) if s.success() => Some((dir, out)),
-        Ok(s) => panic!("{cc} failed to build {}: {s}", src.display()),
-        Err(e) => {
-            eprintln!("skipped: no C compiler ({cc}: {e})");
-            None
-        }
-    }
 }
 
 fn rules(r: &Report, rule: &str) -> Vec<(Severity, String)> {
@@ -199,6 +181,10 @@ fn nvml_ecc_double_bit_errors() {
     assert_eq!(msgs.len(), 3, "{msgs:?}");
     assert!(msgs[0].starts_with("GPU 0 (NVIDIA H100 80GB HBM3, 00000000:3B:00.0): 2 uncorrectable"), "{msgs:?}");
     assert!(msgs[1].contains("retired") && msgs[2].contains("row remap is pending"), "{msgs:?}");
+    let (_, _, facts) = nvml::check(lib.as_os_str(), None);
+    let g = &facts.expect("facts").gpus[0];
+    let counts = (g.ecc_volatile_corrected, g.ecc_aggregate_corrected, g.retired_pages_sbe, g.retired_pages_dbe);
+    assert_eq!(counts, (Some(37), Some(1234), Some(3), Some(1)));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! One file per subcommand: its arguments (clap) and its `run`, which returns the exit code.
 
+pub mod agent;
 pub mod checkpoint;
 pub mod doctor;
 pub mod explain;

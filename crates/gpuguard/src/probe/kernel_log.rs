@@ -57,6 +57,31 @@ impl LogSink for XidLineCounter {
     }
 }
 
+/// [`XidLineCounter`]'s findings, and the lines also counted by an [`crate::xid::XidScanner`]
+/// for per-GPU, per-code metrics (`gpuguard doctor --format prometheus`).
+#[derive(Debug, Default)]
+pub struct XidTally {
+    /// Gives the findings.
+    pub counter: XidLineCounter,
+    /// Counts events per GPU and code.
+    pub scanner: crate::xid::XidScanner,
+    line: Vec<u8>,
+}
+
+impl LogSink for XidTally {
+    fn line(&mut self, source: &str, line: usize, text: &str) {
+        self.counter.line(source, line, text);
+        self.line.clear();
+        self.line.extend_from_slice(text.as_bytes());
+        self.line.push(b'\n');
+        self.scanner.scan_continued(&self.line, line as u64, source, &mut |_| {});
+    }
+
+    fn findings(&mut self) -> Vec<Finding> {
+        self.counter.findings()
+    }
+}
+
 /// Where kernel messages may be read, in order of preference.
 pub const SOURCES: &[&str] = &["/dev/kmsg", "/var/log/kern.log", "/var/log/syslog", "/var/log/messages"];
 

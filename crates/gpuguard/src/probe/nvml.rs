@@ -3,7 +3,7 @@
 //! processes per GPU, driver and CUDA versions. No library is a skip, never a failure.
 
 use crate::{Check, CheckStatus, Finding, Severity};
-use nvml_wrapper::enum_wrappers::device::{EccCounter, MemoryError};
+use nvml_wrapper::enum_wrappers::device::{EccCounter, MemoryError, RetirementCause};
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::Nvml;
 use std::ffi::OsStr;
@@ -41,16 +41,54 @@ pub struct GpuInfo {
     pub mig_enabled: Option<bool>,
     /// MIG mode after the next reset.
     pub mig_pending: Option<bool>,
+    /// Corrected (single-bit) ECC errors since the driver loaded: a climbing rate warns of a
+    /// failure to come.
+    pub ecc_volatile_corrected: Option<u64>,
+    /// Corrected ECC errors over the GPU's life.
+    pub ecc_aggregate_corrected: Option<u64>,
     /// Uncorrectable (double-bit) ECC errors since the driver loaded.
     pub ecc_volatile_uncorrected: Option<u64>,
     /// Uncorrectable ECC errors over the GPU's life.
     pub ecc_aggregate_uncorrected: Option<u64>,
+    /// Pages retired for multiple single-bit errors.
+    pub retired_pages_sbe: Option<u64>,
+    /// Pages retired for a double-bit error.
+    pub retired_pages_dbe: Option<u64>,
     /// Pages waiting to be retired at the next reset.
     pub retired_pages_pending: Option<bool>,
     /// Row remapping state.
     pub remapped_rows: Option<RemappedRows>,
     /// PIDs of compute processes on the GPU.
     pub processes: Vec<u32>,
+}
+
+impl GpuInfo {
+    /// The GPU's memory health in the shape `nvidia-smi -q` parsing gives
+    /// ([`crate::ecc::GpuEcc`]), so both sources share one set of checks and metrics.
+    ///
+    /// ```
+    /// let g = gpuguard::probe::nvml::GpuInfo { pci_bus_id: "00000000:3B:00.0".into(), ecc_volatile_corrected: Some(3), ..Default::default() };
+    /// assert_eq!(g.ecc().volatile_corrected, Some(3));
+    /// ```
+    pub fn ecc(&self) -> crate::ecc::GpuEcc {
+        let rows = self.remapped_rows;
+        crate::ecc::GpuEcc {
+            gpu: self.pci_bus_id.clone(),
+            product: Some(self.name.clone()).filter(|n| !n.is_empty()),
+            ecc_mode: None,
+            volatile_corrected: self.ecc_volatile_corrected,
+            volatile_uncorrected: self.ecc_volatile_uncorrected,
+            aggregate_corrected: self.ecc_aggregate_corrected,
+            aggregate_uncorrected: self.ecc_aggregate_uncorrected,
+            retired_pages_sbe: self.retired_pages_sbe,
+            retired_pages_dbe: self.retired_pages_dbe,
+            retired_pages_pending: self.retired_pages_pending,
+            remapped_rows_correctable: rows.map(|r| u64::from(r.correctable)),
+            remapped_rows_uncorrectable: rows.map(|r| u64::from(r.uncorrectable)),
+            remapped_rows_pending: rows.map(|r| r.pending),
+            remapped_rows_failure: rows.map(|r| r.failure),
+        }
+    }
 }
 
 /// Everything NVML answered.
@@ -112,6 +150,7 @@ pub fn query(library: &OsStr) -> Result<NvmlFacts, NvmlFailure> {
             }
             Err(_) => None,
         };
+        let ecc = |kind, counter| opt(d.total_ecc_errors(kind, counter)).map_err(call);
         facts.gpus.push(GpuInfo {
             index,
             name: opt(d.name()).map_err(call)?.unwrap_or_default(),
@@ -120,14 +159,30 @@ pub fn query(library: &OsStr) -> Result<NvmlFacts, NvmlFailure> {
             pci_device_id: pci.map_or(0, |p| p.pci_device_id),
             mig_enabled: mig.as_ref().map(|m| m.current == 1),
             mig_pending: mig.map(|m| m.pending == 1),
-            ecc_volatile_uncorrected: opt(d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile)).map_err(call)?,
-            ecc_aggregate_uncorrected: opt(d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Aggregate)).map_err(call)?,
+            ecc_volatile_corrected: ecc(MemoryError::Corrected, EccCounter::Volatile)?,
+            ecc_aggregate_corrected: ecc(MemoryError::Corrected, EccCounter::Aggregate)?,
+            ecc_volatile_uncorrected: ecc(MemoryError::Uncorrected, EccCounter::Volatile)?,
+            ecc_aggregate_uncorrected: ecc(MemoryError::Uncorrected, EccCounter::Aggregate)?,
+            retired_pages_sbe: retired_page_count(&nvml, &d, RetirementCause::MultipleSingleBitEccErrors),
+            retired_pages_dbe: retired_page_count(&nvml, &d, RetirementCause::DoubleBitEccError),
             retired_pages_pending: opt(d.are_pages_pending_retired()).map_err(call)?,
             remapped_rows: remapped,
             processes: opt(d.running_compute_processes()).map_err(call)?.unwrap_or_default().into_iter().map(|p| p.pid).collect(),
         });
     }
     Ok(facts)
+}
+
+/// How many pages NVML retired for `cause` (nvml-wrapper only lists the pages themselves).
+fn retired_page_count(nvml: &Nvml, d: &nvml_wrapper::Device<'_>, cause: RetirementCause) -> Option<u64> {
+    let sym = nvml.lib().nvmlDeviceGetRetiredPages.as_ref().ok()?;
+    let mut count: std::os::raw::c_uint = 0;
+    let mut address: std::os::raw::c_ulonglong = 0;
+    // SAFETY: the handle comes from this live NVML instance; with count 0 NVML writes only the
+    // count (the address pointer must merely be non-null).
+    let rc = unsafe { sym(d.handle(), cause.as_c(), &mut count, &mut address) };
+    // NVML_ERROR_INSUFFICIENT_SIZE (7) is the normal answer when pages exist.
+    matches!(rc, 0 | 7).then_some(u64::from(count))
 }
 
 fn gpu_finding(rule: &str, severity: Severity, g: &GpuInfo, what: String, fix: &str) -> Finding {

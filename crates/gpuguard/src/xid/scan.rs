@@ -191,6 +191,23 @@ impl XidScanner {
         let _ = self.scan_reader(data, name, on_event);
     }
 
+    /// Scans the next block of whole lines (each ending in `\n`) of a stream that is read a piece
+    /// at a time, such as a followed log: `first_line` is the 1-based number of the block's
+    /// first line; returns the number of the line after it. No buffer is allocated.
+    ///
+    /// ```
+    /// let mut s = gpuguard::xid::XidScanner::new();
+    /// let mut at = Vec::new();
+    /// let next = s.scan_continued(b"boot\n", 1, "kern.log", &mut |r| at.push(r.line));
+    /// let next = s.scan_continued(b"NVRM: Xid (PCI:0000:3b:00): 48, DBE\n", next, "kern.log", &mut |r| at.push(r.line));
+    /// assert_eq!((next, at, s.summary().lines), (3, vec![2], 2));
+    /// ```
+    pub fn scan_continued(&mut self, block: &[u8], first_line: u64, name: &str, on_event: &mut dyn FnMut(XidRecord)) -> u64 {
+        let next = self.scan_block(block, first_line, name, on_event);
+        self.lines += next - first_line;
+        next
+    }
+
     /// Scans a stream (plain text; see [`XidScanner::scan_path`] for gzip) in fixed memory.
     ///
     /// ```

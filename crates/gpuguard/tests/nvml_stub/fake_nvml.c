@@ -3,9 +3,13 @@
  * scenario is its own library file and tests can load several in one process without sharing
  * state. Signatures and struct layouts follow nvml.h (as bound by nvml-wrapper-sys 0.10).
  *
- * Scenarios: healthy, ecc, mig, shared, mismatch.  */
+ * Scenarios: healthy, ecc, mig, shared, mismatch.
+ *
+ * $FAKE_NVML_CORRECTED_FILE, when set, names a file holding GPU 0's volatile corrected ECC count;
+ * it is read on every query, so a test can make the counter climb between an agent's samples. */
 #include <string.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #ifndef SCENARIO
 #define SCENARIO "healthy"
@@ -40,6 +44,8 @@ typedef struct fake_gpu {
     unsigned int mig_current, mig_pending; /* 2 = MIG not supported */
     unsigned int nproc;
     unsigned int pids[4];
+    unsigned long long ecc_volatile_corr, ecc_aggregate_corr;
+    unsigned int retired_sbe, retired_dbe;
 } fake_gpu;
 
 static fake_gpu gpus[2];
@@ -57,6 +63,10 @@ static void script(void) {
     gpus[1] = l4;
     ngpus = 2;
     if (is("ecc")) {
+        gpus[0].ecc_volatile_corr = 37;
+        gpus[0].ecc_aggregate_corr = 1234;
+        gpus[0].retired_sbe = 3;
+        gpus[0].retired_dbe = 1;
         gpus[0].ecc_volatile_unc = 2;
         gpus[0].ecc_aggregate_unc = 5;
         gpus[0].pages_pending = 1;
@@ -120,11 +130,31 @@ int nvmlDeviceGetMigMode(fake_gpu *d, unsigned int *current, unsigned int *pendi
     *pending = d->mig_pending;
     return NVML_SUCCESS;
 }
-/* errorType 1 = uncorrected; counterType 0 = volatile, 1 = aggregate. */
+static unsigned long long volatile_corrected(fake_gpu *d) {
+    const char *path = getenv("FAKE_NVML_CORRECTED_FILE");
+    unsigned long long n = d->ecc_volatile_corr;
+    FILE *f = (d == &gpus[0] && path) ? fopen(path, "r") : NULL;
+    if (f) {
+        if (fscanf(f, "%llu", &n) != 1) n = d->ecc_volatile_corr;
+        fclose(f);
+    }
+    return n;
+}
+/* errorType 0 = corrected, 1 = uncorrected; counterType 0 = volatile, 1 = aggregate. */
 int nvmlDeviceGetTotalEccErrors(fake_gpu *d, int errorType, int counterType, unsigned long long *count) {
     if (!d->ecc_supported) return NVML_ERROR_NOT_SUPPORTED;
-    *count = errorType != 1 ? 0 : counterType == 0 ? d->ecc_volatile_unc : d->ecc_aggregate_unc;
+    if (errorType == 1) *count = counterType == 0 ? d->ecc_volatile_unc : d->ecc_aggregate_unc;
+    else *count = counterType == 0 ? volatile_corrected(d) : d->ecc_aggregate_corr;
     return NVML_SUCCESS;
+}
+/* cause 0 = multiple single-bit errors, 1 = double-bit error. */
+int nvmlDeviceGetRetiredPages(fake_gpu *d, int cause, unsigned int *count, unsigned long long *addresses) {
+    if (!d->ecc_supported) return NVML_ERROR_NOT_SUPPORTED;
+    unsigned int have = cause == 0 ? d->retired_sbe : d->retired_dbe;
+    unsigned int room = *count;
+    *count = have;
+    for (unsigned int i = 0; i < have && i < room; i++) addresses[i] = 0x1000ULL * (i + 1);
+    return room < have ? NVML_ERROR_INSUFFICIENT_SIZE : NVML_SUCCESS;
 }
 int nvmlDeviceGetRetiredPagesPendingStatus(fake_gpu *d, int *state) {
     if (!d->ecc_supported) return NVML_ERROR_NOT_SUPPORTED;

@@ -1,0 +1,297 @@
+//! Fleet mode: a node agent that follows the kernel log for XID events, samples NVML and runs the
+//! doctor on an interval, and serves all of it to Prometheus on `/metrics` (plus `/healthz`).
+//!
+//! Threads, so no part can stall another: one follower per kernel log, one sampler (NVML and the
+//! doctor: an NVML call on a GPU that is falling off the bus can block for seconds), and the HTTP
+//! server with a thread per connection. They share [`AgentState`] behind a mutex held only to
+//! add counts or render a page.
+
+mod follow;
+mod http;
+mod kmsg;
+mod lines;
+mod metrics;
+mod state;
+
+pub use follow::FileFollower;
+pub use kmsg::{KmsgFollower, kmsg_record};
+pub use lines::LineAssembler;
+pub use metrics::{finding_metrics, node_metrics, nvml_metrics};
+pub use state::{AgentState, LogStats, NvmlSample, unix_now};
+
+use crate::doctor::{DoctorOptions, doctor};
+use crate::probe::{Host, nvml};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A kernel log to follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelLog {
+    /// The kernel's ring buffer device (`/dev/kmsg`): records, replayed from the oldest.
+    Kmsg(PathBuf),
+    /// A log file written by syslog or journald's forwarder (`/var/log/kern.log`…).
+    File(PathBuf),
+}
+
+impl KernelLog {
+    /// The path, for labels and messages.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            KernelLog::Kmsg(p) | KernelLog::File(p) => p,
+        }
+    }
+
+    /// What to follow when nothing is named: `/dev/kmsg` when it can be opened (root or
+    /// CAP_SYSLOG), else the first kernel log file under `root` that can be read.
+    ///
+    /// ```
+    /// let none = gpuguard::agent::KernelLog::discover(std::path::Path::new("/nonexistent"));
+    /// assert!(none.is_none());
+    /// ```
+    pub fn discover(root: &std::path::Path) -> Option<KernelLog> {
+        let host = Host::new(root);
+        let kmsg = host.path("/dev/kmsg");
+        if KmsgFollower::open(&kmsg).is_ok() {
+            return Some(KernelLog::Kmsg(kmsg));
+        }
+        crate::probe::kernel_log::SOURCES
+            .iter()
+            .skip(1)
+            .map(|s| host.path(s))
+            .find(|p| std::fs::File::open(p).is_ok())
+            .map(KernelLog::File)
+    }
+}
+
+/// How the agent runs.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Address to serve on (`127.0.0.1:9835`; port 0 picks a free one).
+    pub listen: String,
+    /// Kernel logs to follow.
+    pub kernel_logs: Vec<KernelLog>,
+    /// Read files from their start instead of only what is appended from now on.
+    pub from_start: bool,
+    /// How often files are checked for new lines (/dev/kmsg wakes on new records).
+    pub poll_interval: Duration,
+    /// NVML library to load (`libnvidia-ml.so.1`); `None` samples no NVML.
+    pub nvml_library: Option<PathBuf>,
+    /// Time between NVML samples.
+    pub nvml_interval: Duration,
+    /// Time between doctor runs; `None` never runs it.
+    pub doctor_interval: Option<Duration>,
+    /// The machine's root as the agent sees it (`/`, or `/host` in a container).
+    pub root: PathBuf,
+    /// GPUs the node should have (the doctor reports fewer).
+    pub expect_gpus: Option<u32>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            listen: "127.0.0.1:9835".into(),
+            kernel_logs: Vec::new(),
+            from_start: false,
+            poll_interval: Duration::from_millis(250),
+            nvml_library: Some(nvml::DEFAULT_LIBRARY.into()),
+            nvml_interval: Duration::from_secs(30),
+            doctor_interval: Some(Duration::from_secs(300)),
+            root: "/".into(),
+            expect_gpus: None,
+        }
+    }
+}
+
+/// A running agent.
+#[derive(Debug)]
+pub struct Agent {
+    addr: SocketAddr,
+    state: Arc<Mutex<AgentState>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn lock(state: &Mutex<AgentState>) -> std::sync::MutexGuard<'_, AgentState> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Sleeps `total` in short steps, returning early (false) when `stop` is set.
+fn nap(stop: &AtomicBool, total: Duration) -> bool {
+    let until = Instant::now() + total;
+    while Instant::now() < until {
+        if stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(100)));
+    }
+    !stop.load(Ordering::SeqCst)
+}
+
+impl Agent {
+    /// Binds the listening socket and starts every thread. Fails only when the address cannot
+    /// be bound; a kernel log or NVML that cannot be read is reported in the metrics instead.
+    ///
+    /// ```
+    /// use gpuguard::agent::{Agent, AgentConfig};
+    /// use std::io::{Read, Write};
+    /// let config = AgentConfig { listen: "127.0.0.1:0".into(), nvml_library: None, doctor_interval: None, ..Default::default() };
+    /// let agent = Agent::start(config).unwrap();
+    /// let mut s = std::net::TcpStream::connect(agent.addr()).unwrap();
+    /// s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    /// let mut answer = String::new();
+    /// s.read_to_string(&mut answer).unwrap();
+    /// assert!(answer.starts_with("HTTP/1.1 200 OK"));
+    /// agent.stop();
+    /// ```
+    pub fn start(config: AgentConfig) -> std::io::Result<Agent> {
+        let listener = TcpListener::bind(&config.listen)?;
+        let addr = listener.local_addr()?;
+        let sources: Vec<String> = config.kernel_logs.iter().map(|l| l.path().display().to_string()).collect();
+        let state = Arc::new(Mutex::new(AgentState::new(&sources)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
+        for (i, log) in config.kernel_logs.iter().enumerate() {
+            let (log, state, stop, cfg) = (log.clone(), Arc::clone(&state), Arc::clone(&stop), config.clone());
+            threads.push(spawn("gpuguard-follow", Box::new(move || follow(i, &log, &cfg, &state, &stop)))?);
+        }
+        {
+            let (state, stop, cfg) = (Arc::clone(&state), Arc::clone(&stop), config.clone());
+            threads.push(spawn("gpuguard-sample", Box::new(move || sample(&cfg, &state, &stop)))?);
+        }
+        {
+            let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
+            // A follower that has not gone round its loop for this long is stuck.
+            let stale = config.poll_interval * 20 + Duration::from_secs(30);
+            let health: Arc<http::Health> = Arc::new(move |s: &AgentState| match s.heartbeats.iter().position(|h| h.elapsed() > stale) {
+                Some(i) => Err(format!("the follower of {} has not run for {:.0} s", s.logs[i].source, s.heartbeats[i].elapsed().as_secs_f64())),
+                None => Ok(()),
+            });
+            threads.push(spawn("gpuguard-accept", Box::new(move || http::serve(listener, state, stop, health)))?);
+        }
+        Ok(Agent { addr, state, stop, threads })
+    }
+
+    /// The address it serves on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The current `/metrics` page.
+    pub fn render(&self) -> String {
+        lock(&self.state).render()
+    }
+
+    /// Blocks until the agent stops (it runs until the process ends).
+    pub fn wait(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops every thread and waits for them.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        self.wait();
+    }
+}
+
+/// One follower's loop: read what is new, count its XID events, note errors, repeat.
+fn follow(i: usize, log: &KernelLog, cfg: &AgentConfig, state: &Mutex<AgentState>, stop: &AtomicBool) {
+    let name = log.path().display().to_string();
+    // Counts what was read: block by block into the shared scanner.
+    let count = |block: &[u8]| {
+        let mut s = lock(state);
+        let next = s.logs[i].next_line;
+        let after = s.xid.scan_continued(block, next, &name, &mut |_| {});
+        s.logs[i].next_line = after;
+    };
+    let report = |result: std::io::Result<()>, bytes: u64, rotations: u64, lost: u64| {
+        let mut s = lock(state);
+        let l = &mut s.logs[i];
+        l.bytes = bytes;
+        l.rotations = rotations;
+        l.lost = lost;
+        l.up = result.is_ok();
+        if let Err(e) = result {
+            l.errors += 1;
+            let msg = e.to_string();
+            if l.last_error.as_deref() != Some(msg.as_str()) {
+                eprintln!("gpuguard agent: {name}: {msg}");
+                l.last_error = Some(msg);
+            }
+        } else {
+            l.last_error = None;
+        }
+        s.heartbeats[i] = Instant::now();
+    };
+    match log {
+        KernelLog::File(path) => {
+            let mut f = FileFollower::new(path, cfg.from_start);
+            loop {
+                let r = f.poll(&mut |b| count(b));
+                report(r, f.bytes, f.rotations, 0);
+                if !nap(stop, cfg.poll_interval) {
+                    return;
+                }
+            }
+        }
+        KernelLog::Kmsg(path) => {
+            let mut k: Option<KmsgFollower> = None;
+            while !stop.load(Ordering::SeqCst) {
+                let r = match &mut k {
+                    Some(k) => k.poll(cfg.poll_interval, &mut |b| count(b)),
+                    None => KmsgFollower::open(path).map(|opened| k = Some(opened)),
+                };
+                let (bytes, lost) = k.as_ref().map_or((0, 0), |k| (k.bytes, k.lost));
+                let failed = r.is_err();
+                report(r, bytes, 0, lost);
+                if failed && !nap(stop, cfg.poll_interval * 4) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The sampler's loop: NVML every `nvml_interval`, the doctor every `doctor_interval`.
+fn sample(cfg: &AgentConfig, state: &Mutex<AgentState>, stop: &AtomicBool) {
+    let host = Host::new(&cfg.root);
+    let options = DoctorOptions {
+        expect_gpus: cfg.expect_gpus,
+        nvml_library: cfg.nvml_library.clone(),
+        ..Default::default()
+    };
+    let (mut next_nvml, mut next_doctor) = (Instant::now(), Instant::now());
+    loop {
+        let now = Instant::now();
+        if now >= next_nvml {
+            next_nvml = now + cfg.nvml_interval;
+            let result = cfg.nvml_library.as_ref().map(|lib| nvml::query(lib.as_os_str()));
+            let mut s = lock(state);
+            s.nvml.samples += 1;
+            s.nvml.at = unix_now();
+            match result {
+                Some(Ok(facts)) => (s.nvml.facts, s.nvml.failure) = (Some(facts), None),
+                Some(Err(e)) => (s.nvml.facts, s.nvml.failure) = (None, Some(format!("{e:?}"))),
+                None => (s.nvml.facts, s.nvml.failure) = (None, Some("no NVML library configured".into())),
+            }
+        }
+        if let Some(every) = cfg.doctor_interval.filter(|_| now >= next_doctor) {
+            next_doctor = now + every;
+            let t0 = Instant::now();
+            let report = doctor(&host, &options);
+            lock(state).doctor = Some((report, unix_now(), t0.elapsed().as_secs_f64()));
+        }
+        let wake = next_nvml.min(if cfg.doctor_interval.is_some() { next_doctor } else { next_nvml });
+        if !nap(stop, wake.saturating_duration_since(Instant::now()).max(Duration::from_millis(10))) {
+            return;
+        }
+    }
+}
