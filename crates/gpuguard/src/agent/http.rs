@@ -31,7 +31,11 @@ pub(super) fn serve(listener: TcpListener, state: Arc<Mutex<AgentState>>, stop: 
         let Ok(mut stream) = stream else { continue };
         if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             active.fetch_sub(1, Ordering::SeqCst);
+            // Take the request first (briefly): closing with it unread would reset the
+            // connection, and the client would see an error instead of the 503.
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = stream.read(&mut [0u8; 2048]);
             let _ = respond(&mut stream, "503 Service Unavailable", "text/plain", b"too many connections\n", false);
             continue;
         }

@@ -14,6 +14,7 @@ mod metrics;
 mod state;
 
 pub use follow::FileFollower;
+pub use http::MAX_CONNECTIONS;
 pub use kmsg::{KmsgFollower, kmsg_record};
 pub use lines::LineAssembler;
 pub use metrics::{finding_metrics, node_metrics, nvml_metrics};
