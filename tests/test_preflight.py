@@ -95,11 +95,8 @@ def test_small_dev_shm_made_with_unshare():
     assert shm and shm[0][1] == "error" and shm[0][2].startswith("/dev/shm has 48.0 MiB free"), findings
 
 
-@pytest.mark.skipif(not shutil.which("cc"), reason="needs a C compiler to build the NVML stand-in")
-def test_scripted_nvml_through_python(tmp_path):
-    lib = tmp_path / "libnvidia-ml.so"
-    src = ROOT / "crates/gpuguard/tests/nvml_stub/fake_nvml.c"
-    subprocess.run(["cc", "-shared", "-fPIC", '-DSCENARIO="ecc"', "-o", str(lib), str(src)], check=True)
+def test_scripted_nvml_through_python(tmp_path, fake_nvml):
+    lib = fake_nvml("ecc")
     report = gpuguard.doctor(root=tmp_path, nvml_library=lib)
     nvml = next(c for c in report.checks if c.name == "nvml")
     assert nvml.status == "finding" and "NVIDIA H100 80GB HBM3" in nvml.reason

@@ -107,14 +107,11 @@ def test_explain_xid(run_cli):
     assert run_cli("explain", "xid", "nope").returncode == 2
 
 
-def test_prometheus_output_passes_promtool(run_cli, tmp_path):
+def test_prometheus_output_passes_promtool(run_cli, tmp_path, promtool):
     r = run_cli("xid", "--format", "prometheus", "--nvidia-smi", str(ECC / "nvidia-smi-q-v100.txt"), str(FIXTURES))
     assert r.returncode == 1
     assert 'gpuguard_xid_events_total{gpu="0000:3b:00",xid="48",severity="error",category="memory-ecc"} 1' in r.stdout
     assert 'gpuguard_ecc_errors_total{gpu="00000000:00:1E.0",type="corrected",scope="aggregate"} 1207' in r.stdout
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not installed (Debian package `prometheus`)")
     check = subprocess.run([promtool, "check", "metrics"], input=r.stdout, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
 
