@@ -48,6 +48,9 @@ const GPU_AGENTS: &[&str] = &[
     "nvidia-fs", "gds", "vgpu-manager", "sandbox-device-plugin", "kubevirt-gpu-device-plugin", "gpu-monitoring",
     "nvidia-gpu-device-plugin", "nvidia-peermem", "nvidia-mps", "network-operator", "operator-validator",
     "sandbox-validator", "device-plugin-validator", "fabricmanager", "nvidia-dcgm",
+    // gpuguard's own node agent (deploy/kubernetes/daemonset.yaml): like dcgm-exporter it reads
+    // NVML through NVIDIA_VISIBLE_DEVICES=all and must not take a GPU from the node's jobs.
+    "gpuguard-agent",
 ];
 
 /// Whether the container (or its object) is a GPU infrastructure agent.

@@ -1,0 +1,229 @@
+"""deploy/kubernetes: the DaemonSet passes gpuguard's own linter, the Prometheus rules pass promtool
+(syntax and unit tests), and the rules only use metrics the real agent exports.
+
+The promtool tests need Debian's `prometheus` package (/usr/bin/promtool); without it they skip
+and say so.
+"""
+
+import json
+import pathlib
+import re
+import selectors
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy" / "kubernetes"
+RULES = DEPLOY / "prometheus-rules.yaml"
+RULES_TEST = DEPLOY / "prometheus-rules.test.yaml"
+ECC_SOURCE = ROOT / "crates" / "gpuguard" / "src" / "ecc" / "check.rs"
+
+# Metric names a rule may use that a GPU-less agent does not serve, each with the reason.
+# NVML families exist only when NVML answers, i.e. on a node with an NVIDIA driver.
+GPU_ONLY = {
+    "gpuguard_ecc_errors_total": "NVML ECC counters: only when NVML answers (a GPU and its driver)",
+    "gpuguard_ecc_pending": "NVML pending page retirement / row remap: only when NVML answers",
+    "gpuguard_ecc_remap_failure": "NVML row-remap failure: only when NVML answers",
+}
+# Series Prometheus makes itself for every target; no exporter serves them.
+PROMETHEUS_OWN = {"up": "written by Prometheus for every scrape target"}
+
+XID_LINES = (
+    "Nov 28 10:00:00 gpu-node-1 kernel: [  812.345678] NVRM: Xid (PCI:0000:3b:00): 48, pid=4242, name=python, "
+    "An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at partition 0, subpartition 0.\n"
+    "Nov 28 10:00:05 gpu-node-1 kernel: [  817.000001] NVRM: Xid (PCI:0000:3b:00): 48, pid=4242, name=python, "
+    "An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at partition 0, subpartition 1.\n"
+    "Nov 28 10:00:06 gpu-node-1 kernel: [  818.000000] NVRM: Xid (PCI:0000:3b:00): 13, pid=4242, name=python, "
+    "Graphics SM Warp Exception on (GPC 0, TPC 0, SM 0)\n"
+)
+
+
+def promtool():
+    exe = shutil.which("promtool") or ("/usr/bin/promtool" if pathlib.Path("/usr/bin/promtool").exists() else None)
+    if exe is None:
+        pytest.skip("promtool is not installed (Debian/Ubuntu: apt-get install prometheus); the Prometheus rules are not checked")
+    return exe
+
+
+def gpuguard_exe():
+    exe = shutil.which("gpuguard")
+    assert exe, "the gpuguard console script is not on PATH: install the package first (pip install .)"
+    return exe
+
+
+# --- (a) the manifests pass gpuguard lint ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("refuse_ignores", [False, True], ids=["annotations-honoured", "annotations-refused"])
+def test_deploy_manifests_lint_clean(run_cli, refuse_ignores):
+    args = ["lint", "--format", "json", str(DEPLOY)]
+    if refuse_ignores:
+        args.insert(1, "--no-ignore-annotations")
+    r = run_cli(*args)
+    report = json.loads(r.stdout)
+    assert report["findings"] == [], r.stdout
+    assert report["errors"] == [], r.stdout
+    assert r.returncode == 0, r.stderr
+    # The rule files and the kustomization are not Kubernetes workloads: skipped, never errors.
+    skipped = [c["reason"] for c in report.get("checks", []) if c["status"] == "skipped"]
+    assert all("prometheus-rules" in s or "kustomization" in s for s in skipped), skipped
+
+
+def test_deploy_manifests_use_no_ignore_annotations():
+    for path in DEPLOY.glob("*.yaml"):
+        assert "ignore-check.gpuguard.io" not in path.read_text(), f"{path.name} silences a gpuguard rule"
+
+
+def test_lint_really_checks_the_daemonset(run_cli, tmp_path):
+    """The clean result is not the linter looking away: without its GPU-taint tolerations the
+    same DaemonSet is flagged (GG002)."""
+    text = (DEPLOY / "daemonset.yaml").read_text()
+    kept = [line for line in text.splitlines(keepends=True) if "{key: nvidia.com/gpu, operator: Exists" not in line]
+    assert len(kept) == len(text.splitlines()) - 2, "the DaemonSet's two GPU tolerations moved; update this test"
+    broken = tmp_path / "daemonset.yaml"
+    broken.write_text("".join(kept))
+    r = run_cli("lint", "--format", "json", "--no-ignore-annotations", str(broken))
+    rules = {f["rule"] for f in json.loads(r.stdout)["findings"]}
+    assert "GG002" in rules, r.stdout
+    assert r.returncode == 1
+
+
+# --- (b), (c) promtool -------------------------------------------------------------------------
+
+
+def test_prometheus_rules_check():
+    r = subprocess.run([promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "SUCCESS" in r.stdout
+
+
+def test_prometheus_rules_unit_tests():
+    r = subprocess.run([promtool(), "test", "rules", str(RULES_TEST)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "SUCCESS" in r.stdout
+
+
+def test_every_alert_has_a_unit_test():
+    alerts = set(re.findall(r"^\s*- alert: (\S+)", RULES.read_text(), re.M))
+    tested = set(re.findall(r"^\s*alertname: (\S+)", RULES_TEST.read_text(), re.M))
+    assert alerts, "no alerts found in the rules file"
+    assert alerts <= tested, f"alerts without a promtool test: {sorted(alerts - tested)}"
+
+
+# --- (d) the rules use only metrics the agent exports -------------------------------------------
+
+PROMQL_WORDS = {
+    "and", "or", "unless", "offset", "bool", "on", "ignoring", "by", "without", "group_left", "group_right",
+    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
+    "inf", "nan",
+}
+
+
+def rule_metric_names():
+    """Metric names used in the rules' expressions (each `expr:` is one line in this file)."""
+    names = set()
+    exprs = re.findall(r"^\s*expr:\s*(.+)$", RULES.read_text(), re.M)
+    assert exprs, "no expressions found"
+    for expr in exprs:
+        assert not expr.strip().startswith(("|", ">")), "multi-line expr: extend rule_metric_names()"
+        e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
+        e = re.sub(r"\{[^}]*\}", "", e)  # label matchers
+        e = re.sub(r"\[[^\]]*\]", "", e)  # ranges
+        e = re.sub(r"\b(on|ignoring|by|without|group_left|group_right)\s*\([^)]*\)", "", e)  # label lists
+        e = re.sub(r"\b\d+(\.\d+)?[smhdwy]?\b", "", e)  # numbers and durations
+        for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*(\s*\()?", e):
+            word, call = m.group(0).split("(")[0].strip(), "(" in m.group(0)
+            if not call and word not in PROMQL_WORDS:
+                names.add(word)
+    return names
+
+
+def read_until(stream, pattern, seconds):
+    """Lines of a child's pipe until one matches `pattern` (or the time is up)."""
+    sel = selectors.DefaultSelector()
+    sel.register(stream, selectors.EVENT_READ)
+    seen, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not sel.select(timeout=0.2):
+            continue
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = re.search(pattern, line)
+        if m:
+            return m, seen
+    return None, seen
+
+
+def scrape(url):
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return resp.read().decode()
+
+
+def exported_names(text):
+    return {re.match(r"[A-Za-z_:][A-Za-z0-9_:]*", line).group(0) for line in text.splitlines() if line and not line.startswith("#")}
+
+
+@pytest.fixture
+def agent_metrics(tmp_path):
+    """Starts the real agent on a free loopback port following a log with two XID 48 lines and
+    an XID 13, waits for the doctor's first run, and returns the /metrics text."""
+    log = tmp_path / "kern.log"
+    log.write_text(XID_LINES)
+    proc = subprocess.Popen(
+        [gpuguard_exe(), "agent", "--listen", "127.0.0.1:0", "--kernel-log", str(log), "--from-start",
+         "--doctor-interval", "1", "--nvml-interval", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        m, seen = read_until(proc.stderr, r"serving http://(\S+)/metrics", 30)
+        assert m, f"the agent did not say where it serves: {''.join(seen)!r}"
+        url = f"http://{m.group(1)}/metrics"
+        deadline, text = time.monotonic() + 30, ""
+        while time.monotonic() < deadline:
+            text = scrape(url)
+            if "gpuguard_doctor_last_run_timestamp_seconds" in text and 'xid="48"' in text:
+                break
+            time.sleep(0.2)
+        assert scrape(url.replace("/metrics", "/healthz")).startswith("ok")
+        yield text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_rules_use_only_exported_metrics(agent_metrics):
+    text = agent_metrics
+    exported = exported_names(text)
+    used = rule_metric_names()
+    assert {"gpuguard_xid_events_total", "gpuguard_finding", "gpuguard_ecc_remap_failure"} <= used, used
+
+    # The agent counted the log's events under the labels the rules and their tests use.
+    assert re.search(r'^gpuguard_xid_events_total\{gpu="0000:3b:00",xid="48",severity="error",category="memory-ecc"\} 2$', text, re.M), text
+    assert re.search(r'^gpuguard_finding\{rule="GG010",severity="error"\} \d+$', text, re.M), text
+
+    nvml_up = re.search(r"^gpuguard_nvml_up (\d+)", text, re.M)
+    assert nvml_up, text
+    for name in sorted(used):
+        if name in exported or name in PROMETHEUS_OWN:
+            continue
+        assert name in GPU_ONLY, f"{name} is used by a rule but the agent does not export it"
+        # Only excused where NVML is really absent; on a GPU machine it must be there.
+        assert nvml_up.group(1) == "0", f"NVML answers here but {name} is missing from /metrics"
+
+
+def test_gpu_only_names_are_real_families():
+    """The names excused above as GPU-only are families the ECC code really declares (so a typo in
+    a rule cannot hide behind the list)."""
+    declared = set(re.findall(r'MetricFamily::new\(\s*"([a-z_:]+)"', ECC_SOURCE.read_text()))
+    assert set(GPU_ONLY) <= declared, (set(GPU_ONLY) - declared, declared)
+
+
+def test_agent_metrics_pass_promtool_check(agent_metrics):
+    r = subprocess.run([promtool(), "check", "metrics"], input=agent_metrics, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
