@@ -140,6 +140,23 @@ fn read_kmsg(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Where the current boot starts in a log that spans several: the line of the last boot banner
+/// (`Linux version …`, the kernel's first message). XIDs before it happened to hardware that has
+/// since been reset, and often replaced; counting them would keep a repaired node flagged until
+/// the log rotates. No banner: the whole text is this boot's (or undated).
+///
+/// ```
+/// let log = b"old: NVRM: Xid (PCI:0000:3b:00): 79\n[    0.000000] Linux version 6.8.0\nnew line\n";
+/// let at = gpuguard::probe::kernel_log::current_boot_offset(log);
+/// assert!(log[at..].starts_with(b"[    0.000000] Linux version"));
+/// ```
+pub fn current_boot_offset(data: &[u8]) -> usize {
+    match memchr::memmem::rfind(data, b"Linux version ") {
+        Some(at) => memchr::memrchr(b'\n', &data[..at]).map_or(0, |nl| nl + 1),
+        None => 0,
+    }
+}
+
 fn read_source(host: &Host, source: &str) -> std::io::Result<(Vec<u8>, usize)> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let path = host.path(source);
@@ -162,6 +179,9 @@ fn read_source(host: &Host, source: &str) -> std::io::Result<(Vec<u8>, usize)> {
         data.drain(..cut);
         first_line = 1;
     }
+    let boot = current_boot_offset(&data);
+    first_line += memchr::memchr_iter(b'\n', &data[..boot]).count();
+    data.drain(..boot);
     Ok((data, first_line))
 }
 
@@ -213,7 +233,7 @@ pub fn check(host: &Host, sink: &mut dyn LogSink) -> (Check, Vec<Finding>) {
         return (Check::new("kernel-log", CheckStatus::Skipped, why), vec![]);
     }
     let findings = sink.findings();
-    let mut seen = format!("read {}", read.join(", "));
+    let mut seen = format!("read {} (this boot's messages)", read.join(", "));
     if !denied.is_empty() {
         seen.push_str(&format!("; not read: {}", denied.join("; ")));
     }
@@ -233,5 +253,21 @@ mod tests {
         let f = sink.findings();
         assert_eq!(f[0].evidence["xid_lines"], 2);
         assert_eq!((f[0].location.file.as_deref(), f[0].location.line), (Some("/var/log/kern.log"), Some(2)));
+    }
+
+    #[test]
+    fn only_the_current_boot_of_a_log_file_counts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = "Nov 20 09:00:00 n kernel: [ 5.0] NVRM: Xid (PCI:0000:3b:00): 79, pid=0, GPU has fallen off the bus.\n\
+                   Nov 21 08:00:00 n kernel: [    0.000000] Linux version 6.8.0-45-generic (buildd@lcy02) #45-Ubuntu SMP\n\
+                   Nov 21 08:00:09 n kernel: [    9.1] NVRM: loading NVIDIA UNIX x86_64 Kernel Module  550.54.14\n\
+                   Nov 21 09:00:00 n kernel: [ 3600.0] NVRM: Xid (PCI:0000:86:00): 13, pid=7, Graphics Exception\n";
+        std::fs::create_dir_all(dir.path().join("var/log")).expect("mkdir");
+        std::fs::write(dir.path().join("var/log/kern.log"), log).expect("write");
+        let mut sink = XidLineCounter::default();
+        let (c, f) = check(&Host::new(dir.path()), &mut sink);
+        assert_eq!(c.status, CheckStatus::Finding, "{c:?}");
+        assert_eq!(f[0].evidence["xid_codes"], serde_json::json!([13]), "the XID 79 before the reboot counted");
+        assert_eq!(f[0].location.line, Some(4));
     }
 }
