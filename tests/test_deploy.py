@@ -1,8 +1,8 @@
 """deploy/kubernetes: the DaemonSet passes gpuguard's own linter, the Prometheus rules pass promtool
 (syntax and unit tests), and the rules only use metrics the real agent exports.
 
-The promtool tests need Debian's `prometheus` package (/usr/bin/promtool); without it they skip
-and say so.
+The promtool tests need Debian's `prometheus` package (the `promtool` fixture in conftest.py skips
+them, saying so, without it).
 """
 
 import json
@@ -40,13 +40,6 @@ XID_LINES = (
     "Nov 28 10:00:06 gpu-node-1 kernel: [  818.000000] NVRM: Xid (PCI:0000:3b:00): 13, pid=4242, name=python, "
     "Graphics SM Warp Exception on (GPC 0, TPC 0, SM 0)\n"
 )
-
-
-def promtool():
-    exe = shutil.which("promtool") or ("/usr/bin/promtool" if pathlib.Path("/usr/bin/promtool").exists() else None)
-    if exe is None:
-        pytest.skip("promtool is not installed (Debian/Ubuntu: apt-get install prometheus); the Prometheus rules are not checked")
-    return exe
 
 
 def gpuguard_exe():
@@ -95,14 +88,14 @@ def test_lint_really_checks_the_daemonset(run_cli, tmp_path):
 # --- (b), (c) promtool -------------------------------------------------------------------------
 
 
-def test_prometheus_rules_check():
-    r = subprocess.run([promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+def test_prometheus_rules_check(promtool):
+    r = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "SUCCESS" in r.stdout
 
 
-def test_prometheus_rules_unit_tests():
-    r = subprocess.run([promtool(), "test", "rules", str(RULES_TEST)], capture_output=True, text=True, timeout=120)
+def test_prometheus_rules_unit_tests(promtool):
+    r = subprocess.run([promtool, "test", "rules", str(RULES_TEST)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "SUCCESS" in r.stdout
 
@@ -224,6 +217,6 @@ def test_gpu_only_names_are_real_families():
     assert set(GPU_ONLY) <= declared, (set(GPU_ONLY) - declared, declared)
 
 
-def test_agent_metrics_pass_promtool_check(agent_metrics):
-    r = subprocess.run([promtool(), "check", "metrics"], input=agent_metrics, capture_output=True, text=True, timeout=60)
+def test_agent_metrics_pass_promtool_check(agent_metrics, promtool):
+    r = subprocess.run([promtool, "check", "metrics"], input=agent_metrics, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
