@@ -29,6 +29,32 @@ def test_classify_known_and_unknown():
         gpuguard.classify_xid(-1)
 
 
+def test_classify_carries_nvidia_catalog_words():
+    dbe = gpuguard.classify_xid(48)
+    assert (dbe.mnemonic, dbe.nvidia_action, dbe.legacy) == ("ROBUST_CHANNEL_GPU_ECC_DBE", "WORKFLOW_XID_48", False)
+    assert gpuguard.classify_xid(79).nvidia_action == "RESTART_BM"
+    # Unused on current GPUs but described from NVIDIA's older page.
+    assert gpuguard.classify_xid(61).legacy and gpuguard.classify_xid(61).known
+    # Listed only as unused: unknown, but named.
+    unused = gpuguard.classify_xid(15)
+    assert (unused.known, unused.mnemonic, unused.nvidia_action) == (False, "ROBUST_CHANNEL_SCANLINE_TIMEOUT", None)
+    assert gpuguard.classify_xid(4242).mnemonic == ""
+    assert all(gpuguard.classify_xid(c).mnemonic for c in range(1, 173))
+
+
+def test_scan_follows_the_drivers_recovery_action():
+    scan = gpuguard.scan_xid(
+        "NVRM: Xid (PCI:0000:01:00): 62, pid=1, name=Xorg, 0000(0000) 00000000 00000000\n"
+        "NVRM: Xid (PCI:0000:01:00): 154, GPU recovery action changed from 0x0 (None) to 0x1 (GPU Reset Required)\n"
+        "NVRM: Xid (PCI:0000:02:00): 13, pid=2, name=python, Graphics SM Warp Exception\n"
+        "NVRM: Xid (PCI:0000:02:00): 154, GPU recovery action changed from 0x0 (None) to 0x2 (Node Reboot Required)\n"
+    )
+    verdicts = {v["gpu"]: v for v in scan.summary["verdicts"]}
+    assert (verdicts["0000:01:00"]["root_xid"], verdicts["0000:01:00"]["action"]) == (62, "reset-gpu")
+    assert (verdicts["0000:02:00"]["root_xid"], verdicts["0000:02:00"]["action"]) == (13, "reboot-node")
+    assert verdicts["0000:02:00"]["driver_action"] == "reboot-node"
+
+
 def test_parse_line_fields():
     e = gpuguard.parse_xid_line(
         "Jan  1 00:00:00 node kernel: NVRM: Xid (PCI:0000:3b:00): 31, pid='<unknown>', name=<unknown>, Ch 00000008"

@@ -20,6 +20,10 @@ impl PyXidInfo {
         self.0.code
     }
     #[getter]
+    fn mnemonic(&self) -> &'static str {
+        self.0.mnemonic
+    }
+    #[getter]
     fn name(&self) -> &'static str {
         self.0.name
     }
@@ -42,6 +46,14 @@ impl PyXidInfo {
     #[getter]
     fn advice(&self) -> &'static str {
         self.0.action.advice()
+    }
+    #[getter]
+    fn nvidia_action(&self) -> Option<&'static str> {
+        self.0.nvidia_action
+    }
+    #[getter]
+    fn legacy(&self) -> bool {
+        self.0.legacy
     }
     #[getter]
     fn known(&self) -> bool {

@@ -4,14 +4,22 @@ use crate::output::print;
 use gpuguard::xid::{XidInfo, classify_xid, known_xids};
 
 fn xid_text(x: &XidInfo) -> String {
+    let status = match (x.known, x.legacy) {
+        (false, _) if x.mnemonic.is_empty() => " (not in NVIDIA's catalog)".to_string(),
+        (false, _) => format!(" ({}, listed as unused by NVIDIA)", x.mnemonic),
+        (true, true) => format!(" ({}; unused on Ampere and newer, described from NVIDIA's older Xid page)", x.mnemonic),
+        (true, false) => format!(" ({})", x.mnemonic),
+    };
+    let nvidia = x.nvidia_action.map(|a| format!("  NVIDIA's immediate action: {a}\n")).unwrap_or_default();
     format!(
-        "XID {}: {}{}\n  category: {}\n  severity: {}\n  action:   {}\n\n  {}\n\n  What to do: {}\n",
+        "XID {}: {}{}\n  category: {}\n  severity: {}\n  action:   {}\n{}\n  {}\n\n  What to do: {}\n",
         x.code,
         x.name,
-        if x.known { "" } else { " (not in NVIDIA's catalog)" },
+        status,
         x.category.as_str(),
         x.severity,
         x.action.as_str(),
+        nvidia,
         x.meaning,
         x.action.advice(),
     )

@@ -12,7 +12,7 @@ mod parse;
 mod scan;
 mod window;
 
-pub use catalog::{XidAction, XidCategory, XidInfo, classify_xid, known_xids};
+pub use catalog::{XidAction, XidCategory, XidInfo, classify_xid, known_xids, recovery_action_154};
 pub use metrics::xid_metrics;
 pub use parse::{XID_MARKER, XidEvent, parse_xid_line};
 pub use scan::{GpuVerdict, XidRecord, XidScanner, XidSummary, XidSummaryEntry, xid_findings};

@@ -3,7 +3,7 @@
 //! Lines are never split out one by one: a SIMD search jumps from marker to marker, and only
 //! the lines that hold one are parsed.
 
-use super::catalog::{XidAction, XidInfo, classify_xid};
+use super::catalog::{XidAction, XidInfo, classify_xid, recovery_action_154};
 use super::parse::{XID_FINDER, XidEvent, parse_at};
 use crate::report::InputError;
 use crate::severity::Severity;
@@ -76,8 +76,11 @@ pub struct GpuVerdict {
     pub root_xid: u32,
     /// Its severity.
     pub severity: Severity,
-    /// The action to take for this GPU.
+    /// The action to take for this GPU: the root cause's, or the driver's own when its last XID
+    /// 154 asks for more.
     pub action: &'static str,
+    /// The recovery the driver asked for in its last XID 154 on this GPU, if any.
+    pub driver_action: Option<&'static str>,
     /// All events on this GPU.
     pub events: u64,
     /// Events collapsed into their cause.
@@ -107,6 +110,8 @@ pub struct XidScanner {
     entries: BTreeMap<(String, u32), XidSummaryEntry>,
     // Codes seen so far per GPU, to tell a follow-on from a root cause.
     seen: HashMap<String, Vec<u32>>,
+    // The recovery each GPU's last XID 154 asked for.
+    driver_action: HashMap<String, XidAction>,
     events: u64,
     lines: u64,
     inputs: u64,
@@ -121,6 +126,8 @@ fn is_follow_on(xid: u32, caused_by: Option<u32>, earlier: &[u32]) -> bool {
         45 => earlier.iter().any(|&c| c != 45),
         // Retirement/remap bookkeeping after an uncorrectable ECC error.
         63 | 64 => earlier.iter().any(|&c| matches!(c, 48 | 94 | 95)),
+        // DRAM/SRAM detail that newer drivers log right after the 48 it describes.
+        171 | 172 => earlier.contains(&48),
         // NVLink errors reported because the GPU itself failed.
         74 => earlier.iter().any(|&c| matches!(c, 79 | 48 | 95)),
         // A recovery-action notice after the error that caused it.
@@ -155,6 +162,11 @@ impl XidScanner {
         let follow_on = is_follow_on(event.xid, event.caused_by, earlier);
         if !earlier.contains(&event.xid) {
             earlier.push(event.xid);
+        }
+        if event.xid == 154 {
+            if let Some(action) = recovery_action_154(&event.message) {
+                self.driver_action.insert(gpu.clone(), action);
+            }
         }
         self.events += 1;
         let entry = self.entries.entry((gpu.clone(), event.xid)).or_insert_with(|| XidSummaryEntry {
@@ -448,6 +460,7 @@ impl XidScanner {
                     root_xid: e.xid,
                     severity: e.severity,
                     action: e.action,
+                    driver_action: None,
                     events: 0,
                     follow_on_events: 0,
                     message: String::new(),
@@ -468,9 +481,18 @@ impl XidScanner {
         }
         for v in &mut verdicts {
             let info = classify_xid(v.root_xid);
+            let driver = self.driver_action.get(&v.gpu).copied();
+            v.driver_action = driver.map(XidAction::as_str);
+            let asked = match driver {
+                Some(d) if d > info.action => {
+                    v.action = d.as_str();
+                    format!(" (the driver's XID 154 asks for {})", d.as_str())
+                }
+                _ => String::new(),
+            };
             v.message = format!(
-                "GPU {}: XID {} ({}) is the root cause of {} event(s), {} collapsed as follow-ons; action: {}",
-                v.gpu, v.root_xid, info.name, v.events, v.follow_on_events, info.action.as_str()
+                "GPU {}: XID {} ({}) is the root cause of {} event(s), {} collapsed as follow-ons; action: {}{asked}",
+                v.gpu, v.root_xid, info.name, v.events, v.follow_on_events, v.action
             );
         }
         XidSummary { events: self.events, lines: self.lines, inputs: self.inputs, by_gpu, verdicts }
@@ -542,6 +564,22 @@ mod tests {
         assert_eq!((sum.verdicts[0].root_xid, sum.verdicts[0].follow_on_events), (48, 2));
         assert_eq!(sum.verdicts[1].root_xid, 13);
         assert_eq!(xid_findings(&sum).len(), 2);
+    }
+
+    #[test]
+    fn driver_recovery_action_and_ecc_detail() {
+        // A GSP timeout whose 154 asks for a node reboot, and a DBE with its DRAM detail line.
+        let log = b"NVRM: Xid (PCI:0000:01:00): 119, pid=2, name=python, Timeout after 45s of waiting for RPC response from GPU0 GSP!\n\
+            NVRM: Xid (PCI:0000:01:00): 154, GPU recovery action changed from 0x0 (None) to 0x2 (Node Reboot Required)\n\
+            NVRM: Xid (PCI:0000:02:00): 48, pid=3, name=python, Ch 00000008\n\
+            NVRM: Xid (PCI:0000:02:00): 171, Uncorrectable DRAM error\n";
+        let (ev, sum) = scan(log);
+        assert_eq!(ev.iter().map(|r| r.follow_on).collect::<Vec<_>>(), [false, true, false, true]);
+        let gsp = &sum.verdicts[0];
+        assert_eq!((gsp.root_xid, gsp.action, gsp.driver_action), (119, "reboot-node", Some("reboot-node")));
+        assert!(gsp.message.contains("XID 154 asks for reboot-node"), "{}", gsp.message);
+        let dbe = &sum.verdicts[1];
+        assert_eq!((dbe.root_xid, dbe.action, dbe.follow_on_events, dbe.driver_action), (48, "drain-and-replace", 1, None));
     }
 
     #[test]
