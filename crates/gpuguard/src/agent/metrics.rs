@@ -64,6 +64,7 @@ pub fn finding_metrics(report: &Report) -> Vec<MetricFamily> {
 /// let facts = NvmlFacts { gpus: vec![g], ..Default::default() };
 /// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard::agent::nvml_metrics(&facts));
 /// assert!(text.contains(r#"gpuguard_gpu_processes{gpu="00000000:3B:00.0"} 2"#));
+/// assert!(text.contains(r#"xid_gpu="0000:3b:00""#));
 /// assert!(text.contains(r#"gpuguard_ecc_errors_total{gpu="00000000:3B:00.0",type="corrected",scope="volatile"} 5"#));
 /// ```
 pub fn nvml_metrics(facts: &NvmlFacts) -> Vec<MetricFamily> {
@@ -74,7 +75,8 @@ pub fn nvml_metrics(facts: &NvmlFacts) -> Vec<MetricFamily> {
     for g in &facts.gpus {
         let gpu = g.pci_bus_id.as_str();
         let index = g.index.to_string();
-        info.push(&[("gpu", gpu), ("index", &index), ("uuid", &g.uuid), ("name", &g.name)], 1.0);
+        let logged = pci_as_logged(gpu);
+        info.push(&[("gpu", gpu), ("index", &index), ("uuid", &g.uuid), ("name", &g.name), ("xid_gpu", &logged)], 1.0);
         if let Some(on) = g.mig_enabled {
             mig.push(&[("gpu", gpu)], f64::from(u8::from(on)));
             if let Some(next) = g.mig_pending {
@@ -92,6 +94,19 @@ pub fn nvml_metrics(facts: &NvmlFacts) -> Vec<MetricFamily> {
     let mut out = vec![info, driver, mig, mig_pending, procs];
     out.extend(crate::ecc::ecc_metrics(&ecc));
     out
+}
+
+/// NVML's bus id (`00000000:3B:00.0`) as the driver writes it in XID lines (`0000:3b:00`), so
+/// `gpuguard_gpu_info{xid_gpu}` joins `gpuguard_xid_events_total{gpu}` to a GPU's uuid and name.
+fn pci_as_logged(nvml: &str) -> String {
+    let mut parts = nvml.rsplit_once('.').map_or(nvml, |(head, _function)| head).split(':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(domain), Some(bus), Some(device)) => {
+            let domain = &domain[domain.len().saturating_sub(4)..];
+            format!("{domain}:{bus}:{device}").to_ascii_lowercase()
+        }
+        _ => nvml.to_ascii_lowercase(),
+    }
 }
 
 /// Everything known about a node, as the agent serves it and `gpuguard doctor --format
