@@ -55,6 +55,28 @@ def test_scan_follows_the_drivers_recovery_action():
     assert verdicts["0000:02:00"]["driver_action"] == "reboot-node"
 
 
+def test_forms_seen_in_public_reports():
+    """Lines in the shapes public bug reports show: a monitor re-logging with its own tags, German
+    journalctl months, MIG instances, pre-PCI: drivers, RFC 3339 syslog, NVLink 5 and 154 text."""
+    scan = gpuguard.scan_xid(FIXTURES.parent / "xid-public" / "forms.log")
+    got = [(e.line, e.xid, e.pci, e.gpu_instance, e.pid, e.timestamp) for e in scan.events]
+    assert got == [
+        (1, 31, "0000:00:06", None, 79749, None),
+        (2, 79, "0000:01:00", None, 1122, "Okt 06 17:59:27"),
+        (4, 94, "0000:01:00", 5, 7194, "Mar 01 12:00:00"),
+        (5, 13, "0000:01:00", None, None, "May  6 00:38:27"),
+        (6, 9, "0000:00:05", None, None, "Nov 18 17:26:39"),
+        (7, 119, "0000:01:00", None, 15041, "2026-03-01T12:42:15+01:00"),
+        (8, 154, "0000:01:00", None, None, "2026-03-01T12:42:15+01:00"),
+        (9, 145, "0000:1b:00", None, None, "123.456"),
+        (10, 48, "0000:3b:00", None, 2210, "Mon Mar  2 10:00:00 2026"),
+    ]
+    # Line 3 ("NVRM: GPU 0000:01:00.0: GPU has fallen off the bus.") is not an XID event.
+    verdicts = {v["gpu"]: (v["root_xid"], v["action"]) for v in scan.summary["verdicts"]}
+    assert verdicts["0000:01:00"] == (79, "reboot-node")
+    assert verdicts["0000:3b:00"] == (48, "drain-and-replace")
+
+
 def test_parse_line_fields():
     e = gpuguard.parse_xid_line(
         "Jan  1 00:00:00 node kernel: NVRM: Xid (PCI:0000:3b:00): 31, pid='<unknown>', name=<unknown>, Ch 00000008"

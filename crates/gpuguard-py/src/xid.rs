@@ -83,6 +83,10 @@ impl PyXidEvent {
         self.0.event.pci.as_deref()
     }
     #[getter]
+    fn gpu_instance(&self) -> Option<u32> {
+        self.0.event.gpu_instance
+    }
+    #[getter]
     fn pid(&self) -> Option<u32> {
         self.0.event.pid
     }

@@ -19,6 +19,9 @@ pub struct XidEvent {
     pub xid: u32,
     /// The PCI bus id as written (`0000:3b:00`), without the `PCI:` prefix; `None` if absent.
     pub pci: Option<String>,
+    /// The MIG GPU instance the event hit (`(PCI:0000:01:00 GPU-I:05)` gives 5); the event still
+    /// counts against the physical GPU in `pci`.
+    pub gpu_instance: Option<u32>,
     /// Process id; `None` when absent or `'<unknown>'`.
     pub pid: Option<u32>,
     /// Process name, when given (`<unknown>` is kept as written).
@@ -63,13 +66,17 @@ pub(crate) fn parse_at(line: &[u8], at: usize) -> Option<XidEvent> {
     let mut rest = line[at + XID_MARKER.len()..].trim_ascii_start();
     // Optional "(PCI:0000:3b:00)" or "(0000:3b:00)", then ':'.
     let mut pci = None;
+    let mut gpu_instance = None;
     if let Some(r) = rest.strip_prefix(b"(") {
         let close = memchr::memchr(b')', r)?;
-        let inside = trim(&r[..close]);
-        let inside = inside.strip_prefix(b"PCI:").unwrap_or(inside);
-        if !inside.is_empty() {
-            pci = Some(text(inside));
+        // "PCI:0000:3b:00", then with MIG " GPU-I:05".
+        let mut words = r[..close].split(u8::is_ascii_whitespace).filter(|w| !w.is_empty());
+        if let Some(bus) = words.next() {
+            pci = Some(text(bus.strip_prefix(b"PCI:").unwrap_or(bus))).filter(|s| !s.is_empty());
         }
+        gpu_instance = words
+            .find_map(|w| w.strip_prefix(b"GPU-I:"))
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
         rest = r[close + 1..].trim_ascii_start();
     }
     rest = rest.strip_prefix(b":").unwrap_or(rest).trim_ascii_start();
@@ -98,7 +105,7 @@ pub(crate) fn parse_at(line: &[u8], at: usize) -> Option<XidEvent> {
         rest = after;
     }
     let message = text(rest);
-    Some(XidEvent { xid, pci, pid, process, timestamp: timestamp(prefix), caused_by: caused_by(rest), message })
+    Some(XidEvent { xid, pci, gpu_instance, pid, process, timestamp: timestamp(prefix), caused_by: caused_by(rest), message })
 }
 
 /// Splits "value, rest" at the first comma.
@@ -132,7 +139,7 @@ fn timestamp(prefix: &[u8]) -> Option<String> {
             Some(sp) => trim(&header[..sp]),
             None => header,
         };
-        return bracketed(header).or_else(|| Some(text(header))).filter(|s| !s.is_empty());
+        return bracketed(header).or_else(|| Some(text(header))).filter(|s| !s.is_empty() && !s.contains(['[', ']']));
     }
     // "<4>" console log level.
     if p.first() == Some(&b'<') {
@@ -144,14 +151,21 @@ fn timestamp(prefix: &[u8]) -> Option<String> {
     if p.ends_with(b";") && p.first().is_some_and(u8::is_ascii_digit) {
         return p.split(|b| *b == b',').nth(2).map(text).filter(|s| !s.is_empty());
     }
-    bracketed(p).or_else(|| Some(text(p))).filter(|s| !s.is_empty())
+    bracketed(p).or_else(|| Some(text(p)).filter(|s| time_like(s)))
 }
 
-/// The content of a leading "[ ... ]".
+/// The content of a leading "[ ... ]" when it is a time ("[ 12.345]", "[Sat Nov 28 13:54:20
+/// 2026]"), not a tag ("[gpu-health] [WARN] ... NVRM: Xid" from a monitor that re-logs lines).
 fn bracketed(p: &[u8]) -> Option<String> {
     let r = p.strip_prefix(b"[")?;
     let e = memchr::memchr(b']', r)?;
-    Some(text(&r[..e]))
+    Some(text(&r[..e])).filter(|s| time_like(s))
+}
+
+/// A short run of digits with ':' or '.' among them, and no brackets: what kernel, syslog and
+/// dmesg -T times look like, and what tags and free text before "NVRM:" do not.
+fn time_like(s: &str) -> bool {
+    s.len() <= 40 && s.bytes().any(|b| b.is_ascii_digit()) && s.contains([':', '.']) && !s.contains(['[', ']'])
 }
 
 #[cfg(test)]
@@ -186,6 +200,14 @@ mod tests {
 
         let e = p("[  10.0] NVRM: Xid (PCI:0000:3b:00): 45, pid=77, name=python3, Ch 00000010, caused by previous Xid 48");
         assert_eq!(e.caused_by, Some(48));
+
+        // MIG: the GPU instance is split from the bus id.
+        let e = p("NVRM: Xid (PCI:0000:01:00 GPU-I:05): 94, pid=7194, Contained: CE User Channel (0x9). RST: No, D-RST: No");
+        assert_eq!((e.pci.as_deref(), e.gpu_instance, e.pid), (Some("0000:01:00"), Some(5), Some(7194)));
+
+        // A monitor that re-logs the line with its own tags: no timestamp, not the tag.
+        let e = p("[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: NVRM: Xid (PCI:0000:00:06): 31, pid=79749, name=exe, Ch 0000000a");
+        assert_eq!((e.timestamp, e.pid, e.process.as_deref()), (None, Some(79749), Some("exe")));
 
         let e = p("2024-03-01T10:00:00.123+0000 host kernel: NVRM: Xid 79");
         assert_eq!((e.xid, e.pci.clone(), e.timestamp.as_deref()), (79, None, Some("2024-03-01T10:00:00.123+0000")));
