@@ -4,7 +4,8 @@
 //! the lines that hold one are parsed.
 
 use super::catalog::{XidAction, XidInfo, classify_xid};
-use super::parse::{XID_FINDER, XidEvent, parse_at};
+use super::find::Engine;
+use super::parse::{XidEvent, parse_at};
 use crate::report::InputError;
 use crate::severity::Severity;
 use serde::Serialize;
@@ -110,6 +111,8 @@ pub struct XidScanner {
     events: u64,
     lines: u64,
     inputs: u64,
+    // Marker search + newline count (AVX2 when the CPU has it; tests force the portable one).
+    engine: Engine,
 }
 
 fn is_follow_on(xid: u32, caused_by: Option<u32>, earlier: &[u32]) -> bool {
@@ -127,11 +130,6 @@ fn is_follow_on(xid: u32, caused_by: Option<u32>, earlier: &[u32]) -> bool {
         154 => earlier.iter().any(|&c| c != 154),
         _ => false,
     }
-}
-
-/// Counts newlines (memchr's counting routine is SIMD, it does not visit each hit).
-fn count_newlines(b: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', b).count() as u64
 }
 
 impl XidScanner {
@@ -282,8 +280,9 @@ impl XidScanner {
     }
 
     /// Scans complete lines; returns the line number after the block. Works through
-    /// cache-sized pieces cut at newlines, so the newline count re-reads bytes the marker
-    /// search just brought into cache instead of going back to memory.
+    /// cache-sized pieces cut at newlines, so that the portable engine's newline count re-reads
+    /// bytes its marker search just brought into cache instead of going back to memory (the
+    /// AVX2 engine reads each byte once either way).
     fn scan_block(&mut self, block: &[u8], mut line_no: u64, name: &str, on_event: &mut dyn FnMut(XidRecord)) -> u64 {
         const PIECE: usize = 128 << 10;
         let mut a = 0;
@@ -301,24 +300,28 @@ impl XidScanner {
         line_no
     }
 
+    /// One search finds the next marker and counts the newlines up to it (see [`super::find`]),
+    /// so each byte is read once however far apart the markers are.
     fn scan_lines(&mut self, block: &[u8], mut line_no: u64, name: &str, on_event: &mut dyn FnMut(XidRecord)) -> u64 {
         let mut cursor = 0;
-        let mut from = 0;
-        while let Some(rel) = XID_FINDER.find(&block[from..]) {
-            let hit = from + rel;
+        loop {
+            let (hit, newlines) = self.engine.find(&block[cursor..]);
+            line_no += newlines;
+            let Some(rel) = hit else { return line_no };
+            let hit = cursor + rel;
+            // The line around the marker: both ends are near it, so these searches are short.
             let ls = memchr::memrchr(b'\n', &block[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
             let le = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |i| hit + i);
-            line_no += count_newlines(&block[cursor..ls]);
-            let line = &block[ls..le];
-            if let Some(ev) = parse_at(line, hit - ls) {
+            if let Some(ev) = parse_at(&block[ls..le], hit - ls) {
                 let rec = self.record(ev, name, line_no);
                 on_event(rec);
             }
-            line_no += u64::from(le < block.len());
-            cursor = (le + 1).min(block.len());
-            from = cursor;
+            if le == block.len() {
+                return line_no;
+            }
+            line_no += 1;
+            cursor = le + 1;
         }
-        line_no + count_newlines(&block[cursor..])
     }
 
     /// Scans a file (gzip detected by its magic bytes), `-` for stdin, or every file under a
@@ -570,12 +573,9 @@ mod tests {
         assert_eq!(lines, [(94, 2)]);
     }
 
-    /// The mapped path and the read path agree on events, line numbers and line counts,
-    /// with windows small enough that many lines straddle two of them.
-    #[test]
-    fn mapped_windows_agree_with_reader() {
-        use std::io::Write;
-        let page = super::super::window::page_size() as usize;
+    /// Events in many formats, short and empty lines, unterminated pieces and lines several
+    /// pages long, ending without a newline.
+    fn mixed_log(page: usize) -> Vec<u8> {
         let mut log = Vec::new();
         let mut state = 12345u64;
         for i in 0..4000u64 {
@@ -591,6 +591,29 @@ mod tests {
             }
         }
         log.extend_from_slice(b"tail NVRM: Xid 13 no newline");
+        log
+    }
+
+    /// The portable engine (what non-AVX2 CPUs run) gives the same events and line numbers.
+    #[test]
+    fn portable_engine_agrees() {
+        let log = mixed_log(4096);
+        let (want, want_sum) = scan(&log);
+        let mut s = XidScanner { engine: Engine::Portable, ..XidScanner::default() };
+        let mut got = vec![];
+        s.scan_bytes(&log, "t", &mut |r| got.push(r));
+        assert_eq!(got, want);
+        assert_eq!(s.summary(), want_sum);
+        assert!(want.len() > 400);
+    }
+
+    /// The mapped path and the read path agree on events, line numbers and line counts,
+    /// with windows small enough that many lines straddle two of them.
+    #[test]
+    fn mapped_windows_agree_with_reader() {
+        use std::io::Write;
+        let page = super::super::window::page_size() as usize;
+        let log = mixed_log(page);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.log");
         std::fs::File::create(&p).unwrap().write_all(&log).unwrap();
