@@ -15,8 +15,6 @@ use std::path::Path;
 
 /// Read size; also the longest line parsed whole (longer lines are cut there, not buffered).
 const BUF: usize = 1 << 20;
-/// Files at least this big are memory-mapped instead of read.
-const MMAP_MIN: u64 = 4 << 20;
 
 /// One event with where it was found, what it means, and whether it only follows another.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,6 +111,9 @@ pub struct XidScanner {
     inputs: u64,
     // Marker search + newline count (AVX2 when the CPU has it; tests force the portable one).
     engine: Engine,
+    // Inputs that went through the mapped path, so tests can tell which path a file took.
+    #[cfg(test)]
+    mapped_inputs: u64,
 }
 
 fn is_follow_on(xid: u32, caused_by: Option<u32>, earlier: &[u32]) -> bool {
@@ -376,9 +377,10 @@ impl XidScanner {
             let gz = flate2::read::MultiGzDecoder::new(head.chain(f));
             self.scan_reader(std::io::BufReader::with_capacity(1 << 16, gz), name, on_event)
         } else {
-            let len = f.metadata()?.len();
-            if f.metadata()?.is_file() && len >= MMAP_MIN {
-                self.scan_mapped(&f, len, super::window::WINDOW, name, on_event)
+            // Only settled files are mapped: a live log truncated under a mapping would SIGBUS.
+            let meta = f.metadata()?;
+            if super::window::should_map(&meta, std::time::SystemTime::now()) {
+                self.scan_mapped(&f, meta.len(), super::window::WINDOW, name, on_event)
             } else {
                 self.scan_reader(head.chain(f), name, on_event)
             }
@@ -389,6 +391,10 @@ impl XidScanner {
     fn scan_mapped(&mut self, f: &std::fs::File, len: u64, window: usize, name: &str, on_event: &mut dyn FnMut(XidRecord)) -> std::io::Result<()> {
         use super::window::{Window, page_size};
         self.inputs += 1;
+        #[cfg(test)]
+        {
+            self.mapped_inputs += 1;
+        }
         let page = page_size();
         let (mut pos, mut line_no, mut skipping, mut last_byte) = (0u64, 1u64, false, b'\n');
         while pos < len {
@@ -605,6 +611,34 @@ mod tests {
         assert_eq!(got, want);
         assert_eq!(s.summary(), want_sum);
         assert!(want.len() > 400);
+    }
+
+    /// A big file that was just written is treated as live and read, not mapped; once it has
+    /// settled it is mapped; both give what an in-memory scan gives.
+    #[test]
+    fn live_big_file_is_read_settled_one_is_mapped() {
+        use super::super::window::{MMAP_MIN, SETTLED};
+        let part = mixed_log(4096);
+        let mut log = Vec::new();
+        while (log.len() as u64) < MMAP_MIN + 1 {
+            log.extend_from_slice(&part);
+            log.push(b'\n');
+        }
+        let (want, want_sum) = scan(&log);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kern.log");
+        std::fs::write(&p, &log).unwrap();
+        let scan_file = || {
+            let (mut s, mut errors, mut got) = (XidScanner::new(), vec![], vec![]);
+            s.scan_path(&p, &mut errors, &mut |r| got.push((r.line, r.event)));
+            assert!(errors.is_empty(), "{errors:?}");
+            (got, s.summary().lines, s.mapped_inputs)
+        };
+        let want: Vec<_> = want.into_iter().map(|r| (r.line, r.event)).collect();
+        assert_eq!(scan_file(), (want.clone(), want_sum.lines, 0), "just written: read path");
+        let old = std::time::SystemTime::now() - SETTLED - std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(&p).unwrap().set_modified(old).unwrap();
+        assert_eq!(scan_file(), (want, want_sum.lines, 1), "settled: mapped path");
     }
 
     /// The mapped path and the read path agree on events, line numbers and line counts,
