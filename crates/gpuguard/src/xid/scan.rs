@@ -612,6 +612,33 @@ mod tests {
         log
     }
 
+    /// Whatever sizes reads return (so the kept tail and the aligned landing spot take every
+    /// value), the reader finds what parsing the log line by line finds.
+    #[test]
+    fn odd_read_sizes_match_line_by_line_parse() {
+        struct Chunky<'a>(&'a [u8], usize);
+        impl Read for Chunky<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                self.1 = (self.1 * 7 + 13) % 5003;
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let log = mixed_log(4096);
+        let want: Vec<(u64, XidEvent)> = log
+            .split(|&b| b == b'\n')
+            .zip(1..)
+            .filter_map(|(l, n)| super::super::parse::parse_xid_line(l).map(|e| (n, e)))
+            .collect();
+        let mut s = XidScanner::new();
+        let mut got = vec![];
+        s.scan_reader(Chunky(&log, 1), "t", &mut |r| got.push((r.line, r.event))).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(s.summary().lines, log.split(|&b| b == b'\n').count() as u64);
+    }
+
     /// The portable engine (what non-AVX2 CPUs run) gives the same events and line numbers.
     #[test]
     fn portable_engine_agrees() {
