@@ -77,7 +77,9 @@ unsafe fn find_avx2(hay: &[u8]) -> (Option<usize>, u64) {
         #[allow(unused_unsafe)]
         unsafe {
             let s = _mm256_sad_epu8(acc, _mm256_setzero_si256());
-            (_mm256_extract_epi64::<0>(s) + _mm256_extract_epi64::<1>(s) + _mm256_extract_epi64::<2>(s)
+            (_mm256_extract_epi64::<0>(s)
+                + _mm256_extract_epi64::<1>(s)
+                + _mm256_extract_epi64::<2>(s)
                 + _mm256_extract_epi64::<3>(s)) as u64
         }
     }
