@@ -7,6 +7,7 @@
 //! ```
 
 mod catalog;
+mod find;
 mod metrics;
 mod parse;
 mod scan;
