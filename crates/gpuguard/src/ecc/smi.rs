@@ -134,6 +134,40 @@ pub fn parse_nvidia_smi_q(text: &str) -> Vec<GpuEcc> {
     gpus
 }
 
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// The snapshot time from the `Timestamp : Tue Mar  5 10:12:01 2024` header, in seconds since
+/// the Unix epoch read as UTC (nvidia-smi writes local time; only differences matter for rates).
+/// `None` when the line is missing or malformed, or a field is out of range (day 1–31, hour
+/// 0–23, minute 0–59, second 0–60, year 0–9999), so the date math below cannot overflow.
+///
+/// ```
+/// let t = gpuguard::ecc::smi_timestamp_seconds("Timestamp : Thu Jan  1 01:00:00 1970\n");
+/// assert_eq!(t, Some(3600.0));
+/// ```
+pub fn smi_timestamp_seconds(text: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.trim_start().starts_with("Timestamp"))?;
+    let value = line.split_once(':')?.1;
+    let f: Vec<&str> = value.split_whitespace().collect();
+    let [_, mon, day, hms, year] = f.as_slice() else { return None };
+    let m = MONTHS.iter().position(|x| x == mon)? as i64 + 1;
+    let d: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let y: i64 = year.parse().ok().filter(|y| (0..=9999).contains(y))?;
+    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    if t.next().is_some() || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&s) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + mi * 60 + s) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,38 +225,4 @@ mod tests {
         assert_eq!(smi_timestamp_seconds("Timestamp : Fri Dec 31 23:59:60 9999"), Some(253_402_300_800.0));
         assert_eq!(smi_timestamp_seconds("Timestamp : Tue Mar  5 10:12:01 2024"), Some(1_709_633_521.0));
     }
-}
-
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/// The snapshot time from the `Timestamp : Tue Mar  5 10:12:01 2024` header, in seconds since
-/// the Unix epoch read as UTC (nvidia-smi writes local time; only differences matter for rates).
-/// `None` when the line is missing or malformed, or a field is out of range (day 1–31, hour
-/// 0–23, minute 0–59, second 0–60, year 0–9999), so the date math below cannot overflow.
-///
-/// ```
-/// let t = gpuguard::ecc::smi_timestamp_seconds("Timestamp : Thu Jan  1 01:00:00 1970\n");
-/// assert_eq!(t, Some(3600.0));
-/// ```
-pub fn smi_timestamp_seconds(text: &str) -> Option<f64> {
-    let line = text.lines().find(|l| l.trim_start().starts_with("Timestamp"))?;
-    let value = line.split_once(':')?.1;
-    let f: Vec<&str> = value.split_whitespace().collect();
-    let [_, mon, day, hms, year] = f.as_slice() else { return None };
-    let m = MONTHS.iter().position(|x| x == mon)? as i64 + 1;
-    let d: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
-    let y: i64 = year.parse().ok().filter(|y| (0..=9999).contains(y))?;
-    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
-    if t.next().is_some() || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&s) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + h * 3600 + mi * 60 + s) as f64)
 }
