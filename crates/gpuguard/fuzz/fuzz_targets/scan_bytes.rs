@@ -99,10 +99,8 @@ fn check(data: &[u8]) {
     let after_long: Vec<u64> = lines.windows(2).enumerate().filter(|(_, w)| w[0].len() >= WHOLE).map(|(i, _)| i as u64 + 2).collect();
     let mut want = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        if line.len() < WHOLE && !after_long.contains(&(i as u64 + 1)) {
-            if let Some(e) = parse_xid_line(line) {
-                want.push((i as u64 + 1, e));
-            }
+        if line.len() < WHOLE && !after_long.contains(&(i as u64 + 1)) && let Some(e) = parse_xid_line(line) {
+            want.push((i as u64 + 1, e));
         }
     }
     let got: Vec<_> = recs
