@@ -37,9 +37,11 @@ pub struct GpuEcc {
     pub remapped_rows_failure: Option<bool>,
 }
 
+/// Adds a unit's count to the GPU's sum, saturating: a corrupt or hostile `-q` text with huge
+/// counters must not overflow (a panic in debug builds, a wrapped small count in release).
 fn add(slot: &mut Option<u64>, v: Option<u64>) {
     if let Some(v) = v {
-        *slot = Some(slot.unwrap_or(0) + v);
+        *slot = Some(slot.unwrap_or(0).saturating_add(v));
     }
 }
 
@@ -132,6 +134,40 @@ pub fn parse_nvidia_smi_q(text: &str) -> Vec<GpuEcc> {
     gpus
 }
 
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// The snapshot time from the `Timestamp : Tue Mar  5 10:12:01 2024` header, in seconds since
+/// the Unix epoch read as UTC (nvidia-smi writes local time; only differences matter for rates).
+/// `None` when the line is missing or malformed, or a field is out of range (day 1–31, hour
+/// 0–23, minute 0–59, second 0–60, year 0–9999), so the date math below cannot overflow.
+///
+/// ```
+/// let t = gpuguard::ecc::smi_timestamp_seconds("Timestamp : Thu Jan  1 01:00:00 1970\n");
+/// assert_eq!(t, Some(3600.0));
+/// ```
+pub fn smi_timestamp_seconds(text: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.trim_start().starts_with("Timestamp"))?;
+    let value = line.split_once(':')?.1;
+    let f: Vec<&str> = value.split_whitespace().collect();
+    let [_, mon, day, hms, year] = f.as_slice() else { return None };
+    let m = MONTHS.iter().position(|x| x == mon)? as i64 + 1;
+    let d: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let y: i64 = year.parse().ok().filter(|y| (0..=9999).contains(y))?;
+    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    if t.next().is_some() || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&s) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + mi * 60 + s) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,33 +198,31 @@ mod tests {
         assert_eq!((g[1].remapped_rows_uncorrectable, g[1].remapped_rows_pending, g[1].remapped_rows_failure), (Some(1), Some(true), Some(false)));
         assert_eq!(g[1].retired_pages_sbe, None); // N/A on Hopper
     }
-}
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    #[test]
+    fn counter_sums_saturate() {
+        // Found by the nvidia_smi_q fuzz target: two units whose counts add past u64::MAX.
+        let text = "GPU 0\n    ECC Errors\n        Volatile\n            SRAM Correctable : 18446744073709551615\n            DRAM Correctable : 1\n            SRAM Uncorrectable : 18446744073709551615\n            DRAM Uncorrectable : 18446744073709551615\n";
+        let g = parse_nvidia_smi_q(text);
+        assert_eq!((g[0].volatile_corrected, g[0].volatile_uncorrected), (Some(u64::MAX), Some(u64::MAX)));
+    }
 
-/// The snapshot time from the `Timestamp : Tue Mar  5 10:12:01 2024` header, in seconds since
-/// the Unix epoch read as UTC (nvidia-smi writes local time; only differences matter for rates).
-///
-/// ```
-/// let t = gpuguard::ecc::smi_timestamp_seconds("Timestamp : Thu Jan  1 01:00:00 1970\n");
-/// assert_eq!(t, Some(3600.0));
-/// ```
-pub fn smi_timestamp_seconds(text: &str) -> Option<f64> {
-    let line = text.lines().find(|l| l.trim_start().starts_with("Timestamp"))?;
-    let value = line.split_once(':')?.1;
-    let f: Vec<&str> = value.split_whitespace().collect();
-    let [_, mon, day, hms, year] = f.as_slice() else { return None };
-    let m = MONTHS.iter().position(|x| x == mon)? as i64 + 1;
-    let d: i64 = day.parse().ok()?;
-    let y: i64 = year.parse().ok()?;
-    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + h * 3600 + mi * 60 + s) as f64)
+    #[test]
+    fn timestamp_out_of_range_is_none_not_overflow() {
+        // A year this big overflowed `days * 86_400` (i64); the other fields overflowed likewise.
+        for bad in [
+            "Timestamp : Thu Jan  1 00:00:00 999999999999999",
+            "Timestamp : Thu Jan  1 00:00:00 -9223372036854775808",
+            "Timestamp : Thu Jan -9223372036854775808 00:00:00 1970",
+            "Timestamp : Thu Jan  1 9223372036854775807:00:00 1970",
+            "Timestamp : Thu Jan  1 00:00:9223372036854775807 1970",
+            "Timestamp : Thu Jan 32 00:00:00 1970",
+            "Timestamp : Thu Jan  1 24:00:00 1970",
+            "Timestamp : Thu Jan  1 00:00:00:00 1970",
+        ] {
+            assert_eq!(smi_timestamp_seconds(bad), None, "{bad}");
+        }
+        assert_eq!(smi_timestamp_seconds("Timestamp : Fri Dec 31 23:59:60 9999"), Some(253_402_300_800.0));
+        assert_eq!(smi_timestamp_seconds("Timestamp : Tue Mar  5 10:12:01 2024"), Some(1_709_633_521.0));
+    }
 }
