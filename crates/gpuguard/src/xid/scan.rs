@@ -282,7 +282,9 @@ impl XidScanner {
             } else {
                 match memchr::memrchr(b'\n', &buf[start..filled]) {
                     Some(i) => start + i + 1,
-                    None if filled - lo == BUF => {
+                    // Only a line that fills the whole buffer is over-long; one that starts
+                    // after the tail of a skipped line moves to the front and reads on.
+                    None if filled - start == BUF => {
                         // A line longer than the buffer: parse its head, skip the rest.
                         skipping = true;
                         filled
