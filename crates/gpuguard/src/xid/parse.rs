@@ -34,6 +34,9 @@ pub struct XidEvent {
     pub caused_by: Option<u32>,
 }
 
+/// Longest PCI field kept, in bytes.
+const MAX_PCI: usize = 64;
+
 fn trim(b: &[u8]) -> &[u8] {
     b.trim_ascii()
 }
@@ -72,7 +75,9 @@ pub(crate) fn parse_at(line: &[u8], at: usize) -> Option<XidEvent> {
         // "PCI:0000:3b:00", then with MIG " GPU-I:05".
         let mut words = r[..close].split(u8::is_ascii_whitespace).filter(|w| !w.is_empty());
         if let Some(bus) = words.next() {
-            pci = Some(text(bus.strip_prefix(b"PCI:").unwrap_or(bus))).filter(|s| !s.is_empty());
+            let bus = bus.strip_prefix(b"PCI:").unwrap_or(bus);
+            // A bus id is 10-16 bytes; a garbled one is cut so it cannot grow a summary's keys.
+            pci = Some(text(&bus[..bus.len().min(MAX_PCI)])).filter(|s| !s.is_empty());
         }
         gpu_instance = words
             .find_map(|w| w.strip_prefix(b"GPU-I:"))
@@ -204,6 +209,9 @@ mod tests {
         // MIG: the GPU instance is split from the bus id.
         let e = p("NVRM: Xid (PCI:0000:01:00 GPU-I:05): 94, pid=7194, Contained: CE User Channel (0x9). RST: No, D-RST: No");
         assert_eq!((e.pci.as_deref(), e.gpu_instance, e.pid), (Some("0000:01:00"), Some(5), Some(7194)));
+
+        let long = format!("NVRM: Xid (PCI:{}): 13, x", "a".repeat(5000));
+        assert_eq!(p(&long).pci.map(|s| s.len()), Some(MAX_PCI));
 
         // A monitor that re-logs the line with its own tags: no timestamp, not the tag.
         let e = p("[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: NVRM: Xid (PCI:0000:00:06): 31, pid=79749, name=exe, Ch 0000000a");

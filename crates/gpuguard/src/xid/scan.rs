@@ -19,6 +19,10 @@ const BUF: usize = 1 << 20;
 /// a 32-byte boundary ran 1.6-4x slower here (1 GiB from page cache: 89 ms aligned, 145 ms at
 /// +16, 375 ms at +8), and that copy is most of the time of a read-path scan.
 const ALIGN: usize = 64;
+/// Distinct (GPU, code) rows the summary keeps. A node has at most a few dozen GPUs and codes;
+/// a garbled or hostile log could name endless "GPUs", and the agent must stay bounded, so
+/// events past this many rows count under the GPU `other`.
+pub const MAX_SUMMARY_ROWS: usize = 4096;
 
 /// One event with where it was found, what it means, and whether it only follows another.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,7 +164,10 @@ impl XidScanner {
 
     fn record(&mut self, event: XidEvent, file: &str, line: u64) -> XidRecord {
         let info: XidInfo = classify_xid(event.xid);
-        let gpu = event.pci.clone().unwrap_or_else(|| "unknown".to_owned());
+        let mut gpu = event.pci.clone().unwrap_or_else(|| "unknown".to_owned());
+        if self.entries.len() >= MAX_SUMMARY_ROWS && !self.entries.contains_key(&(gpu.clone(), event.xid)) {
+            "other".clone_into(&mut gpu);
+        }
         let earlier = self.seen.entry(gpu.clone()).or_default();
         let follow_on = is_follow_on(event.xid, event.caused_by, earlier);
         if !earlier.contains(&event.xid) {
@@ -587,6 +594,19 @@ mod tests {
         assert_eq!((sum.verdicts[0].root_xid, sum.verdicts[0].follow_on_events), (48, 2));
         assert_eq!(sum.verdicts[1].root_xid, 13);
         assert_eq!(xid_findings(&sum).len(), 2);
+    }
+
+    #[test]
+    fn summary_rows_are_bounded() {
+        let mut log = Vec::new();
+        for i in 0..MAX_SUMMARY_ROWS + 500 {
+            log.extend_from_slice(format!("NVRM: Xid (PCI:{i:04x}:00:00): 13, x\n").as_bytes());
+        }
+        let (ev, sum) = scan(&log);
+        assert_eq!(ev.len(), MAX_SUMMARY_ROWS + 500);
+        assert_eq!(sum.by_gpu.len(), MAX_SUMMARY_ROWS + 1);
+        let other = sum.by_gpu.iter().find(|e| e.gpu == "other").map(|e| e.count);
+        assert_eq!(other, Some(500));
     }
 
     #[test]
