@@ -144,7 +144,7 @@ fn timestamp(prefix: &[u8]) -> Option<String> {
             Some(sp) => trim(&header[..sp]),
             None => header,
         };
-        return bracketed(header).or_else(|| Some(text(header))).filter(|s| !s.is_empty() && !s.contains(['[', ']']));
+        return bracketed(header).or_else(|| Some(text(header)).filter(|s| time_like(s)));
     }
     // "<4>" console log level.
     if p.first() == Some(&b'<') {
@@ -216,6 +216,9 @@ mod tests {
         // A monitor that re-logs the line with its own tags: no timestamp, not the tag.
         let e = p("[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: NVRM: Xid (PCI:0000:00:06): 31, pid=79749, name=exe, Ch 0000000a");
         assert_eq!((e.timestamp, e.pid, e.process.as_deref()), (None, Some(79749), Some("exe")));
+
+        // A syslog line without a time: the host name is not one.
+        assert_eq!(p("gpu-node-7 kernel: NVRM: Xid (PCI:0000:3b:00): 79, x").timestamp, None);
 
         let e = p("2024-03-01T10:00:00.123+0000 host kernel: NVRM: Xid 79");
         assert_eq!((e.xid, e.pci.clone(), e.timestamp.as_deref()), (79, None, Some("2024-03-01T10:00:00.123+0000")));
