@@ -9,11 +9,25 @@ fn math(c: &mut Criterion) {
     });
     c.bench_function("checkpoint_plan", |b| {
         b.iter(|| {
-            gpuguard::checkpoint_plan(black_box(512.0), 336.0, 180.0, 0.2, 730.0, 16, 600.0, gpuguard::CheckpointMethod::Daly)
+            gpuguard::checkpoint_plan(
+                black_box(512.0),
+                336.0,
+                180.0,
+                0.2,
+                730.0,
+                16,
+                600.0,
+                gpuguard::CheckpointMethod::Daly,
+            )
         })
     });
     c.bench_function("validate_gpu_resources", |b| {
-        b.iter(|| gpuguard::validate_gpu_resources(black_box(&[("nvidia.com/gpu", "2")]), black_box(&[("nvidia.com/gpu", "2")])))
+        b.iter(|| {
+            gpuguard::validate_gpu_resources(
+                black_box(&[("nvidia.com/gpu", "2")]),
+                black_box(&[("nvidia.com/gpu", "2")]),
+            )
+        })
     });
 }
 

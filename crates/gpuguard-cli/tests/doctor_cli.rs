@@ -31,11 +31,19 @@ fn doctor_with_shm(shm: &Path, size: &str, args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
 }
 
 fn gg001(v: &serde_json::Value) -> Vec<(String, String)> {
-    v["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "GG001").map(|f| (f["severity"].as_str().unwrap_or("").to_owned(), f["message"].as_str().unwrap_or("").to_owned())).collect()
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "GG001")
+        .map(|f| (f["severity"].as_str().unwrap_or("").to_owned(), f["message"].as_str().unwrap_or("").to_owned()))
+        .collect()
 }
 
 /// A pod's root: its mountinfo (overlay root, tmpfs /dev/shm) and an empty /dev/shm to mount on.
@@ -56,7 +64,11 @@ fn small_dev_shm_on_this_machine_fails_the_loader() {
     if !can_unshare() {
         return;
     }
-    let out = doctor_with_shm(Path::new("/dev/shm"), "48m", &["--format", "json", "--dataloader-workers", "4", "--batch-bytes", "8Mi"]);
+    let out = doctor_with_shm(
+        Path::new("/dev/shm"),
+        "48m",
+        &["--format", "json", "--dataloader-workers", "4", "--batch-bytes", "8Mi"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let f = gg001(&json(&out));
     assert_eq!(f[0].0, "error");
@@ -88,18 +100,34 @@ fn memory_emptydir_of_16gi_fits_the_loader() {
     let root = pod_root();
     let r = root.path().to_str().expect("utf-8 path");
     // tmpfs reserves nothing up front, so a 16Gi mount costs no memory.
-    let args = ["--root", r, "--format", "json", "--dataloader-workers", "8", "--batch-bytes", "64Mi", "--prefetch-factor", "4"];
+    let args = [
+        "--root",
+        r,
+        "--format",
+        "json",
+        "--dataloader-workers",
+        "8",
+        "--batch-bytes",
+        "64Mi",
+        "--prefetch-factor",
+        "4",
+    ];
     let out = doctor_with_shm(&root.path().join("dev/shm"), "16g", &args);
     let v = json(&out);
     assert!(gg001(&v).is_empty(), "{v}");
-    let shm = v["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "dev-shm").expect("dev-shm check").clone();
+    let shm =
+        v["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "dev-shm").expect("dev-shm check").clone();
     assert_eq!(shm["status"], "ok");
     assert!(shm["reason"].as_str().unwrap_or("").contains("16.0 GiB"), "{shm}");
 }
 
 #[test]
 fn unreadable_kernel_log_is_a_skip_naming_the_access_needed() {
-    let uid = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
     if uid != "0" || Command::new("setpriv").arg("--version").output().is_err() {
         eprintln!("skipped: needs root and setpriv to run the check as an unprivileged user");
         return;
@@ -108,7 +136,8 @@ fn unreadable_kernel_log_is_a_skip_naming_the_access_needed() {
     std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let log = root.path().join("var/log/kern.log");
     std::fs::create_dir_all(log.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&log, "Nov 28 kernel: NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.\n").expect("write");
+    std::fs::write(&log, "Nov 28 kernel: NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.\n")
+        .expect("write");
     std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o640)).expect("chmod");
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "doctor", "--format", "json", "--root"])
@@ -117,7 +146,8 @@ fn unreadable_kernel_log_is_a_skip_naming_the_access_needed() {
         .expect("setpriv");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);
-    let c = v["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "kernel-log").expect("kernel-log").clone();
+    let c =
+        v["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "kernel-log").expect("kernel-log").clone();
     assert_eq!(c["status"], "skipped", "{c}");
     let reason = c["reason"].as_str().unwrap_or("");
     assert!(reason.contains("/var/log/kern.log: permission denied") && reason.contains("adm group"), "{reason}");

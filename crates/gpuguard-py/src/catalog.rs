@@ -64,7 +64,9 @@ fn footguns() -> Vec<PyFootgun> {
 /// One footgun by id (`"GG001"`) or slug (`"dev-shm"`); `KeyError` if unknown.
 #[pyfunction]
 fn footgun(key: &str) -> PyResult<PyFootgun> {
-    gpuguard::footgun(key).map(PyFootgun).ok_or_else(|| PyKeyError::new_err(format!("unknown footgun {key:?}; expected GG001-GG010 or a slug")))
+    gpuguard::footgun(key)
+        .map(PyFootgun)
+        .ok_or_else(|| PyKeyError::new_err(format!("unknown footgun {key:?}; expected GG001-GG010 or a slug")))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -24,7 +24,14 @@ fn doctor(
     nvml_library: Option<PathBuf>,
 ) -> PyResult<PyReport> {
     let expect_gpus = expect_gpus
-        .map(|n| u32::try_from(n).map_err(|_| PyValueError::new_err(format!("invalid argument `expect_gpus`: must be between 0 and {}, got {n}", u32::MAX))))
+        .map(|n| {
+            u32::try_from(n).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "invalid argument `expect_gpus`: must be between 0 and {}, got {n}",
+                    u32::MAX
+                ))
+            })
+        })
         .transpose()?;
     let prefetch_factor = non_negative("prefetch_factor", prefetch_factor)?;
     let loader = match (dataloader_workers, batch_bytes) {
@@ -36,9 +43,18 @@ fn doctor(
             local_processes: 1,
         }),
         (None, None) => None,
-        _ => return Err(PyValueError::new_err("invalid arguments `dataloader_workers` and `batch_bytes`: give both or neither")),
+        _ => {
+            return Err(PyValueError::new_err(
+                "invalid arguments `dataloader_workers` and `batch_bytes`: give both or neither",
+            ));
+        }
     };
-    let options = DoctorOptions { expect_gpus, loader, checkpoint_dir: checkpoint_dir.map(|p| absolute_path(&p, &root)), nvml_library };
+    let options = DoctorOptions {
+        expect_gpus,
+        loader,
+        checkpoint_dir: checkpoint_dir.map(|p| absolute_path(&p, &root)),
+        nvml_library,
+    };
     guard(|| Ok(PyReport(py.detach(|| run_doctor(&Host::new(root), &options)))))
 }
 

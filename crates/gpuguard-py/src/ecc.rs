@@ -16,8 +16,13 @@ fn parse_nvidia_smi_q<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, P
 /// when the rate between two consecutive samples exceeds `threshold_per_hour`.
 #[pyfunction]
 #[pyo3(signature = (samples, threshold_per_hour=100.0))]
-fn corrected_error_rate<'py>(py: Python<'py>, samples: Vec<(f64, u64)>, threshold_per_hour: f64) -> PyResult<Bound<'py, PyAny>> {
-    let samples: Vec<EccSample> = samples.into_iter().map(|(time_seconds, corrected)| EccSample { time_seconds, corrected }).collect();
+fn corrected_error_rate<'py>(
+    py: Python<'py>,
+    samples: Vec<(f64, u64)>,
+    threshold_per_hour: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let samples: Vec<EccSample> =
+        samples.into_iter().map(|(time_seconds, corrected)| EccSample { time_seconds, corrected }).collect();
     let rate = guard_lib(|| gpuguard::ecc::corrected_error_rate(&samples, threshold_per_hour))?;
     to_py(py, &rate)
 }

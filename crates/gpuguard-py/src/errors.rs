@@ -50,5 +50,6 @@ pub fn guard_lib<T>(f: impl FnOnce() -> gpuguard::Result<T>) -> PyResult<T> {
 
 /// A non-negative integer argument, or `ValueError` naming it.
 pub fn non_negative(name: &str, value: i64) -> PyResult<u64> {
-    u64::try_from(value).map_err(|_| PyValueError::new_err(format!("invalid argument `{name}`: must not be negative, got {value}")))
+    u64::try_from(value)
+        .map_err(|_| PyValueError::new_err(format!("invalid argument `{name}`: must not be negative, got {value}")))
 }

@@ -5,14 +5,14 @@
 mod catalog;
 mod cli;
 mod convert;
-mod ecc;
 mod doctor;
+mod ecc;
 mod errors;
 mod lint;
 mod math;
 mod report;
-mod xid;
 mod store;
+mod xid;
 
 use pyo3::prelude::*;
 

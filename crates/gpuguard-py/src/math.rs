@@ -19,8 +19,18 @@ fn method(name: &str) -> PyResult<gpuguard::CheckpointMethod> {
 
 #[pyfunction]
 #[pyo3(signature = (num_workers, batch_bytes, prefetch_factor=2, loaders=1, local_processes=1))]
-fn shm_required_bytes(num_workers: i64, batch_bytes: i64, prefetch_factor: i64, loaders: i64, local_processes: i64) -> PyResult<u64> {
-    let (w, b, p) = (non_negative("num_workers", num_workers)?, non_negative("batch_bytes", batch_bytes)?, non_negative("prefetch_factor", prefetch_factor)?);
+fn shm_required_bytes(
+    num_workers: i64,
+    batch_bytes: i64,
+    prefetch_factor: i64,
+    loaders: i64,
+    local_processes: i64,
+) -> PyResult<u64> {
+    let (w, b, p) = (
+        non_negative("num_workers", num_workers)?,
+        non_negative("batch_bytes", batch_bytes)?,
+        non_negative("prefetch_factor", prefetch_factor)?,
+    );
     let (l, n) = (non_negative("loaders", loaders)?, non_negative("local_processes", local_processes)?);
     guard_lib(|| gpuguard::shm_required_bytes(w, b, p, l, n))
 }
@@ -36,7 +46,11 @@ fn shm_recommended_size<'py>(
     local_processes: i64,
     memory_limit_bytes: Option<i64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (w, b, p) = (non_negative("num_workers", num_workers)?, non_negative("batch_bytes", batch_bytes)?, non_negative("prefetch_factor", prefetch_factor)?);
+    let (w, b, p) = (
+        non_negative("num_workers", num_workers)?,
+        non_negative("batch_bytes", batch_bytes)?,
+        non_negative("prefetch_factor", prefetch_factor)?,
+    );
     let (l, n) = (non_negative("loaders", loaders)?, non_negative("local_processes", local_processes)?);
     let limit = memory_limit_bytes.map(|v| non_negative("memory_limit_bytes", v)).transpose()?;
     let rec = guard_lib(|| gpuguard::shm_recommended_size(w, b, p, l, n, limit))?;
@@ -64,7 +78,12 @@ fn optimal_checkpoint_interval(checkpoint_seconds: f64, mtbf_hours: f64, method:
 
 #[pyfunction]
 #[pyo3(signature = (interval_seconds, checkpoint_seconds, mtbf_hours, restart_seconds=0.0))]
-fn checkpoint_waste(interval_seconds: f64, checkpoint_seconds: f64, mtbf_hours: f64, restart_seconds: f64) -> PyResult<f64> {
+fn checkpoint_waste(
+    interval_seconds: f64,
+    checkpoint_seconds: f64,
+    mtbf_hours: f64,
+    restart_seconds: f64,
+) -> PyResult<f64> {
     guard_lib(|| gpuguard::checkpoint_waste(interval_seconds, checkpoint_seconds, mtbf_hours, restart_seconds))
 }
 
@@ -84,7 +103,16 @@ fn checkpoint_plan<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (nodes, m) = (small("nodes", nodes)?, self::method(method)?);
     let plan = guard_lib(|| {
-        gpuguard::checkpoint_plan(hourly_gpu_cost, run_hours, checkpoint_seconds, interruption_rate, period_hours, nodes, restart_seconds, m)
+        gpuguard::checkpoint_plan(
+            hourly_gpu_cost,
+            run_hours,
+            checkpoint_seconds,
+            interruption_rate,
+            period_hours,
+            nodes,
+            restart_seconds,
+            m,
+        )
     })?;
     to_py(py, &plan)
 }
@@ -115,16 +143,26 @@ fn resource_pairs(arg: &str, value: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<
     let Some(dict) = value else { return Ok(vec![]) };
     let mut pairs = Vec::with_capacity(dict.len());
     for (k, v) in dict.iter() {
-        let name: String = k.extract().map_err(|_| PyTypeError::new_err(format!("invalid argument `{arg}`: resource names must be str")))?;
+        let name: String = k
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("invalid argument `{arg}`: resource names must be str")))?;
         let text = if v.is_instance_of::<PyBool>() {
-            return Err(PyTypeError::new_err(format!("invalid argument `{arg}`: {name} must be a quantity, not a bool")));
+            return Err(PyTypeError::new_err(format!(
+                "invalid argument `{arg}`: {name} must be a quantity, not a bool"
+            )));
         } else if v.is_instance_of::<PyString>() || v.is_instance_of::<PyInt>() {
             v.str()?.to_string()
         } else if v.is_instance_of::<PyFloat>() {
             let f: f64 = v.extract()?;
-            if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { v.str()?.to_string() }
+            if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", f as i64)
+            } else {
+                v.str()?.to_string()
+            }
         } else {
-            return Err(PyTypeError::new_err(format!("invalid argument `{arg}`: {name} must be a str, int or float quantity")));
+            return Err(PyTypeError::new_err(format!(
+                "invalid argument `{arg}`: {name} must be a str, int or float quantity"
+            )));
         };
         pairs.push((name, text));
     }
@@ -134,7 +172,10 @@ fn resource_pairs(arg: &str, value: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<
 /// GG007 problems of one container's GPU `requests` and `limits` (dicts, or None), as findings.
 #[pyfunction]
 #[pyo3(signature = (requests=None, limits=None))]
-fn validate_gpu_resources(requests: Option<&Bound<'_, PyDict>>, limits: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<PyFinding>> {
+fn validate_gpu_resources(
+    requests: Option<&Bound<'_, PyDict>>,
+    limits: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<PyFinding>> {
     let (req, lim) = (resource_pairs("requests", requests)?, resource_pairs("limits", limits)?);
     guard(|| {
         let r: Vec<(&str, &str)> = req.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();

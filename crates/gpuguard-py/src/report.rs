@@ -9,7 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 fn parse_severity(s: &str) -> PyResult<gpuguard::Severity> {
-    s.parse().map_err(|_| PyValueError::new_err(format!("invalid argument `severity`: expected info, warning or error, got {s:?}")))
+    s.parse().map_err(|_| {
+        PyValueError::new_err(format!("invalid argument `severity`: expected info, warning or error, got {s:?}"))
+    })
 }
 
 fn json_text<T: serde::Serialize>(value: &T, indent: Option<usize>) -> PyResult<String> {
@@ -46,9 +48,8 @@ impl PyFinding {
         container: Option<String>,
         path: Option<String>,
     ) -> PyResult<Self> {
-        let mut f = gpuguard::Finding::new(rule, parse_severity(severity)?, message, fix).with_location(
-            gpuguard::Location { file, line, document, kind, name, namespace, container, path },
-        );
+        let mut f = gpuguard::Finding::new(rule, parse_severity(severity)?, message, fix)
+            .with_location(gpuguard::Location { file, line, document, kind, name, namespace, container, path });
         if let Some(evidence) = evidence {
             let json = evidence.py().import("json")?.call_method1("dumps", (evidence,))?;
             let map: gpuguard::Evidence = serde_json::from_str(&json.extract::<String>()?)

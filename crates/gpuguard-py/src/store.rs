@@ -63,7 +63,12 @@ impl PyCheckpoint {
     }
     fn __repr__(&self) -> String {
         let why = self.0.reason.as_deref().map(|r| format!(", reason={r:?}")).unwrap_or_default();
-        format!("Checkpoint(step={}, status={:?}, path={:?}{why})", self.0.step, self.0.status.as_str(), self.0.path.display().to_string())
+        format!(
+            "Checkpoint(step={}, status={:?}, path={:?}{why})",
+            self.0.step,
+            self.0.status.as_str(),
+            self.0.path.display().to_string()
+        )
     }
 }
 
@@ -103,7 +108,11 @@ impl PyCheckpointStore {
 
 /// `plan["interval_seconds"]` and `plan["keep_last"]` of a `checkpoint_plan()` result.
 fn plan_values(plan: &Bound<'_, PyAny>) -> PyResult<(f64, usize)> {
-    let bad = || PyValueError::new_err("invalid argument `plan`: expected the dict checkpoint_plan() returns (with interval_seconds and keep_last)");
+    let bad = || {
+        PyValueError::new_err(
+            "invalid argument `plan`: expected the dict checkpoint_plan() returns (with interval_seconds and keep_last)",
+        )
+    };
     let m = plan.cast::<PyMapping>().map_err(|_| bad())?;
     let interval: f64 = m.get_item("interval_seconds").and_then(|v| v.extract()).map_err(|_| bad())?;
     let keep: usize = m.get_item("keep_last").and_then(|v| v.extract()).map_err(|_| bad())?;
@@ -123,12 +132,20 @@ impl PyCheckpointStore {
         plan: Option<&Bound<'_, PyAny>>,
         read_only: bool,
     ) -> PyResult<Self> {
-        let keep = usize::try_from(keep_last).map_err(|_| PyValueError::new_err(format!("invalid argument `keep_last`: must be at least 1, got {keep_last}")))?;
+        let keep = usize::try_from(keep_last).map_err(|_| {
+            PyValueError::new_err(format!("invalid argument `keep_last`: must be at least 1, got {keep_last}"))
+        })?;
         let every_steps = every_steps
-            .map(|n| u64::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| PyValueError::new_err(format!("invalid argument `every_steps`: must be at least 1, got {n}"))))
+            .map(|n| {
+                u64::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+                    PyValueError::new_err(format!("invalid argument `every_steps`: must be at least 1, got {n}"))
+                })
+            })
             .transpose()?;
         if let Some(s) = every_seconds.filter(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(PyValueError::new_err(format!("invalid argument `every_seconds`: must be a positive number, got {s}")));
+            return Err(PyValueError::new_err(format!(
+                "invalid argument `every_seconds`: must be a positive number, got {s}"
+            )));
         }
         let plan = plan.map(plan_values).transpose()?;
         // A plan sets the time interval (unless every_seconds is given) and a keep_last floor.
@@ -136,7 +153,9 @@ impl PyCheckpointStore {
         let keep = keep.max(plan.map_or(0, |p| p.1));
         let dir = directory.clone();
         let store = guard_lib(|| {
-            py.detach(|| if read_only { CheckpointStore::open_read_only(&dir, keep) } else { CheckpointStore::open(&dir, keep) })
+            py.detach(|| {
+                if read_only { CheckpointStore::open_read_only(&dir, keep) } else { CheckpointStore::open(&dir, keep) }
+            })
         })?;
         let store = store.with_interval(Interval { every_steps, every_seconds });
         Ok(PyCheckpointStore { inner: Some(store), directory })
@@ -146,7 +165,8 @@ impl PyCheckpointStore {
     /// `pathlib.Path`) to write the checkpoint's files into; a clean exit publishes it, an
     /// exception removes it.
     fn save(slf: &Bound<'_, Self>, step: i64) -> PyResult<PyPendingCheckpoint> {
-        let step = u64::try_from(step).map_err(|_| PyValueError::new_err(format!("invalid argument `step`: must not be negative, got {step}")))?;
+        let step = u64::try_from(step)
+            .map_err(|_| PyValueError::new_err(format!("invalid argument `step`: must not be negative, got {step}")))?;
         let pending = {
             let mut me = slf.borrow_mut();
             let s = me.store()?;
@@ -171,7 +191,11 @@ impl PyCheckpointStore {
     #[pyo3(signature = (step=None, now=None))]
     fn due(&mut self, step: Option<i64>, now: Option<f64>) -> PyResult<bool> {
         let step = step
-            .map(|s| u64::try_from(s).map_err(|_| PyValueError::new_err(format!("invalid argument `step`: must not be negative, got {s}"))))
+            .map(|s| {
+                u64::try_from(s).map_err(|_| {
+                    PyValueError::new_err(format!("invalid argument `step`: must not be negative, got {s}"))
+                })
+            })
             .transpose()?;
         let s = self.store()?;
         guard_lib(|| s.due(step, now))
@@ -187,7 +211,12 @@ impl PyCheckpointStore {
     }
 
     #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None))]
-    fn __exit__(&mut self, exc_type: Option<Bound<'_, PyAny>>, exc_value: Option<Bound<'_, PyAny>>, traceback: Option<Bound<'_, PyAny>>) -> bool {
+    fn __exit__(
+        &mut self,
+        exc_type: Option<Bound<'_, PyAny>>,
+        exc_value: Option<Bound<'_, PyAny>>,
+        traceback: Option<Bound<'_, PyAny>>,
+    ) -> bool {
         let _ = (exc_type, exc_value, traceback);
         self.close();
         false
@@ -254,7 +283,9 @@ impl PyPendingCheckpoint {
     fn __enter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.pending {
             Some(p) => pathlib(py, p.path()),
-            None => Err(GpuGuardError::new_err(format!("checkpoint step {} was already published or aborted", self.step))),
+            None => {
+                Err(GpuGuardError::new_err(format!("checkpoint step {} was already published or aborted", self.step)))
+            }
         }
     }
 

@@ -63,7 +63,14 @@ impl PyXidInfo {
         to_py(py, &self.0)
     }
     fn __repr__(&self) -> String {
-        format!("<XidInfo {} {:?}: {} / {} / {}>", self.0.code, self.0.name, self.0.category.as_str(), self.0.severity, self.0.action.as_str())
+        format!(
+            "<XidInfo {} {:?}: {} / {} / {}>",
+            self.0.code,
+            self.0.name,
+            self.0.category.as_str(),
+            self.0.severity,
+            self.0.action.as_str()
+        )
     }
 }
 
@@ -139,7 +146,14 @@ impl PyXidEvent {
     }
     fn __repr__(&self) -> String {
         let e = &self.0.event;
-        format!("<XidEvent {} on {} at {}:{}: {}>", e.xid, e.pci.as_deref().unwrap_or("unknown GPU"), self.0.file, self.0.line, self.0.name)
+        format!(
+            "<XidEvent {} on {} at {}:{}: {}>",
+            e.xid,
+            e.pci.as_deref().unwrap_or("unknown GPU"),
+            self.0.file,
+            self.0.line,
+            self.0.name
+        )
     }
 }
 
@@ -175,13 +189,21 @@ impl PyXidScan {
         PyReport(r)
     }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &serde_json::json!({"schema": 1, "events": self.events, "summary": self.summary, "errors": self.errors}))
+        to_py(
+            py,
+            &serde_json::json!({"schema": 1, "events": self.events, "summary": self.summary, "errors": self.errors}),
+        )
     }
     fn __len__(&self) -> usize {
         self.events.len()
     }
     fn __repr__(&self) -> String {
-        format!("<XidScan {} event(s) on {} GPU(s) in {} line(s)>", self.summary.events, self.summary.verdicts.len(), self.summary.lines)
+        format!(
+            "<XidScan {} event(s) on {} GPU(s) in {} line(s)>",
+            self.summary.events,
+            self.summary.verdicts.len(),
+            self.summary.lines
+        )
     }
 }
 
@@ -189,7 +211,9 @@ impl PyXidScan {
 #[pyfunction]
 fn classify_xid(code: i64) -> PyResult<PyXidInfo> {
     guard(|| {
-        let code = u32::try_from(code).map_err(|_| PyValueError::new_err(format!("invalid argument `code`: must be between 0 and {}, got {code}", u32::MAX)))?;
+        let code = u32::try_from(code).map_err(|_| {
+            PyValueError::new_err(format!("invalid argument `code`: must be between 0 and {}, got {code}", u32::MAX))
+        })?;
         Ok(PyXidInfo(gpuguard::xid::classify_xid(code)))
     })
 }
@@ -200,7 +224,10 @@ fn bytes_of(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     } else if let Ok(b) = value.cast::<PyBytes>() {
         Ok(b.as_bytes().to_vec())
     } else {
-        Err(PyTypeError::new_err(format!("invalid argument `{name}`: expected str or bytes, got {}", value.get_type().name()?)))
+        Err(PyTypeError::new_err(format!(
+            "invalid argument `{name}`: expected str or bytes, got {}",
+            value.get_type().name()?
+        )))
     }
 }
 

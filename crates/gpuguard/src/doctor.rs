@@ -1,7 +1,9 @@
 //! The doctor: every runtime probe, run once, collected into one [`Report`].
 
 use crate::probe::kernel_log::{LogSink, XidLineCounter};
-use crate::probe::{Host, cgroup, container, dev_shm, driver, gpu_devices, gpu_env, hf_cache, kernel_log, mounts, nvml};
+use crate::probe::{
+    Host, cgroup, container, dev_shm, driver, gpu_devices, gpu_env, hf_cache, kernel_log, mounts, nvml,
+};
 use crate::{Check, CheckStatus, Report};
 use std::path::PathBuf;
 
@@ -69,7 +71,11 @@ pub fn doctor_with_sink(host: &Host, options: &DoctorOptions, sink: &mut dyn Log
 /// let (_, facts) = doctor_with_facts(&Host::new("/nonexistent"), &DoctorOptions::default(), &mut XidLineCounter::default());
 /// assert!(facts.is_none()); // a fixture root loads no NVML
 /// ```
-pub fn doctor_with_facts(host: &Host, options: &DoctorOptions, sink: &mut dyn LogSink) -> (Report, Option<nvml::NvmlFacts>) {
+pub fn doctor_with_facts(
+    host: &Host,
+    options: &DoctorOptions,
+    sink: &mut dyn LogSink,
+) -> (Report, Option<nvml::NvmlFacts>) {
     let mut report = Report::new("doctor");
     let mut add = |(check, findings): (Check, Vec<crate::Finding>)| {
         report.checks.push(check);
@@ -96,7 +102,14 @@ pub fn doctor_with_facts(host: &Host, options: &DoctorOptions, sink: &mut dyn Lo
             facts
         }
         None => {
-            add((Check::new("nvml", CheckStatus::Skipped, "fixture root: NVML is not loaded unless a library path is given"), vec![]));
+            add((
+                Check::new(
+                    "nvml",
+                    CheckStatus::Skipped,
+                    "fixture root: NVML is not loaded unless a library path is given",
+                ),
+                vec![],
+            ));
             None
         }
     };

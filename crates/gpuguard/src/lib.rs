@@ -10,6 +10,7 @@
 //! assert_eq!(gpuguard::catalog().len(), 10);
 //! ```
 
+pub mod agent;
 pub mod catalog;
 pub mod doctor;
 pub mod ecc;
@@ -22,22 +23,19 @@ pub mod probe;
 pub mod render;
 pub mod report;
 pub mod severity;
-pub mod xid;
-pub mod agent;
-pub mod yaml;
 pub mod store;
+pub mod xid;
+pub mod yaml;
 
 pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};
 pub use finding::{Evidence, Finding, Location};
 pub use math::checkpoint::{
-    CheckpointMethod, CheckpointPlan, checkpoint_plan, checkpoint_waste, lost_work_cost,
-    mtbf_hours, optimal_checkpoint_interval,
+    CheckpointMethod, CheckpointPlan, checkpoint_plan, checkpoint_waste, lost_work_cost, mtbf_hours,
+    optimal_checkpoint_interval,
 };
 pub use math::gpu_resources::{GpuResourceProblem, validate_gpu_resources};
-pub use math::probe_window::{
-    ProbeTiming, estimate_load_seconds, probe_window_seconds, startup_window_covers,
-};
+pub use math::probe_window::{ProbeTiming, estimate_load_seconds, probe_window_seconds, startup_window_covers};
 pub use math::quantity::Quantity;
 pub use math::shm::{ShmRecommendation, shm_recommended_size, shm_required_bytes};
 pub use report::{Check, CheckStatus, InputError, Report, Summary};

@@ -71,11 +71,9 @@ impl From<&crate::Error> for InputError {
             crate::Error::Parse { file, line, message } => {
                 InputError { file: file.clone(), line: *line, message: message.clone() }
             }
-            crate::Error::Io { path, source } => InputError {
-                file: path.display().to_string(),
-                line: None,
-                message: source.to_string(),
-            },
+            crate::Error::Io { path, source } => {
+                InputError { file: path.display().to_string(), line: None, message: source.to_string() }
+            }
             other => InputError { file: String::new(), line: None, message: other.to_string() },
         }
     }

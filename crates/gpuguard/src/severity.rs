@@ -54,10 +54,7 @@ impl FromStr for Severity {
             "info" => Ok(Severity::Info),
             "warning" | "warn" => Ok(Severity::Warning),
             "error" => Ok(Severity::Error),
-            _ => Err(crate::Error::invalid(
-                "severity",
-                format!("expected one of info, warning, error; got {s:?}"),
-            )),
+            _ => Err(crate::Error::invalid("severity", format!("expected one of info, warning, error; got {s:?}"))),
         }
     }
 }

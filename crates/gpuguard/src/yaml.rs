@@ -116,7 +116,11 @@ pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<Value> {
             Some(_) => e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
             None => e.to_string(),
         };
-        Error::Parse { file: file.to_owned(), line: line.or(Some(first_line)), message: format!("invalid YAML: {message}") }
+        Error::Parse {
+            file: file.to_owned(),
+            line: line.or(Some(first_line)),
+            message: format!("invalid YAML: {message}"),
+        }
     })?;
     // A merge of a non-mapping is an error in serde_yaml; keep the unmerged value then.
     let _ = value.apply_merge();

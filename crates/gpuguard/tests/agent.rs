@@ -56,7 +56,13 @@ fn wait_for(agent: &Agent, series: &str, want: f64) -> String {
 }
 
 fn append(path: &Path, text: &str) {
-    std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open").write_all(text.as_bytes()).expect("append");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open")
+        .write_all(text.as_bytes())
+        .expect("append");
 }
 
 const XID48: &str = "Nov 28 10:00:01 gpu-7 kernel: [ 812.101] NVRM: Xid (PCI:0000:3b:00): 48, pid=2211, name=python, An uncorrectable double bit error (DBE) has been detected on GPU.\n";
@@ -95,7 +101,11 @@ fn counts_xids_across_rename_and_truncate_rotation() {
     append(&log, XID79);
     let page = wait_for(&agent, xid79, 2.0);
     assert_eq!(value(&page, "gpuguard_kernel_log_rotations_total"), Some(2.0));
-    assert_eq!(value(&page, r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="13""#), None, "the line from before the start counted");
+    assert_eq!(
+        value(&page, r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="13""#),
+        None,
+        "the line from before the start counted"
+    );
     assert_eq!(value(&page, "gpuguard_kernel_log_up"), Some(1.0));
     assert_eq!(value(&page, "gpuguard_nvml_up"), Some(0.0));
     agent.stop();
@@ -107,7 +117,11 @@ fn from_start_counts_what_the_file_holds_and_a_missing_file_is_reported_then_fol
     let old = dir.path().join("old.log");
     std::fs::write(&old, format!("{XID13}{XID13}")).expect("write");
     let later = dir.path().join("later.log");
-    let agent = Agent::start(AgentConfig { from_start: true, ..config(vec![KernelLog::File(old), KernelLog::File(later.clone())]) }).expect("start");
+    let agent = Agent::start(AgentConfig {
+        from_start: true,
+        ..config(vec![KernelLog::File(old), KernelLog::File(later.clone())])
+    })
+    .expect("start");
     wait_for(&agent, r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="13""#, 2.0);
     let missing = format!("gpuguard_kernel_log_up{{source=\"{}\"}}", later.display());
     wait_for(&agent, &missing, 0.0);
@@ -125,7 +139,8 @@ fn stuck_scrapers_do_not_stop_log_following_and_extra_clients_get_503() {
     std::fs::write(&log, "").expect("write");
     let agent = Agent::start(config(vec![KernelLog::File(log.clone())])).expect("start");
     // Fill every connection slot with clients that never send a request.
-    let idle: Vec<TcpStream> = (0..gpuguard::agent::MAX_CONNECTIONS).map(|_| TcpStream::connect(agent.addr()).expect("connect")).collect();
+    let idle: Vec<TcpStream> =
+        (0..gpuguard::agent::MAX_CONNECTIONS).map(|_| TcpStream::connect(agent.addr()).expect("connect")).collect();
     std::thread::sleep(Duration::from_millis(100));
     let answer = get(agent.addr(), "GET /metrics HTTP/1.1\r\n\r\n");
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");

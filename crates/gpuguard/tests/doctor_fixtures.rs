@@ -59,14 +59,26 @@ fn run(root: &Path, env: &[(&str, &str)], opts: DoctorOptions) -> Report {
 #[test]
 fn checkpoint_dir_on_overlay_is_an_error_and_on_a_pvc_is_fine() {
     let d = pod();
-    let r = run(d.path(), &[("HOME", "/root")], DoctorOptions { checkpoint_dir: Some("/workspace/ckpt".into()), ..Default::default() });
+    let r = run(
+        d.path(),
+        &[("HOME", "/root")],
+        DoctorOptions { checkpoint_dir: Some("/workspace/ckpt".into()), ..Default::default() },
+    );
     let f = rules(&r, "GG003");
     assert_eq!(f[0].0, Severity::Error, "{f:?}");
     assert!(f[0].1.contains("container's writable layer"), "{f:?}");
     assert_eq!(check(&r, "container").reason.split(' ').next(), Some("kubernetes"));
-    let r = run(d.path(), &[("HOME", "/root")], DoctorOptions { checkpoint_dir: Some("/mnt/ckpt/run-7/../run-8".into()), ..Default::default() });
+    let r = run(
+        d.path(),
+        &[("HOME", "/root")],
+        DoctorOptions { checkpoint_dir: Some("/mnt/ckpt/run-7/../run-8".into()), ..Default::default() },
+    );
     assert!(rules(&r, "GG003").iter().all(|(s, _)| *s != Severity::Error), "{:?}", r.findings);
-    assert!(check(&r, "checkpoint-dir").reason.starts_with("/mnt/ckpt/run-8: /mnt/ckpt (nfs4"), "{:?}", check(&r, "checkpoint-dir"));
+    assert!(
+        check(&r, "checkpoint-dir").reason.starts_with("/mnt/ckpt/run-8: /mnt/ckpt (nfs4"),
+        "{:?}",
+        check(&r, "checkpoint-dir")
+    );
 }
 
 #[test]
@@ -84,10 +96,20 @@ fn hf_cache_on_an_emptydir_is_lost_with_the_pod() {
 #[test]
 fn memory_limit_below_what_the_loader_needs_in_shm() {
     let d = pod();
-    let loader = gpuguard::probe::dev_shm::LoaderShape { num_workers: 8, batch_bytes: 256 << 20, prefetch_factor: 4, loaders: 1, local_processes: 1 };
+    let loader = gpuguard::probe::dev_shm::LoaderShape {
+        num_workers: 8,
+        batch_bytes: 256 << 20,
+        prefetch_factor: 4,
+        loaders: 1,
+        local_processes: 1,
+    };
     let r = run(d.path(), &[], DoctorOptions { loader: Some(loader), ..Default::default() });
     assert!(check(&r, "dev-shm").reason.contains("memory limit 8"), "{:?}", check(&r, "dev-shm"));
-    assert!(rules(&r, "GG001").iter().any(|(s, m)| *s == Severity::Error && m.contains("memory limit is 8")), "{:?}", r.findings);
+    assert!(
+        rules(&r, "GG001").iter().any(|(s, m)| *s == Severity::Error && m.contains("memory limit is 8")),
+        "{:?}",
+        r.findings
+    );
 }
 
 #[test]
@@ -161,10 +183,19 @@ fn nvml_healthy_reports_devices() {
     assert_eq!(facts.cuda_version, Some(12040));
     assert_eq!(facts.gpus.len(), 2);
     let g = &facts.gpus[0];
-    assert_eq!((g.name.as_str(), g.uuid.as_str(), g.pci_bus_id.as_str()), ("NVIDIA H100 80GB HBM3", "GPU-6f2c1a0e-8d1b-4a57-b6a0-3b1f0c9d2e11", "00000000:3B:00.0"));
-    assert_eq!((g.pci_device_id, g.mig_enabled, g.ecc_volatile_uncorrected, g.processes.as_slice()), (0x233010DE, Some(false), Some(0), &[4242][..]));
+    assert_eq!(
+        (g.name.as_str(), g.uuid.as_str(), g.pci_bus_id.as_str()),
+        ("NVIDIA H100 80GB HBM3", "GPU-6f2c1a0e-8d1b-4a57-b6a0-3b1f0c9d2e11", "00000000:3B:00.0")
+    );
+    assert_eq!(
+        (g.pci_device_id, g.mig_enabled, g.ecc_volatile_uncorrected, g.processes.as_slice()),
+        (0x233010DE, Some(false), Some(0), &[4242][..])
+    );
     // The L4 supports neither ECC counters nor MIG: unknown, not an error.
-    assert_eq!((facts.gpus[1].mig_enabled, facts.gpus[1].ecc_volatile_uncorrected, facts.gpus[1].remapped_rows), (None, None, None));
+    assert_eq!(
+        (facts.gpus[1].mig_enabled, facts.gpus[1].ecc_volatile_uncorrected, facts.gpus[1].remapped_rows),
+        (None, None, None)
+    );
     let (c, f, _) = nvml::check(lib.as_os_str(), Some(2));
     assert_eq!((c.status, f.len()), (CheckStatus::Ok, 0), "{f:?}");
     assert!(c.reason.contains("driver 550.54.14, CUDA 12.4"), "{}", c.reason);
@@ -177,7 +208,8 @@ fn nvml_ecc_double_bit_errors() {
     let Some((_dir, lib)) = fake_nvml("ecc") else { return };
     let (c, f, _) = nvml::check(lib.as_os_str(), None);
     assert_eq!(c.status, CheckStatus::Finding);
-    let msgs: Vec<&str> = f.iter().filter(|f| f.rule == "GG005" && f.severity == Severity::Error).map(|f| f.message.as_str()).collect();
+    let msgs: Vec<&str> =
+        f.iter().filter(|f| f.rule == "GG005" && f.severity == Severity::Error).map(|f| f.message.as_str()).collect();
     assert_eq!(msgs.len(), 3, "{msgs:?}");
     assert!(msgs[0].starts_with("GPU 0 (NVIDIA H100 80GB HBM3, 00000000:3B:00.0): 2 uncorrectable"), "{msgs:?}");
     assert!(msgs[1].contains("retired") && msgs[2].contains("row remap is pending"), "{msgs:?}");
@@ -217,7 +249,10 @@ fn nvml_driver_library_mismatch() {
     let d = tree(&[
         ("/proc/sys/kernel/osrelease", "6.8.0-49-generic\n"),
         ("/sys/module/nvidia/version", "535.129.03\n"),
-        ("/proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.129.03  Thu Oct 19 18:56:32 UTC 2023\nGCC version:  gcc version 12.3.0\n"),
+        (
+            "/proc/driver/nvidia/version",
+            "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.129.03  Thu Oct 19 18:56:32 UTC 2023\nGCC version:  gcc version 12.3.0\n",
+        ),
     ]);
     let r = run(d.path(), &[], DoctorOptions { nvml_library: Some(healthy), ..Default::default() });
     let f = rules(&r, "GG010");
@@ -227,8 +262,13 @@ fn nvml_driver_library_mismatch() {
 
 #[test]
 fn real_machine_runs_every_probe() {
-    let r = doctor(&Host::default(), &DoctorOptions { checkpoint_dir: Some(std::env::temp_dir().display().to_string()), ..Default::default() });
-    for name in ["container", "dev-shm", "checkpoint-dir", "hf-cache", "gpu-devices", "nvml", "gpu-env", "driver", "kernel-log"] {
+    let r = doctor(
+        &Host::default(),
+        &DoctorOptions { checkpoint_dir: Some(std::env::temp_dir().display().to_string()), ..Default::default() },
+    );
+    for name in
+        ["container", "dev-shm", "checkpoint-dir", "hf-cache", "gpu-devices", "nvml", "gpu-env", "driver", "kernel-log"]
+    {
         assert!(r.checks.iter().any(|c| c.name == name), "missing check {name}: {:?}", r.checks);
     }
     let nvml = check(&r, "nvml");
@@ -243,7 +283,10 @@ fn driver_questions_that_cannot_be_answered_stay_quiet() {
     let d = tree(&[
         ("/proc/sys/kernel/osrelease", "6.8.0-50-generic\n"),
         ("/var/lib/dkms/nvidia/535.129.03/6.8.0-45-generic/x86_64/module/nvidia.ko.zst", ""),
-        ("/var/lib/dkms/nvidia/535.129.03/build/make.log", "DKMS make.log for nvidia-535.129.03 for kernel 6.8.0-45-generic (x86_64)\nnv.c:1:1: error: old failure\n"),
+        (
+            "/var/lib/dkms/nvidia/535.129.03/build/make.log",
+            "DKMS make.log for nvidia-535.129.03 for kernel 6.8.0-45-generic (x86_64)\nnv.c:1:1: error: old failure\n",
+        ),
     ]);
     let r = run(d.path(), &[], DoctorOptions::default());
     assert!(rules(&r, "GG010").is_empty(), "no /lib/modules and a make.log of another kernel: {:?}", r.findings);

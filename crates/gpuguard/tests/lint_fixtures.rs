@@ -108,7 +108,8 @@ fn config_selects_rules_and_severities() {
 
 #[test]
 fn unknown_kinds_are_notes_not_errors_and_dirs_are_walked() {
-    let r = lint_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", "w.yaml", &LintOptions::default());
+    let r =
+        lint_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", "w.yaml", &LintOptions::default());
     assert!(r.errors.is_empty() && r.findings.is_empty());
     assert_eq!(r.checks.len(), 1);
     assert!(r.checks[0].reason.contains("Widget"), "{:?}", r.checks);

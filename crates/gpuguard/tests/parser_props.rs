@@ -3,7 +3,9 @@
 //! tests here are the fast counterpart of the cargo-fuzz targets in `fuzz/` (see its README).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use gpuguard::ecc::{EccSample, corrected_error_rate, ecc_findings, ecc_metrics, parse_nvidia_smi_q, smi_timestamp_seconds};
+use gpuguard::ecc::{
+    EccSample, corrected_error_rate, ecc_findings, ecc_metrics, parse_nvidia_smi_q, smi_timestamp_seconds,
+};
 use gpuguard::xid::{XID_MARKER, XidRecord, XidScanner, classify_xid, parse_xid_line, xid_findings};
 use proptest::prelude::*;
 use std::io::Read;
@@ -12,7 +14,8 @@ use std::time::{Duration, Instant};
 /// The scanner's read buffer: longer lines are parsed up to about here, the rest skipped.
 const BUF: usize = 1 << 20;
 
-const XID_LINE: &[u8] = b"Jan  1 00:00:00 gpu-7 kernel: [ 812.001] NVRM: Xid (PCI:0000:3b:00): 48, pid=2210, name=python, DBE";
+const XID_LINE: &[u8] =
+    b"Jan  1 00:00:00 gpu-7 kernel: [ 812.001] NVRM: Xid (PCI:0000:3b:00): 48, pid=2210, name=python, DBE";
 
 fn scan(data: &[u8]) -> (Vec<XidRecord>, gpuguard::xid::XidSummary) {
     let mut s = XidScanner::new();
@@ -68,14 +71,20 @@ fn xid_soup() -> impl Strategy<Value = Vec<u8>> {
 /// Garbage for one line: any bytes but `\n`, with every marker broken (`X` → `x`) so the line
 /// holds no event.
 fn garbage_line() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(prop_oneof![any::<u8>().prop_filter("no newline", |b| *b != b'\n').prop_map(|b| vec![b]), xid_piece().prop_map(|p| p.into_iter().filter(|b| *b != b'\n').collect())], 0..24)
-        .prop_map(|v| {
-            let mut line = v.concat();
-            while let Some(i) = line.windows(XID_MARKER.len()).position(|w| w == XID_MARKER) {
-                line[i + 6] = b'x';
-            }
-            line
-        })
+    proptest::collection::vec(
+        prop_oneof![
+            any::<u8>().prop_filter("no newline", |b| *b != b'\n').prop_map(|b| vec![b]),
+            xid_piece().prop_map(|p| p.into_iter().filter(|b| *b != b'\n').collect())
+        ],
+        0..24,
+    )
+    .prop_map(|v| {
+        let mut line = v.concat();
+        while let Some(i) = line.windows(XID_MARKER.len()).position(|w| w == XID_MARKER) {
+            line[i + 6] = b'x';
+        }
+        line
+    })
 }
 
 proptest! {

@@ -49,7 +49,10 @@ fn fields_as_written() {
     let (ev, _) = scan(&fixtures().join("journalctl-de.log"));
     assert_eq!(ev[0].event.timestamp.as_deref(), Some("Dez 03 14:22:10"));
     let (ev, _) = scan(&fixtures().join("kmsg.txt"));
-    assert_eq!((ev[1].event.timestamp.as_deref(), ev[1].event.caused_by, ev[1].follow_on), (Some("1412000500"), Some(62), true));
+    assert_eq!(
+        (ev[1].event.timestamp.as_deref(), ev[1].event.caused_by, ev[1].follow_on),
+        (Some("1412000500"), Some(62), true)
+    );
     let (ev, _) = scan(&fixtures().join("old-driver.log"));
     assert_eq!((ev[0].event.pci.as_deref(), ev[0].event.message.as_str()), (Some("0000:03:00"), "Channel 00000001"));
     let (ev, _) = scan(&fixtures().join("kern.log"));
@@ -72,7 +75,10 @@ fn directory_summary_and_verdicts() {
     let v86 = sum.verdicts.iter().find(|v| v.gpu == "0000:86:00").unwrap();
     assert_eq!(v86.root_xid, 79);
     let e13 = sum.by_gpu.iter().find(|e| e.gpu == "0000:5e:00" && e.xid == 13).unwrap();
-    assert_eq!((e13.count, e13.first_seen.as_deref(), e13.last_seen.as_deref()), (2, Some("5000.000001"), Some("5000.000099")));
+    assert_eq!(
+        (e13.count, e13.first_seen.as_deref(), e13.last_seen.as_deref()),
+        (2, Some("5000.000001"), Some("5000.000099"))
+    );
     assert!(e13.first_location.ends_with("dmesg.log:9"));
 }
 

@@ -60,7 +60,10 @@ pub fn run(a: AgentArgs) -> std::io::Result<i32> {
     if logs.is_empty() {
         match KernelLog::discover(&a.root) {
             Some(log) => logs.push(log),
-            None => eprintln!("gpuguard agent: no readable kernel log under {} (/dev/kmsg needs root or CAP_SYSLOG; /var/log/kern.log the adm group); XID events are not counted", a.root.display()),
+            None => eprintln!(
+                "gpuguard agent: no readable kernel log under {} (/dev/kmsg needs root or CAP_SYSLOG; /var/log/kern.log the adm group); XID events are not counted",
+                a.root.display()
+            ),
         }
     }
     let library = a.nvml_library.or_else(|| std::env::var_os("GPUGUARD_NVML_LIBRARY").map(PathBuf::from));
@@ -90,7 +93,11 @@ pub fn run(a: AgentArgs) -> std::io::Result<i32> {
         libc::signal(libc::SIGINT, libc::SIG_DFL);
         libc::signal(libc::SIGTERM, libc::SIG_DFL);
     }
-    eprintln!("gpuguard agent: serving http://{}/metrics; following {}", agent.addr(), if follows.is_empty() { "no kernel log".into() } else { follows.join(", ") });
+    eprintln!(
+        "gpuguard agent: serving http://{}/metrics; following {}",
+        agent.addr(),
+        if follows.is_empty() { "no kernel log".into() } else { follows.join(", ") }
+    );
     agent.wait();
     Ok(crate::EXIT_OK)
 }

@@ -48,9 +48,7 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
         a.method,
     );
     let current = a.current_interval_seconds.map(|t| {
-        plan.as_ref()
-            .ok()
-            .map(|p| gpuguard::checkpoint_waste(t, a.checkpoint_seconds, p.mtbf_hours, a.restart_seconds))
+        plan.as_ref().ok().map(|p| gpuguard::checkpoint_waste(t, a.checkpoint_seconds, p.mtbf_hours, a.restart_seconds))
     });
     let plan = match plan {
         Ok(p) => p,
@@ -68,14 +66,16 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
         None => None,
     };
     if a.json {
-        print(&serde_json::to_string_pretty(&serde_json::json!({
-            "schema": gpuguard::report::SCHEMA_VERSION,
-            "plan": plan,
-            "current_waste_fraction": current_waste,
-            "errors": [],
-            "summary": {"interval_seconds": plan.interval_seconds, "keep_last": plan.keep_last},
-        }))
-        .unwrap_or_default())?;
+        print(
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "schema": gpuguard::report::SCHEMA_VERSION,
+                "plan": plan,
+                "current_waste_fraction": current_waste,
+                "errors": [],
+                "summary": {"interval_seconds": plan.interval_seconds, "keep_last": plan.keep_last},
+            }))
+            .unwrap_or_default(),
+        )?;
         return Ok(crate::EXIT_OK);
     }
     let mut text = format!(

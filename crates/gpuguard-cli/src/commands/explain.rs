@@ -52,9 +52,7 @@ pub fn run(args: ExplainArgs) -> std::io::Result<i32> {
     }
     let key = args.topic.join(" ");
     let Some(f) = gpuguard::footgun(&key) else {
-        eprintln!(
-            "gpuguard explain: unknown rule {key:?}; expected GG001-GG010 or a slug (see `gpuguard footguns`)"
-        );
+        eprintln!("gpuguard explain: unknown rule {key:?}; expected GG001-GG010 or a slug (see `gpuguard footguns`)");
         return Ok(crate::EXIT_ERROR);
     };
     if args.json {

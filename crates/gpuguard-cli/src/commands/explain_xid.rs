@@ -7,7 +7,9 @@ fn xid_text(x: &XidInfo) -> String {
     let status = match (x.known, x.legacy) {
         (false, _) if x.mnemonic.is_empty() => " (not in NVIDIA's catalog)".to_string(),
         (false, _) => format!(" ({}, listed as unused by NVIDIA)", x.mnemonic),
-        (true, true) => format!(" ({}; unused on Ampere and newer, described from NVIDIA's older Xid page)", x.mnemonic),
+        (true, true) => {
+            format!(" ({}; unused on Ampere and newer, described from NVIDIA's older Xid page)", x.mnemonic)
+        }
         (true, false) => format!(" ({})", x.mnemonic),
     };
     let nvidia = x.nvidia_action.map(|a| format!("  NVIDIA's immediate action: {a}\n")).unwrap_or_default();
@@ -46,7 +48,14 @@ pub fn run(rest: &[String], json: bool) -> std::io::Result<i32> {
     } else if rest.is_empty() {
         let mut t = String::new();
         for x in &infos {
-            t.push_str(&format!("{:>4}  {:<8} {:<14} {:<18} {}\n", x.code, x.severity.as_str(), x.category.as_str(), x.action.as_str(), x.name));
+            t.push_str(&format!(
+                "{:>4}  {:<8} {:<14} {:<18} {}\n",
+                x.code,
+                x.severity.as_str(),
+                x.category.as_str(),
+                x.action.as_str(),
+                x.name
+            ));
         }
         print(&t)?;
     } else {

@@ -66,7 +66,9 @@ fn file_of(f: &Option<String>) -> &str {
 /// The text report, one section per file (in the order the files were linted), then the totals.
 fn grouped_text(report: &Report, colour: bool) -> String {
     let mut files: Vec<&str> = Vec::new();
-    for name in report.findings.iter().map(|f| file_of(&f.location.file)).chain(report.errors.iter().map(|e| e.file.as_str())) {
+    for name in
+        report.findings.iter().map(|f| file_of(&f.location.file)).chain(report.errors.iter().map(|e| e.file.as_str()))
+    {
         if !files.contains(&name) {
             files.push(name);
         }
@@ -79,7 +81,10 @@ fn grouped_text(report: &Report, colour: bool) -> String {
         let text = gpuguard::render::to_text(&part, colour);
         // Drop the per-part totals line: the whole run's comes last.
         let body = text.trim_end().rsplit_once('\n').map_or("", |(b, _)| b);
-        out.push_str(&format!("{}\n{body}\n\n", if colour { format!("\x1b[1;4m{file}\x1b[0m") } else { file.to_owned() }));
+        out.push_str(&format!(
+            "{}\n{body}\n\n",
+            if colour { format!("\x1b[1;4m{file}\x1b[0m") } else { file.to_owned() }
+        ));
     }
     let mut totals = Report::new("lint");
     totals.findings = report.findings.clone();

@@ -42,13 +42,15 @@ pub fn run(a: ShmArgs) -> std::io::Result<i32> {
         }
     };
     if a.json {
-        print(&serde_json::to_string_pretty(&serde_json::json!({
-            "schema": gpuguard::report::SCHEMA_VERSION,
-            "recommendation": rec,
-            "errors": [],
-            "summary": {"required_bytes": rec.required_bytes, "size_limit": rec.quantity},
-        }))
-        .unwrap_or_default())?;
+        print(
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "schema": gpuguard::report::SCHEMA_VERSION,
+                "recommendation": rec,
+                "errors": [],
+                "summary": {"required_bytes": rec.required_bytes, "size_limit": rec.quantity},
+            }))
+            .unwrap_or_default(),
+        )?;
     } else {
         print(&format!(
             "required: {} bytes ({})\nsizeLimit: {}\n\n{}\n\nKubernetes:\n  volumes:\n  - name: dshm\n    emptyDir: {{medium: Memory, sizeLimit: {}}}\n  volumeMounts:\n  - {{name: dshm, mountPath: /dev/shm}}\nDocker:\n  --shm-size={}",

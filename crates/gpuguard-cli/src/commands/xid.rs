@@ -57,7 +57,10 @@ impl<W: Write> EventSink<W> {
         }
         let sep = if self.first { "\n    " } else { ",\n    " };
         self.first = false;
-        let res = self.out.write_all(sep.as_bytes()).and_then(|()| serde_json::to_writer(&mut self.out, r).map_err(std::io::Error::from));
+        let res = self
+            .out
+            .write_all(sep.as_bytes())
+            .and_then(|()| serde_json::to_writer(&mut self.out, r).map_err(std::io::Error::from));
         if let Err(e) = res {
             self.error = Some(e);
         }
@@ -77,7 +80,11 @@ fn read_ecc(paths: &[PathBuf], threshold: f64, report: &mut Report) -> Vec<GpuEc
         };
         let gpus = gpuguard::ecc::parse_nvidia_smi_q(&text);
         if gpus.is_empty() {
-            report.errors.push(InputError { file: p.display().to_string(), line: None, message: "no `GPU <bus id>` section: not nvidia-smi -q output".into() });
+            report.errors.push(InputError {
+                file: p.display().to_string(),
+                line: None,
+                message: "no `GPU <bus id>` section: not nvidia-smi -q output".into(),
+            });
             continue;
         }
         let time = gpuguard::ecc::smi_timestamp_seconds(&text);
@@ -101,7 +108,9 @@ fn read_ecc(paths: &[PathBuf], threshold: f64, report: &mut Report) -> Vec<GpuEc
 
 fn summary_json(summary: &XidSummary, report: &Report) -> serde_json::Value {
     let mut v = serde_json::to_value(summary).unwrap_or_default();
-    if let (Some(obj), Ok(serde_json::Value::Object(counts))) = (v.as_object_mut(), serde_json::to_value(report.summary())) {
+    if let (Some(obj), Ok(serde_json::Value::Object(counts))) =
+        (v.as_object_mut(), serde_json::to_value(report.summary()))
+    {
         obj.extend(counts);
     }
     v
@@ -116,7 +125,8 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
     let mut scanner = XidScanner::new();
     let mut report = Report::new("xid");
     let stdout = std::io::stdout();
-    let mut sink = EventSink { out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()), first: true, error: None };
+    let mut sink =
+        EventSink { out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()), first: true, error: None };
     let json = a.format == XidFormat::Json;
     if json {
         sink.out.write_all(b"{\n  \"schema\": 1,\n  \"command\": \"xid\",\n  \"events\": [")?;
@@ -159,7 +169,10 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
             for v in &summary.verdicts {
                 text.push_str(&format!("verdict: {}\n", v.message));
             }
-            text.push_str(&format!("scanned {} line(s) in {} input(s): {} XID event(s)\n", summary.lines, summary.inputs, summary.events));
+            text.push_str(&format!(
+                "scanned {} line(s) in {} input(s): {} XID event(s)\n",
+                summary.lines, summary.inputs, summary.events
+            ));
             out.write_all(text.as_bytes())?;
         }
     }

@@ -101,8 +101,17 @@ fn read_request_line(stream: &mut TcpStream) -> Option<(String, String)> {
     version.starts_with("HTTP/1.").then(|| (method.to_owned(), target.to_owned()))
 }
 
-fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &[u8], head_only: bool) -> std::io::Result<()> {
-    let header = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let header = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     stream.write_all(header.as_bytes())?;
     if !head_only {
         stream.write_all(body)?;

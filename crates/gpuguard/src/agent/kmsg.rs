@@ -52,7 +52,15 @@ impl KmsgFollower {
     pub fn open(path: &Path) -> std::io::Result<Self> {
         use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
-        Ok(KmsgFollower { file, buf: vec![0; RECORD_MAX], batch: Vec::new(), last_seq: None, lost: 0, records: 0, bytes: 0 })
+        Ok(KmsgFollower {
+            file,
+            buf: vec![0; RECORD_MAX],
+            batch: Vec::new(),
+            last_seq: None,
+            lost: 0,
+            records: 0,
+            bytes: 0,
+        })
     }
 
     /// Waits up to `timeout` for records, then reads every record available and hands their

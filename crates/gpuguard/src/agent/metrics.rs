@@ -68,10 +68,23 @@ pub fn finding_metrics(report: &Report) -> Vec<MetricFamily> {
 /// assert!(text.contains(r#"gpuguard_ecc_errors_total{gpu="00000000:3B:00.0",type="corrected",scope="volatile"} 5"#));
 /// ```
 pub fn nvml_metrics(facts: &NvmlFacts) -> Vec<MetricFamily> {
-    let mut info = MetricFamily::new("gpuguard_gpu_info", "GPUs NVML sees (value 1), with their identity as labels.", MetricType::Gauge);
-    let mut mig = MetricFamily::new("gpuguard_gpu_mig_enabled", "1 when MIG mode is on for the GPU.", MetricType::Gauge);
-    let mut mig_pending = MetricFamily::new("gpuguard_gpu_mig_pending_change", "1 when a MIG mode change waits for a GPU reset.", MetricType::Gauge);
-    let mut procs = MetricFamily::new("gpuguard_gpu_processes", "Compute processes on the GPU (more than one without MIG is time-slicing).", MetricType::Gauge);
+    let mut info = MetricFamily::new(
+        "gpuguard_gpu_info",
+        "GPUs NVML sees (value 1), with their identity as labels.",
+        MetricType::Gauge,
+    );
+    let mut mig =
+        MetricFamily::new("gpuguard_gpu_mig_enabled", "1 when MIG mode is on for the GPU.", MetricType::Gauge);
+    let mut mig_pending = MetricFamily::new(
+        "gpuguard_gpu_mig_pending_change",
+        "1 when a MIG mode change waits for a GPU reset.",
+        MetricType::Gauge,
+    );
+    let mut procs = MetricFamily::new(
+        "gpuguard_gpu_processes",
+        "Compute processes on the GPU (more than one without MIG is time-slicing).",
+        MetricType::Gauge,
+    );
     for g in &facts.gpus {
         let gpu = g.pci_bus_id.as_str();
         let index = g.index.to_string();
@@ -85,7 +98,8 @@ pub fn nvml_metrics(facts: &NvmlFacts) -> Vec<MetricFamily> {
         }
         procs.push(&[("gpu", gpu)], g.processes.len() as f64);
     }
-    let mut driver = MetricFamily::new("gpuguard_driver_info", "The NVIDIA driver NVML reports (value 1).", MetricType::Gauge);
+    let mut driver =
+        MetricFamily::new("gpuguard_driver_info", "The NVIDIA driver NVML reports (value 1).", MetricType::Gauge);
     if let Some(v) = &facts.driver_version {
         let cuda = facts.cuda_version.map_or(String::new(), |c| format!("{}.{}", c / 1000, c % 1000 / 10));
         driver.push(&[("driver_version", v), ("cuda_version", &cuda)], 1.0);
@@ -119,7 +133,11 @@ fn pci_as_logged(nvml: &str) -> String {
 /// ```
 pub fn node_metrics(xid: &XidSummary, facts: Option<&NvmlFacts>, report: Option<&Report>) -> Vec<MetricFamily> {
     let mut out = xid_metrics(xid);
-    let mut up = MetricFamily::new("gpuguard_nvml_up", "1 when NVML answered (0: no NVIDIA driver library, or it failed).", MetricType::Gauge);
+    let mut up = MetricFamily::new(
+        "gpuguard_nvml_up",
+        "1 when NVML answered (0: no NVIDIA driver library, or it failed).",
+        MetricType::Gauge,
+    );
     up.push(&[], f64::from(u8::from(facts.is_some())));
     out.push(up);
     if let Some(facts) = facts {

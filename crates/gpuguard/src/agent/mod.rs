@@ -168,10 +168,15 @@ impl Agent {
             let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
             // A follower that has not gone round its loop for this long is stuck.
             let stale = config.poll_interval * 20 + Duration::from_secs(30);
-            let health: Arc<http::Health> = Arc::new(move |s: &AgentState| match s.heartbeats.iter().position(|h| h.elapsed() > stale) {
-                Some(i) => Err(format!("the follower of {} has not run for {:.0} s", s.logs[i].source, s.heartbeats[i].elapsed().as_secs_f64())),
-                None => Ok(()),
-            });
+            let health: Arc<http::Health> =
+                Arc::new(move |s: &AgentState| match s.heartbeats.iter().position(|h| h.elapsed() > stale) {
+                    Some(i) => Err(format!(
+                        "the follower of {} has not run for {:.0} s",
+                        s.logs[i].source,
+                        s.heartbeats[i].elapsed().as_secs_f64()
+                    )),
+                    None => Ok(()),
+                });
             threads.push(spawn("gpuguard-accept", Box::new(move || http::serve(listener, state, stop, health)))?);
         }
         Ok(Agent { addr, state, stop, threads })
@@ -264,11 +269,8 @@ fn follow(i: usize, log: &KernelLog, cfg: &AgentConfig, state: &Mutex<AgentState
 /// The sampler's loop: NVML every `nvml_interval`, the doctor every `doctor_interval`.
 fn sample(cfg: &AgentConfig, state: &Mutex<AgentState>, stop: &AtomicBool) {
     let host = Host::new(&cfg.root);
-    let options = DoctorOptions {
-        expect_gpus: cfg.expect_gpus,
-        nvml_library: cfg.nvml_library.clone(),
-        ..Default::default()
-    };
+    let options =
+        DoctorOptions { expect_gpus: cfg.expect_gpus, nvml_library: cfg.nvml_library.clone(), ..Default::default() };
     let (mut next_nvml, mut next_doctor) = (Instant::now(), Instant::now());
     loop {
         let now = Instant::now();

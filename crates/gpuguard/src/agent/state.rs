@@ -3,10 +3,10 @@
 //! grows only with distinct GPU × code pairs, and the rest is replaced, not appended to.
 
 use super::metrics::node_metrics;
+use crate::Report;
 use crate::probe::nvml::NvmlFacts;
 use crate::render::prometheus::{MetricFamily, MetricType, to_prometheus};
 use crate::xid::XidScanner;
-use crate::Report;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Counters of one followed kernel log.
@@ -64,7 +64,12 @@ pub fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn family(name: &str, help: &str, kind: MetricType, samples: impl IntoIterator<Item = (Vec<(&'static str, String)>, f64)>) -> MetricFamily {
+fn family(
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    samples: impl IntoIterator<Item = (Vec<(&'static str, String)>, f64)>,
+) -> MetricFamily {
     let mut f = MetricFamily::new(name, help, kind);
     for (labels, v) in samples {
         let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -99,26 +104,88 @@ impl AgentState {
     pub fn families(&self) -> Vec<MetricFamily> {
         let gauge = MetricType::Gauge;
         let counter = MetricType::Counter;
-        let per_log = |f: fn(&LogStats) -> f64| self.logs.iter().map(move |l| (vec![("source", l.source.clone())], f(l))).collect::<Vec<_>>();
+        let per_log = |f: fn(&LogStats) -> f64| {
+            self.logs.iter().map(move |l| (vec![("source", l.source.clone())], f(l))).collect::<Vec<_>>()
+        };
         let mut out = vec![
-            family("gpuguard_agent_info", "The running gpuguard agent (value 1).", gauge, [(vec![("version", env!("CARGO_PKG_VERSION").to_owned())], 1.0)]),
-            family("process_start_time_seconds", "Start time of the agent since the Unix epoch.", gauge, [(vec![], self.started)]),
-            family("process_resident_memory_bytes", "Resident memory of the agent.", gauge, resident_bytes().map(|b| (vec![], b))),
-            family("gpuguard_kernel_log_up", "1 when the followed kernel log could be read on the last try.", gauge, per_log(|l| f64::from(u8::from(l.up)))),
-            family("gpuguard_kernel_log_bytes_total", "Bytes read from the followed kernel log.", counter, per_log(|l| l.bytes as f64)),
-            family("gpuguard_kernel_log_rotations_total", "Rotations (rename or truncation) of the followed log.", counter, per_log(|l| l.rotations as f64)),
-            family("gpuguard_kernel_log_lost_records_total", "Kernel records overwritten in the ring buffer before they were read.", counter, per_log(|l| l.lost as f64)),
-            family("gpuguard_kernel_log_errors_total", "Failed opens or reads of the followed kernel log.", counter, per_log(|l| l.errors as f64)),
+            family(
+                "gpuguard_agent_info",
+                "The running gpuguard agent (value 1).",
+                gauge,
+                [(vec![("version", env!("CARGO_PKG_VERSION").to_owned())], 1.0)],
+            ),
+            family(
+                "process_start_time_seconds",
+                "Start time of the agent since the Unix epoch.",
+                gauge,
+                [(vec![], self.started)],
+            ),
+            family(
+                "process_resident_memory_bytes",
+                "Resident memory of the agent.",
+                gauge,
+                resident_bytes().map(|b| (vec![], b)),
+            ),
+            family(
+                "gpuguard_kernel_log_up",
+                "1 when the followed kernel log could be read on the last try.",
+                gauge,
+                per_log(|l| f64::from(u8::from(l.up))),
+            ),
+            family(
+                "gpuguard_kernel_log_bytes_total",
+                "Bytes read from the followed kernel log.",
+                counter,
+                per_log(|l| l.bytes as f64),
+            ),
+            family(
+                "gpuguard_kernel_log_rotations_total",
+                "Rotations (rename or truncation) of the followed log.",
+                counter,
+                per_log(|l| l.rotations as f64),
+            ),
+            family(
+                "gpuguard_kernel_log_lost_records_total",
+                "Kernel records overwritten in the ring buffer before they were read.",
+                counter,
+                per_log(|l| l.lost as f64),
+            ),
+            family(
+                "gpuguard_kernel_log_errors_total",
+                "Failed opens or reads of the followed kernel log.",
+                counter,
+                per_log(|l| l.errors as f64),
+            ),
         ];
         let report = self.doctor.as_ref().map(|(r, _, _)| r);
         out.extend(node_metrics(&self.xid.summary(), self.nvml.facts.as_ref(), report));
-        out.push(family("gpuguard_nvml_samples_total", "NVML samples taken.", counter, [(vec![], self.nvml.samples as f64)]));
+        out.push(family(
+            "gpuguard_nvml_samples_total",
+            "NVML samples taken.",
+            counter,
+            [(vec![], self.nvml.samples as f64)],
+        ));
         if self.nvml.samples > 0 {
-            out.push(family("gpuguard_nvml_last_sample_timestamp_seconds", "When NVML was last sampled.", gauge, [(vec![], self.nvml.at)]));
+            out.push(family(
+                "gpuguard_nvml_last_sample_timestamp_seconds",
+                "When NVML was last sampled.",
+                gauge,
+                [(vec![], self.nvml.at)],
+            ));
         }
         if let Some((_, at, took)) = &self.doctor {
-            out.push(family("gpuguard_doctor_last_run_timestamp_seconds", "When the doctor last ran.", gauge, [(vec![], *at)]));
-            out.push(family("gpuguard_doctor_duration_seconds", "How long the last doctor run took.", gauge, [(vec![], *took)]));
+            out.push(family(
+                "gpuguard_doctor_last_run_timestamp_seconds",
+                "When the doctor last ran.",
+                gauge,
+                [(vec![], *at)],
+            ));
+            out.push(family(
+                "gpuguard_doctor_duration_seconds",
+                "How long the last doctor run took.",
+                gauge,
+                [(vec![], *took)],
+            ));
         }
         out
     }

@@ -71,12 +71,7 @@ pub fn catalog() -> &'static [Footgun] {
 /// ```
 pub fn footgun(key: &str) -> Option<&'static Footgun> {
     let key = key.trim();
-    let number = key
-        .strip_prefix("GG")
-        .or_else(|| key.strip_prefix("gg"))
-        .unwrap_or(key)
-        .parse::<usize>()
-        .ok();
+    let number = key.strip_prefix("GG").or_else(|| key.strip_prefix("gg")).unwrap_or(key).parse::<usize>().ok();
     CATALOG.iter().find(|f| {
         f.id.eq_ignore_ascii_case(key)
             || f.slug.eq_ignore_ascii_case(key)

@@ -22,16 +22,32 @@ pub fn ecc_findings(gpus: &[GpuEcc]) -> Vec<Finding> {
             out.push(Finding::new("GG005", sev, format!("GPU {}: {msg}", g.gpu), fix).with_path(g.gpu.clone()));
         };
         if g.remapped_rows_failure == Some(true) {
-            push(Severity::Error, "row remapping failed; the memory cannot repair itself".into(), "Drain the node and replace the GPU.");
+            push(
+                Severity::Error,
+                "row remapping failed; the memory cannot repair itself".into(),
+                "Drain the node and replace the GPU.",
+            );
         }
         if let Some(n) = g.volatile_uncorrected.filter(|n| *n > 0) {
-            push(Severity::Error, format!("{n} uncorrected (double-bit) ECC error(s) since the driver loaded"), "Results computed since then may be corrupt: stop jobs, reset the GPU, and replace it if errors return.");
+            push(
+                Severity::Error,
+                format!("{n} uncorrected (double-bit) ECC error(s) since the driver loaded"),
+                "Results computed since then may be corrupt: stop jobs, reset the GPU, and replace it if errors return.",
+            );
         }
         if g.remapped_rows_pending == Some(true) {
-            push(Severity::Warning, "a row remap is pending until the GPU is reset".into(), "Drain the GPU and reset it (nvidia-smi -r) to apply the remap.");
+            push(
+                Severity::Warning,
+                "a row remap is pending until the GPU is reset".into(),
+                "Drain the GPU and reset it (nvidia-smi -r) to apply the remap.",
+            );
         }
         if g.retired_pages_pending == Some(true) {
-            push(Severity::Warning, "a page retirement is pending until the driver reloads".into(), "Drain the GPU and reload the driver or reboot to retire the page.");
+            push(
+                Severity::Warning,
+                "a page retirement is pending until the driver reloads".into(),
+                "Drain the GPU and reload the driver or reboot to retire the page.",
+            );
         }
     }
     out
@@ -70,11 +86,25 @@ pub fn ecc_rate_finding(gpu: &str, rate: &EccRate, threshold_per_hour: f64) -> O
 /// assert!(text.contains(r#"gpuguard_ecc_errors_total{gpu="00000000:3B:00.0",type="corrected",scope="volatile"} 7"#));
 /// ```
 pub fn ecc_metrics(gpus: &[GpuEcc]) -> Vec<MetricFamily> {
-    let mut errors = MetricFamily::new("gpuguard_ecc_errors_total", "ECC errors counted by the GPU, from nvidia-smi -q.", MetricType::Counter);
-    let mut retired = MetricFamily::new("gpuguard_ecc_retired_pages", "GPU memory pages retired, by cause.", MetricType::Gauge);
-    let mut remapped = MetricFamily::new("gpuguard_ecc_remapped_rows", "GPU memory rows remapped, by error type.", MetricType::Gauge);
-    let mut pending = MetricFamily::new("gpuguard_ecc_pending", "1 when a page retirement or row remap waits for a reset.", MetricType::Gauge);
-    let mut failure = MetricFamily::new("gpuguard_ecc_remap_failure", "1 when row remapping failed (replace the GPU).", MetricType::Gauge);
+    let mut errors = MetricFamily::new(
+        "gpuguard_ecc_errors_total",
+        "ECC errors counted by the GPU, from nvidia-smi -q.",
+        MetricType::Counter,
+    );
+    let mut retired =
+        MetricFamily::new("gpuguard_ecc_retired_pages", "GPU memory pages retired, by cause.", MetricType::Gauge);
+    let mut remapped =
+        MetricFamily::new("gpuguard_ecc_remapped_rows", "GPU memory rows remapped, by error type.", MetricType::Gauge);
+    let mut pending = MetricFamily::new(
+        "gpuguard_ecc_pending",
+        "1 when a page retirement or row remap waits for a reset.",
+        MetricType::Gauge,
+    );
+    let mut failure = MetricFamily::new(
+        "gpuguard_ecc_remap_failure",
+        "1 when row remapping failed (replace the GPU).",
+        MetricType::Gauge,
+    );
     for g in gpus {
         let gpu = g.gpu.as_str();
         for (v, t, s) in [

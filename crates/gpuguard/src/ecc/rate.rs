@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn climbing_rate_alerts_even_with_a_small_total() {
         // 10 per hour for two hours, then 120 in ten minutes.
-        let r = corrected_error_rate(&[s(0.0, 0), s(3600.0, 10), s(7200.0, 20), s(7800.0, 140)], 100.0).expect("valid samples");
+        let r = corrected_error_rate(&[s(0.0, 0), s(3600.0, 10), s(7200.0, 20), s(7800.0, 140)], 100.0)
+            .expect("valid samples");
         assert_eq!(r.increase, 140);
         assert!((r.peak_per_hour - 720.0).abs() < 1e-9);
         assert!(r.alert);

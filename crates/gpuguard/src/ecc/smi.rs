@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(g[0].gpu, "00000000:00:1E.0");
         assert_eq!((g[0].volatile_corrected, g[0].volatile_uncorrected), (Some(3), Some(0)));
         assert_eq!((g[0].aggregate_corrected, g[0].aggregate_uncorrected), (Some(1207), Some(2)));
-        assert_eq!((g[0].retired_pages_sbe, g[0].retired_pages_dbe, g[0].retired_pages_pending), (Some(4), Some(2), Some(true)));
+        assert_eq!(
+            (g[0].retired_pages_sbe, g[0].retired_pages_dbe, g[0].retired_pages_pending),
+            (Some(4), Some(2), Some(true))
+        );
         assert_eq!(g[0].remapped_rows_pending, None);
     }
 
@@ -195,7 +198,10 @@ mod tests {
         assert_eq!((g[0].volatile_corrected, g[0].volatile_uncorrected), (Some(0), Some(0)));
         assert_eq!((g[1].volatile_corrected, g[1].volatile_uncorrected), (Some(17), Some(1)));
         assert_eq!(g[1].aggregate_corrected, Some(5123));
-        assert_eq!((g[1].remapped_rows_uncorrectable, g[1].remapped_rows_pending, g[1].remapped_rows_failure), (Some(1), Some(true), Some(false)));
+        assert_eq!(
+            (g[1].remapped_rows_uncorrectable, g[1].remapped_rows_pending, g[1].remapped_rows_failure),
+            (Some(1), Some(true), Some(false))
+        );
         assert_eq!(g[1].retired_pages_sbe, None); // N/A on Hopper
     }
 

@@ -5,8 +5,8 @@
 
 mod pods;
 
-pub use pods::{Container, PodSpec, pod_specs};
 pub(crate) use pods::WORKLOAD_KINDS;
+pub use pods::{Container, PodSpec, pod_specs};
 
 use serde_json::Value;
 

@@ -129,7 +129,9 @@ pub fn pod_specs<'a>(obj: &Object<'a>) -> Vec<PodSpec<'a>> {
             push_template(&mut out, "spec.template", &spec["template"])
         }
         "PodTemplate" => push_template(&mut out, "template", &v["template"]),
-        "CronJob" => push_template(&mut out, "spec.jobTemplate.spec.template", &spec["jobTemplate"]["spec"]["template"]),
+        "CronJob" => {
+            push_template(&mut out, "spec.jobTemplate.spec.template", &spec["jobTemplate"]["spec"]["template"])
+        }
         // Kubeflow training operators: pytorchReplicaSpecs, tfReplicaSpecs, mpiReplicaSpecs,
         // xgbReplicaSpecs, paddleReplicaSpecs… all share the shape {Role: {template}}.
         "PyTorchJob" | "TFJob" | "MPIJob" | "XGBoostJob" | "PaddleJob" | "MXJob" | "JAXJob" => {
@@ -179,9 +181,29 @@ pub fn pod_specs<'a>(obj: &Object<'a>) -> Vec<PodSpec<'a>> {
 
 /// Kinds that carry pod specs, for telling "nothing to check" from "unknown kind".
 pub(crate) const WORKLOAD_KINDS: &[&str] = &[
-    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
-    "PodTemplate", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "MXJob", "JAXJob", "RayCluster",
-    "RayService", "RayJob", "LeaderWorkerSet", "JobSet", "InferenceService", "ServingRuntime",
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+    "PyTorchJob",
+    "TFJob",
+    "MPIJob",
+    "XGBoostJob",
+    "PaddleJob",
+    "MXJob",
+    "JAXJob",
+    "RayCluster",
+    "RayService",
+    "RayJob",
+    "LeaderWorkerSet",
+    "JobSet",
+    "InferenceService",
+    "ServingRuntime",
     "ClusterServingRuntime",
 ];
 
@@ -198,8 +220,20 @@ fn push_template<'a>(out: &mut Vec<PodSpec<'a>>, path: &str, template: &'a Value
 
 /// KServe's framework keys: each is one container spec (`predictor.model`, `predictor.pytorch`).
 const KSERVE_SHORTHANDS: &[&str] = &[
-    "model", "pytorch", "tensorflow", "sklearn", "xgboost", "onnx", "triton", "huggingface", "lightgbm",
-    "paddle", "pmml", "tritonserver", "alibi", "art",
+    "model",
+    "pytorch",
+    "tensorflow",
+    "sklearn",
+    "xgboost",
+    "onnx",
+    "triton",
+    "huggingface",
+    "lightgbm",
+    "paddle",
+    "pmml",
+    "tritonserver",
+    "alibi",
+    "art",
 ];
 
 fn push_spec<'a>(out: &mut Vec<PodSpec<'a>>, path: &str, spec: &'a Value, meta: &'a Value, meta_path: Option<String>) {
@@ -241,12 +275,22 @@ mod tests {
     fn ml_custom_resources() {
         let t = json!({"spec": {"containers": [{"name": "c"}]}});
         assert_eq!(
-            paths(json!({"kind": "PyTorchJob", "spec": {"pytorchReplicaSpecs": {"Master": {"template": t}, "Worker": {"template": t}}}})),
-            ["spec.pytorchReplicaSpecs.Master.template.spec.containers[0]", "spec.pytorchReplicaSpecs.Worker.template.spec.containers[0]"]
+            paths(
+                json!({"kind": "PyTorchJob", "spec": {"pytorchReplicaSpecs": {"Master": {"template": t}, "Worker": {"template": t}}}})
+            ),
+            [
+                "spec.pytorchReplicaSpecs.Master.template.spec.containers[0]",
+                "spec.pytorchReplicaSpecs.Worker.template.spec.containers[0]"
+            ]
         );
         assert_eq!(
-            paths(json!({"kind": "RayService", "spec": {"rayClusterConfig": {"headGroupSpec": {"template": t}, "workerGroupSpecs": [{"template": t}]}}})),
-            ["spec.rayClusterConfig.headGroupSpec.template.spec.containers[0]", "spec.rayClusterConfig.workerGroupSpecs[0].template.spec.containers[0]"]
+            paths(
+                json!({"kind": "RayService", "spec": {"rayClusterConfig": {"headGroupSpec": {"template": t}, "workerGroupSpecs": [{"template": t}]}}})
+            ),
+            [
+                "spec.rayClusterConfig.headGroupSpec.template.spec.containers[0]",
+                "spec.rayClusterConfig.workerGroupSpecs[0].template.spec.containers[0]"
+            ]
         );
         assert_eq!(
             paths(json!({"kind": "JobSet", "spec": {"replicatedJobs": [{"template": {"spec": {"template": t}}}]}})),

@@ -44,7 +44,8 @@ impl LintConfig {
         let value = crate::yaml::parse_value(text, file, 1)?;
         let value = if value.is_null() { serde_json::json!({}) } else { value };
         let parse_err = |message: String| Error::Parse { file: file.to_owned(), line: None, message };
-        let config: LintConfig = serde_json::from_value(value).map_err(|e| parse_err(format!("invalid config: {e}")))?;
+        let config: LintConfig =
+            serde_json::from_value(value).map_err(|e| parse_err(format!("invalid config: {e}")))?;
         for id in config.rules.iter().chain(&config.disable).chain(config.severity.keys()) {
             if crate::catalog::footgun(id).is_none() {
                 return Err(parse_err(format!("unknown rule {id:?} (expected GG001…GG010)")));

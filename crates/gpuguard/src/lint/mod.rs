@@ -53,7 +53,14 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Records a finding at the rule's default severity. `container` names the container, `path`
     /// is the field path inside the object.
-    pub fn emit(&mut self, rule: &str, message: String, fix: String, container: Option<&Container<'_>>, path: String) -> &mut Finding {
+    pub fn emit(
+        &mut self,
+        rule: &str,
+        message: String,
+        fix: String,
+        container: Option<&Container<'_>>,
+        path: String,
+    ) -> &mut Finding {
         let severity = crate::catalog::footgun(rule).map_or(Severity::Warning, |f| f.default_severity);
         let mut f = Finding::new(rule, severity, message, fix);
         f.location.container = container.map(|c| c.name.clone());
@@ -124,12 +131,41 @@ fn note(file: &str, line: usize, what: &str) -> Check {
 
 /// Kinds without pod specs that gpuguard still knows (so they are not reported as unknown).
 const INERT_KINDS: &[&str] = &[
-    "Service", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-    "Namespace", "PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Ingress", "IngressClass",
-    "NetworkPolicy", "HorizontalPodAutoscaler", "PodDisruptionBudget", "CustomResourceDefinition", "PriorityClass",
-    "RuntimeClass", "Node", "LimitRange", "ResourceQuota", "ServiceMonitor", "PodMonitor", "Endpoints",
-    "EndpointSlice", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "APIService",
-    "HTTPRoute", "Gateway", "ResourceClaim", "ResourceClaimTemplate", "DeviceClass",
+    "Service",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Namespace",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "Ingress",
+    "IngressClass",
+    "NetworkPolicy",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "RuntimeClass",
+    "Node",
+    "LimitRange",
+    "ResourceQuota",
+    "ServiceMonitor",
+    "PodMonitor",
+    "Endpoints",
+    "EndpointSlice",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+    "HTTPRoute",
+    "Gateway",
+    "ResourceClaim",
+    "ResourceClaimTemplate",
+    "DeviceClass",
 ];
 
 fn lint_object(obj: Object<'_>, doc: &Doc<'_>, prefix: &str, opts: &LintOptions, report: &mut Report) {
@@ -140,7 +176,11 @@ fn lint_object(obj: Object<'_>, doc: &Doc<'_>, prefix: &str, opts: &LintOptions,
         || k8s::WORKLOAD_KINDS.contains(&obj.kind)
         || rules::is_device_plugin_config(obj.value);
     if pods.is_empty() && !known {
-        let what = if obj.kind.is_empty() { "no kind".to_owned() } else { format!("kind {} is not one gpuguard checks", obj.kind) };
+        let what = if obj.kind.is_empty() {
+            "no kind".to_owned()
+        } else {
+            format!("kind {} is not one gpuguard checks", obj.kind)
+        };
         report.checks.push(note(file, line, &format!("{}: {what}; skipped", obj.name.unwrap_or("(unnamed)"))));
         return;
     }

@@ -90,11 +90,7 @@ pub fn mtbf_hours(interruption_rate: f64, period_hours: f64, nodes: u32) -> Resu
 /// assert!((opt(300.0, 0.25, Daly).unwrap() / 60.0 - 9.1).abs() < 0.05);
 /// assert_eq!(opt(300.0, 24.0, Young).unwrap(), 7200.0);
 /// ```
-pub fn optimal_checkpoint_interval(
-    checkpoint_seconds: f64,
-    mtbf_hours: f64,
-    method: CheckpointMethod,
-) -> Result<f64> {
+pub fn optimal_checkpoint_interval(checkpoint_seconds: f64, mtbf_hours: f64, method: CheckpointMethod) -> Result<f64> {
     let delta = check_non_negative("checkpoint_seconds", checkpoint_seconds, true)?;
     if mtbf_hours.is_nan() || mtbf_hours <= 0.0 {
         return Err(Error::invalid("mtbf_hours", format!("must be greater than 0, got {mtbf_hours}")));

@@ -47,9 +47,9 @@ impl GpuResourceProblem {
             Self::Unequal { resource, request, limit } => format!(
                 "{resource} request {request} differs from limit {limit}; extended resources cannot be overcommitted"
             ),
-            Self::NotWhole { resource, field, value } => format!(
-                "{resource} {field} is {value}, not a whole number of GPUs"
-            ),
+            Self::NotWhole { resource, field, value } => {
+                format!("{resource} {field} is {value}, not a whole number of GPUs")
+            }
             Self::Negative { resource, field, value } => format!("{resource} {field} is negative ({value})"),
             Self::Invalid { resource, field, value } => {
                 format!("{resource} {field} {value:?} is not a Kubernetes quantity")
@@ -135,11 +135,18 @@ pub fn validate_gpu_resources(requests: &[(&str, &str)], limits: &[(&str, &str)]
 }
 
 /// Parses one value, recording why it is not a valid GPU count; `None` when it is not.
-fn whole_quantity(resource: &str, field: &'static str, value: &str, problems: &mut Vec<GpuResourceProblem>) -> Option<Quantity> {
+fn whole_quantity(
+    resource: &str,
+    field: &'static str,
+    value: &str,
+    problems: &mut Vec<GpuResourceProblem>,
+) -> Option<Quantity> {
     let (resource_owned, value_owned) = (resource.to_owned(), value.to_owned());
     let problem = match Quantity::parse(value) {
         Ok(q) if !q.is_negative() && q.is_whole() => return Some(q),
-        Ok(q) if q.is_negative() => GpuResourceProblem::Negative { resource: resource_owned, field, value: value_owned },
+        Ok(q) if q.is_negative() => {
+            GpuResourceProblem::Negative { resource: resource_owned, field, value: value_owned }
+        }
         Ok(_) => GpuResourceProblem::NotWhole { resource: resource_owned, field, value: value_owned },
         Err(_) => GpuResourceProblem::Invalid { resource: resource_owned, field, value: value_owned },
     };
@@ -157,11 +164,20 @@ mod tests {
         assert!(v(&[], &[]).is_empty());
         assert!(v(&[("cpu", "500m")], &[("memory", "1Gi")]).is_empty());
         assert!(v(&[("nvidia.com/gpu", "1000m")], &[("nvidia.com/gpu", "1")]).is_empty());
-        assert!(matches!(v(&[("nvidia.com/gpu", "1")], &[]).as_slice(), [GpuResourceProblem::RequestWithoutLimit { .. }]));
-        assert!(matches!(v(&[], &[("nvidia.com/gpu", "0.5")]).as_slice(), [GpuResourceProblem::NotWhole { field: "limits", .. }]));
+        assert!(matches!(
+            v(&[("nvidia.com/gpu", "1")], &[]).as_slice(),
+            [GpuResourceProblem::RequestWithoutLimit { .. }]
+        ));
+        assert!(matches!(
+            v(&[], &[("nvidia.com/gpu", "0.5")]).as_slice(),
+            [GpuResourceProblem::NotWhole { field: "limits", .. }]
+        ));
         assert!(matches!(v(&[], &[("nvidia.com/gpu", "-1")]).as_slice(), [GpuResourceProblem::Negative { .. }]));
         assert!(matches!(v(&[], &[("nvidia.com/gpu", "one")]).as_slice(), [GpuResourceProblem::Invalid { .. }]));
-        assert!(matches!(v(&[("amd.com/gpu", "2")], &[("amd.com/gpu", "1")]).as_slice(), [GpuResourceProblem::Unequal { .. }]));
+        assert!(matches!(
+            v(&[("amd.com/gpu", "2")], &[("amd.com/gpu", "1")]).as_slice(),
+            [GpuResourceProblem::Unequal { .. }]
+        ));
         // A fractional request and limit: one problem each, no spurious "unequal".
         assert_eq!(v(&[("nvidia.com/gpu", "0.5")], &[("nvidia.com/gpu", "0.5")]).len(), 2);
     }

@@ -42,11 +42,7 @@ impl ProbeTiming {
 /// assert_eq!(gpuguard::probe_window_seconds(60, 10, 30).unwrap(), 360);
 /// assert!(gpuguard::probe_window_seconds(0, 0, 3).is_err());
 /// ```
-pub fn probe_window_seconds(
-    initial_delay_seconds: u32,
-    period_seconds: u32,
-    failure_threshold: u32,
-) -> Result<u64> {
+pub fn probe_window_seconds(initial_delay_seconds: u32, period_seconds: u32, failure_threshold: u32) -> Result<u64> {
     if period_seconds == 0 {
         return Err(Error::invalid("period_seconds", "must be at least 1 (Kubernetes' minimum)"));
     }
@@ -65,11 +61,7 @@ pub fn probe_window_seconds(
 /// assert_eq!(gpuguard::estimate_load_seconds(140e9, 1e9, 30.0).unwrap(), 170.0);
 /// assert!(gpuguard::estimate_load_seconds(1.0, 0.0, 0.0).is_err());
 /// ```
-pub fn estimate_load_seconds(
-    model_bytes: f64,
-    read_bytes_per_second: f64,
-    overhead_seconds: f64,
-) -> Result<f64> {
+pub fn estimate_load_seconds(model_bytes: f64, read_bytes_per_second: f64, overhead_seconds: f64) -> Result<f64> {
     let bytes = check_non_negative("model_bytes", model_bytes, false)?;
     let rate = check_non_negative("read_bytes_per_second", read_bytes_per_second, true)?;
     let overhead = check_non_negative("overhead_seconds", overhead_seconds, false)?;

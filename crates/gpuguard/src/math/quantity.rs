@@ -48,7 +48,8 @@ impl Quantity {
         if digits.len() > 36 {
             return Err(bad("too many digits"));
         }
-        let mantissa = if digits.is_empty() { 0 } else { digits.parse::<u128>().map_err(|_| bad("expected digits"))? };
+        let mantissa =
+            if digits.is_empty() { 0 } else { digits.parse::<u128>().map_err(|_| bad("expected digits"))? };
         let scale = frac_part.len() as u32;
         let (exp10, exp2) = match suffix {
             "" => (0, 0),
@@ -86,9 +87,7 @@ impl Quantity {
 
     /// The value as a float (exact for every quantity people write for GPUs and memory).
     pub fn as_f64(&self) -> f64 {
-        let v = self.mantissa as f64
-            * 10f64.powi(self.exp10 - self.scale as i32)
-            * 2f64.powi(self.exp2 as i32);
+        let v = self.mantissa as f64 * 10f64.powi(self.exp10 - self.scale as i32) * 2f64.powi(self.exp2 as i32);
         if self.negative { -v } else { v }
     }
 

@@ -83,10 +83,7 @@ pub fn shm_required_bytes(
         return Ok(0);
     }
     if prefetch_factor == 0 {
-        return Err(Error::invalid(
-            "prefetch_factor",
-            "must be at least 1 when num_workers > 0 (PyTorch rejects 0)",
-        ));
+        return Err(Error::invalid("prefetch_factor", "must be at least 1 when num_workers > 0 (PyTorch rejects 0)"));
     }
     let overflow = |name| Error::invalid(name, "the required size overflows 64 bits");
     let batch = batch_bytes
@@ -176,9 +173,7 @@ pub fn shm_recommended_size(
              own memory plus {quantity} fits in it.",
             human_bytes(limit)
         ),
-        None => format!(
-            " tmpfs pages count against the container's memory limit: raise it by {quantity}."
-        ),
+        None => format!(" tmpfs pages count against the container's memory limit: raise it by {quantity}."),
     });
     Ok(ShmRecommendation { required_bytes: required, size_bytes: size, quantity, reasoning })
 }

@@ -87,7 +87,10 @@ mod tests {
             ("/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "2147483648\n"),
         ]);
         assert_eq!(memory_limit(&Host::new(d.path())).expect("test fixture").bytes, Some(2 << 30));
-        let d = tree(&[("/proc/self/cgroup", "4:memory:/\n"), ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n")]);
+        let d = tree(&[
+            ("/proc/self/cgroup", "4:memory:/\n"),
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n"),
+        ]);
         assert_eq!(memory_limit(&Host::new(d.path())).expect("test fixture").bytes, None);
     }
 }

@@ -51,7 +51,11 @@ pub fn check(host: &Host, loader: Option<LoaderShape>) -> (Check, Vec<Finding>) 
 /// let (check, _) = dev_shm::check_with_limit(&Host::new("/nonexistent"), None, Some(&limit));
 /// assert_eq!(check.name, "dev-shm");
 /// ```
-pub fn check_with_limit(host: &Host, loader: Option<LoaderShape>, limit: Option<&super::cgroup::MemoryLimit>) -> (Check, Vec<Finding>) {
+pub fn check_with_limit(
+    host: &Host,
+    loader: Option<LoaderShape>,
+    limit: Option<&super::cgroup::MemoryLimit>,
+) -> (Check, Vec<Finding>) {
     let (mut check, mut findings) = check(host, loader);
     let Some(limit) = limit else { return (check, findings) };
     let Some(bytes) = limit.bytes else {
@@ -59,7 +63,9 @@ pub fn check_with_limit(host: &Host, loader: Option<LoaderShape>, limit: Option<
         return (check, findings);
     };
     check.reason.push_str(&format!("; memory limit {} ({})", human_bytes(bytes), limit.file));
-    let need = loader.and_then(|l| crate::shm_required_bytes(l.num_workers, l.batch_bytes, l.prefetch_factor, l.loaders, l.local_processes).ok());
+    let need = loader.and_then(|l| {
+        crate::shm_required_bytes(l.num_workers, l.batch_bytes, l.prefetch_factor, l.loaders, l.local_processes).ok()
+    });
     if let Some(need) = need.filter(|&n| n > bytes) {
         findings.push(
             Finding::new(
@@ -138,7 +144,8 @@ mod tests {
     fn default_size_warns_and_big_loader_errors() {
         let (c, f) = judge(64 << 20, 64 << 20, None);
         assert_eq!((c.status, f[0].severity), (CheckStatus::Finding, Severity::Warning));
-        let loader = LoaderShape { num_workers: 2, batch_bytes: 8 << 20, prefetch_factor: 2, loaders: 1, local_processes: 1 };
+        let loader =
+            LoaderShape { num_workers: 2, batch_bytes: 8 << 20, prefetch_factor: 2, loaders: 1, local_processes: 1 };
         let (_, f) = judge(40 << 20, 64 << 20, Some(loader));
         assert_eq!(f[0].severity, Severity::Error);
         assert_eq!(f[0].evidence["shm_free_bytes"], 40u64 << 20);

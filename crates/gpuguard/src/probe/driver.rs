@@ -35,11 +35,15 @@ pub struct DriverFacts {
 pub fn parse_nvrm_version(text: &str) -> Option<String> {
     let line = text.lines().find(|l| l.starts_with("NVRM version:"))?;
     let after = &line[line.find("Module")?..];
-    after.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()) && w.contains('.')).map(str::to_owned)
+    after
+        .split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()) && w.contains('.'))
+        .map(str::to_owned)
 }
 
 fn list_dir(p: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(p).into_iter().flatten().flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+    let mut v: Vec<String> =
+        std::fs::read_dir(p).into_iter().flatten().flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
     v.sort();
     v
 }
@@ -75,7 +79,8 @@ pub fn facts(host: &Host) -> DriverFacts {
         ..Default::default()
     };
     let dkms = host.path("/var/lib/dkms/nvidia");
-    f.dkms_versions = list_dir(&dkms).into_iter().filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    f.dkms_versions =
+        list_dir(&dkms).into_iter().filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
     if let Some(k) = &f.kernel {
         // Only where modules live (updates/, extra/, kernel/…): a full walk of the tree costs milliseconds.
         let base = host.path(&format!("/lib/modules/{k}"));
@@ -88,11 +93,19 @@ pub fn facts(host: &Host) -> DriverFacts {
         if let Ok(text) = host.read(&log) {
             // "DKMS make.log for nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)": a failed
             // build for another kernel does not matter to this one.
-            let built_for = text.lines().next().and_then(|l| l.split(" for kernel ").nth(1)).and_then(|r| r.split_whitespace().next());
+            let built_for = text
+                .lines()
+                .next()
+                .and_then(|l| l.split(" for kernel ").nth(1))
+                .and_then(|r| r.split_whitespace().next());
             if built_for.is_some_and(|k| Some(k) != f.kernel.as_deref()) {
                 continue;
             }
-            if let Some((i, l)) = text.lines().enumerate().find(|(_, l)| l.contains("error:") || l.contains("Error ") || l.contains("*** ")) {
+            if let Some((i, l)) = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains("error:") || l.contains("Error ") || l.contains("*** "))
+            {
                 f.dkms_errors.push((log, i + 1, l.trim().to_owned()));
             }
         }
@@ -108,7 +121,8 @@ pub fn facts(host: &Host) -> DriverFacts {
 /// ```
 pub fn library_version(file_name: &str) -> Option<String> {
     let v = file_name.rsplit_once(".so.")?.1;
-    (v.contains('.') && v.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))).then(|| v.to_owned())
+    (v.contains('.') && v.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+        .then(|| v.to_owned())
 }
 
 /// Judges the facts; `nvml_version` is the user-space library's driver version when NVML loaded.
@@ -121,9 +135,19 @@ pub fn library_version(file_name: &str) -> Option<String> {
 /// ```
 pub fn judge(f: &DriverFacts, nvml_version: Option<&str>) -> (Check, Vec<Finding>) {
     let kernel = f.kernel.as_deref().unwrap_or("(unknown)");
-    let installed = f.module_version.is_some() || !f.dkms_versions.is_empty() || !f.module_files.is_empty() || nvml_version.is_some();
+    let installed = f.module_version.is_some()
+        || !f.dkms_versions.is_empty()
+        || !f.module_files.is_empty()
+        || nvml_version.is_some();
     if !installed {
-        return (Check::new("driver", CheckStatus::Skipped, format!("no NVIDIA kernel module loaded or installed for kernel {kernel}")), vec![]);
+        return (
+            Check::new(
+                "driver",
+                CheckStatus::Skipped,
+                format!("no NVIDIA kernel module loaded or installed for kernel {kernel}"),
+            ),
+            vec![],
+        );
     }
     let mut findings = Vec::new();
     // A working NVML proves a loaded module; without /lib/modules/<kernel> (most containers) the

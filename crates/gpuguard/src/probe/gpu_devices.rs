@@ -52,7 +52,12 @@ pub fn check(host: &Host, expect_gpus: Option<u32>) -> (Check, Vec<Finding>) {
 /// assert!(findings.is_empty());
 /// ```
 pub fn judge(ctl: bool, uvm: bool, gpus: &[u32], expect_gpus: Option<u32>) -> (Check, Vec<Finding>) {
-    let seen = format!("/dev/nvidiactl {}, /dev/nvidia-uvm {}, {} /dev/nvidiaN node(s)", if ctl { "present" } else { "absent" }, if uvm { "present" } else { "absent" }, gpus.len());
+    let seen = format!(
+        "/dev/nvidiactl {}, /dev/nvidia-uvm {}, {} /dev/nvidiaN node(s)",
+        if ctl { "present" } else { "absent" },
+        if uvm { "present" } else { "absent" },
+        gpus.len()
+    );
     match expect_gpus {
         Some(want) if (gpus.len() as u32) < want || (want > 0 && !ctl) => {
             let f = Finding::new(

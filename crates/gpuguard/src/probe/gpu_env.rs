@@ -33,7 +33,9 @@ pub fn parse_nvidia_visible(v: Option<&str>) -> NvidiaVisible {
         Some("" | "void") => NvidiaVisible::Void,
         Some("none") => NvidiaVisible::NoDevices,
         Some("all") => NvidiaVisible::All,
-        Some(list) => NvidiaVisible::List(list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+        Some(list) => {
+            NvidiaVisible::List(list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        }
     }
 }
 
@@ -60,7 +62,8 @@ pub struct CudaVisible {
 /// assert_eq!(cuda_visible("", Some(8)).visible, 0);
 /// ```
 pub fn cuda_visible(value: &str, device_count: Option<usize>) -> CudaVisible {
-    let entries: Vec<String> = if value.trim().is_empty() { vec![] } else { value.split(',').map(|s| s.trim().to_owned()).collect() };
+    let entries: Vec<String> =
+        if value.trim().is_empty() { vec![] } else { value.split(',').map(|s| s.trim().to_owned()).collect() };
     let mut seen = Vec::new();
     let mut invalid = None;
     for (i, e) in entries.iter().enumerate() {
@@ -80,8 +83,7 @@ pub fn cuda_visible(value: &str, device_count: Option<usize>) -> CudaVisible {
     CudaVisible { entries, visible, invalid }
 }
 
-const FIX_REQUEST: &str =
-    "request the GPUs in the pod's resources.limits (nvidia.com/gpu) or run the container with --gpus; do not override NVIDIA_VISIBLE_DEVICES by hand";
+const FIX_REQUEST: &str = "request the GPUs in the pod's resources.limits (nvidia.com/gpu) or run the container with --gpus; do not override NVIDIA_VISIBLE_DEVICES by hand";
 
 /// Judges the three variables, given the GPUs the process can reach (`device_count`, from
 /// /dev/nvidiaN or NVML) and how many it expects.
@@ -101,9 +103,17 @@ pub fn check(host: &Host, device_count: Option<usize>, expect_gpus: Option<u32>)
     if matches!(parse_nvidia_visible(nvd), NvidiaVisible::Void | NvidiaVisible::NoDevices) {
         let sev = if want > 0 { Severity::Error } else { Severity::Warning };
         findings.push(
-            Finding::new("GG008", sev, format!("NVIDIA_VISIBLE_DEVICES={:?}: the container runtime gave this container no GPU", nvd.unwrap_or("")), FIX_REQUEST)
-                .with_evidence("NVIDIA_VISIBLE_DEVICES", nvd.unwrap_or(""))
-                .with_evidence("expected_gpus", want),
+            Finding::new(
+                "GG008",
+                sev,
+                format!(
+                    "NVIDIA_VISIBLE_DEVICES={:?}: the container runtime gave this container no GPU",
+                    nvd.unwrap_or("")
+                ),
+                FIX_REQUEST,
+            )
+            .with_evidence("NVIDIA_VISIBLE_DEVICES", nvd.unwrap_or(""))
+            .with_evidence("expected_gpus", want),
         );
     }
     if let Some(caps) = host.var("NVIDIA_DRIVER_CAPABILITIES").filter(|c| !c.trim().is_empty()) {
@@ -111,13 +121,22 @@ pub fn check(host: &Host, device_count: Option<usize>, expect_gpus: Option<u32>)
         let has = |c: &str| caps.split(',').map(str::trim).any(|x| x == c || x == "all");
         for (cap, sev, what) in [
             ("compute", Severity::Error, "CUDA and OpenCL libraries are not mounted: CUDA will find no device"),
-            ("utility", Severity::Warning, "nvidia-smi and NVML are not mounted: monitoring and health checks cannot see the GPU"),
+            (
+                "utility",
+                Severity::Warning,
+                "nvidia-smi and NVML are not mounted: monitoring and health checks cannot see the GPU",
+            ),
         ] {
             if !has(cap) {
                 findings.push(
-                    Finding::new("GG008", sev, format!("NVIDIA_DRIVER_CAPABILITIES={caps} lacks `{cap}`: {what}"), "set NVIDIA_DRIVER_CAPABILITIES=compute,utility (or unset it for that default)")
-                        .with_evidence("NVIDIA_DRIVER_CAPABILITIES", caps)
-                        .with_evidence("missing", cap),
+                    Finding::new(
+                        "GG008",
+                        sev,
+                        format!("NVIDIA_DRIVER_CAPABILITIES={caps} lacks `{cap}`: {what}"),
+                        "set NVIDIA_DRIVER_CAPABILITIES=compute,utility (or unset it for that default)",
+                    )
+                    .with_evidence("NVIDIA_DRIVER_CAPABILITIES", caps)
+                    .with_evidence("missing", cap),
                 );
             }
         }
@@ -147,10 +166,15 @@ pub fn check(host: &Host, device_count: Option<usize>, expect_gpus: Option<u32>)
             );
         } else if v.visible < want {
             findings.push(
-                Finding::new("GG008", Severity::Error, format!("CUDA_VISIBLE_DEVICES={cvd:?} leaves {} GPU(s) visible but {want} are expected", v.visible), "unset CUDA_VISIBLE_DEVICES or list every GPU the job needs")
-                    .with_evidence("CUDA_VISIBLE_DEVICES", cvd)
-                    .with_evidence("visible", v.visible)
-                    .with_evidence("expected_gpus", want),
+                Finding::new(
+                    "GG008",
+                    Severity::Error,
+                    format!("CUDA_VISIBLE_DEVICES={cvd:?} leaves {} GPU(s) visible but {want} are expected", v.visible),
+                    "unset CUDA_VISIBLE_DEVICES or list every GPU the job needs",
+                )
+                .with_evidence("CUDA_VISIBLE_DEVICES", cvd)
+                .with_evidence("visible", v.visible)
+                .with_evidence("expected_gpus", want),
             );
         }
     }
@@ -178,7 +202,14 @@ mod tests {
 
     #[test]
     fn findings() {
-        assert!(run(&[("NVIDIA_VISIBLE_DEVICES", "all"), ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility")], Some(8), Some(8)).is_empty());
+        assert!(
+            run(
+                &[("NVIDIA_VISIBLE_DEVICES", "all"), ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility")],
+                Some(8),
+                Some(8)
+            )
+            .is_empty()
+        );
         let f = run(&[("NVIDIA_VISIBLE_DEVICES", "void")], None, Some(1));
         assert_eq!(f[0].severity, Severity::Error);
         assert_eq!(run(&[("NVIDIA_VISIBLE_DEVICES", "none")], None, None)[0].severity, Severity::Warning);

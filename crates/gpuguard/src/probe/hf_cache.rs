@@ -48,7 +48,8 @@ pub fn resolve(host: &Host) -> Vec<CacheDir> {
     } else {
         host.var("HOME").map(|h| (format!("{}/.cache/huggingface/hub", h.trim_end_matches('/')), "default"))
     };
-    let mut out: Vec<CacheDir> = hub.into_iter().map(|(path, source)| CacheDir { library: "huggingface_hub", path, source }).collect();
+    let mut out: Vec<CacheDir> =
+        hub.into_iter().map(|(path, source)| CacheDir { library: "huggingface_hub", path, source }).collect();
     if let Some(p) = set(host, "TRANSFORMERS_CACHE").and_then(|p| expand_home(host, p)) {
         if out.first().is_none_or(|hub| hub.path != p) {
             out.push(CacheDir { library: "transformers", path: p, source: "TRANSFORMERS_CACHE" });
@@ -75,7 +76,14 @@ const ROLE: StorageRole = StorageRole {
 pub fn check(host: &Host) -> (Check, Vec<Finding>) {
     let dirs = resolve(host);
     if dirs.is_empty() {
-        return (Check::new(ROLE.check, CheckStatus::Skipped, "HOME is not set and no HF_HOME/HF_HUB_CACHE: cannot tell where the cache is"), vec![]);
+        return (
+            Check::new(
+                ROLE.check,
+                CheckStatus::Skipped,
+                "HOME is not set and no HF_HOME/HF_HUB_CACHE: cannot tell where the cache is",
+            ),
+            vec![],
+        );
     }
     let mut reasons = Vec::new();
     let mut findings = Vec::new();
@@ -83,7 +91,8 @@ pub fn check(host: &Host) -> (Check, Vec<Finding>) {
     for d in &dirs {
         let (c, f) = check_storage(host, &d.path, ROLE);
         reasons.push(format!("{} cache (from {}): {}", d.library, d.source, c.reason));
-        findings.extend(f.into_iter().map(|f| f.with_evidence("library", d.library).with_evidence("chosen_by", d.source)));
+        findings
+            .extend(f.into_iter().map(|f| f.with_evidence("library", d.library).with_evidence("chosen_by", d.source)));
         all_skipped &= c.status == CheckStatus::Skipped;
     }
     let status = match (findings.is_empty(), all_skipped) {
@@ -109,7 +118,10 @@ mod tests {
         assert_eq!(hub(&[base[0], ("XDG_CACHE_HOME", "/xdg")])[0].0, "/xdg/huggingface/hub");
         assert_eq!(hub(&[base[0], ("XDG_CACHE_HOME", "/xdg"), ("HF_HOME", "~/hf")])[0].0, "/home/u/hf/hub");
         assert_eq!(hub(&[base[0], ("HF_HOME", "/hf"), ("HUGGINGFACE_HUB_CACHE", "/old")])[0].0, "/old");
-        assert_eq!(hub(&[base[0], ("HF_HUB_CACHE", "/new"), ("HUGGINGFACE_HUB_CACHE", "/old")])[0], ("/new".to_owned(), "HF_HUB_CACHE"));
+        assert_eq!(
+            hub(&[base[0], ("HF_HUB_CACHE", "/new"), ("HUGGINGFACE_HUB_CACHE", "/old")])[0],
+            ("/new".to_owned(), "HF_HUB_CACHE")
+        );
         let both = hub(&[base[0], ("TRANSFORMERS_CACHE", "/tc")]);
         assert_eq!(both.len(), 2);
         assert_eq!(both[1], ("/tc".to_owned(), "TRANSFORMERS_CACHE"));

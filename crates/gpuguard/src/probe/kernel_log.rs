@@ -223,13 +223,19 @@ pub fn check(host: &Host, sink: &mut dyn LogSink) -> (Check, Vec<Finding>) {
                 feed(sink, source, &data, first);
                 read.push(source.clone());
             }
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => denied.push(format!("{source}: permission denied ({})", access_hint(source))),
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                denied.push(format!("{source}: permission denied ({})", access_hint(source)))
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => denied.push(format!("{source}: {e}")),
         }
     }
     if read.is_empty() {
-        let why = if denied.is_empty() { "no kernel log found (/dev/kmsg, /var/log/kern.log, syslog, messages, journal)".to_owned() } else { format!("no kernel log readable: {}", denied.join("; ")) };
+        let why = if denied.is_empty() {
+            "no kernel log found (/dev/kmsg, /var/log/kern.log, syslog, messages, journal)".to_owned()
+        } else {
+            format!("no kernel log readable: {}", denied.join("; "))
+        };
         return (Check::new("kernel-log", CheckStatus::Skipped, why), vec![]);
     }
     let findings = sink.findings();
@@ -248,8 +254,18 @@ mod tests {
     #[test]
     fn counts_xid_lines_in_text_and_journal_records() {
         let mut sink = XidLineCounter::default();
-        feed(&mut sink, "/var/log/kern.log", b"a\nNov 28 kernel: NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\nNVRM: loading\n", 1);
-        feed(&mut sink, "/var/log/journal/x/system.journal", b"\x00\x00MESSAGE=NVRM: Xid (PCI:0000:3b:00): 48, An uncorrectable double bit error\x00\x01", 1);
+        feed(
+            &mut sink,
+            "/var/log/kern.log",
+            b"a\nNov 28 kernel: NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\nNVRM: loading\n",
+            1,
+        );
+        feed(
+            &mut sink,
+            "/var/log/journal/x/system.journal",
+            b"\x00\x00MESSAGE=NVRM: Xid (PCI:0000:3b:00): 48, An uncorrectable double bit error\x00\x01",
+            1,
+        );
         let f = sink.findings();
         assert_eq!(f[0].evidence["xid_lines"], 2);
         assert_eq!((f[0].location.file.as_deref(), f[0].location.line), (Some("/var/log/kern.log"), Some(2)));

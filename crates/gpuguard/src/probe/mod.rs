@@ -37,7 +37,12 @@ impl Host {
     /// assert_eq!(host.path("/dev/shm"), std::path::Path::new("/tmp/fixture/dev/shm"));
     /// ```
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Host { root: root.into(), env: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect() }
+        Host {
+            root: root.into(),
+            env: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
     }
 
     /// The same host with exactly the environment `vars` (the process environment is dropped).

@@ -73,9 +73,8 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
 /// assert_eq!(mount_for(&m, "/database").unwrap().fs_type, "overlay");
 /// ```
 pub fn mount_for<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> {
-    let covers = |mp: &str| {
-        mp == "/" || path == mp || (path.starts_with(mp) && path.as_bytes().get(mp.len()) == Some(&b'/'))
-    };
+    let covers =
+        |mp: &str| mp == "/" || path == mp || (path.starts_with(mp) && path.as_bytes().get(mp.len()) == Some(&b'/'));
     mounts.iter().filter(|m| covers(&m.mount_point)).max_by_key(|m| (m.mount_point.len(), m.line))
 }
 
@@ -107,8 +106,26 @@ impl Persistence {
 }
 
 const NETWORK_FS: &[&str] = &[
-    "nfs", "nfs4", "cifs", "smb3", "lustre", "ceph", "cephfs", "glusterfs", "gpfs", "beegfs", "wekafs", "fuse.gcsfuse",
-    "fuse.s3fs", "fuse.juicefs", "fuse.ceph-fuse", "fuse.glusterfs", "fuse.mountpoint-s3", "fuse.blobfuse2", "virtiofs", "9p",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "lustre",
+    "ceph",
+    "cephfs",
+    "glusterfs",
+    "gpfs",
+    "beegfs",
+    "wekafs",
+    "fuse.gcsfuse",
+    "fuse.s3fs",
+    "fuse.juicefs",
+    "fuse.ceph-fuse",
+    "fuse.glusterfs",
+    "fuse.mountpoint-s3",
+    "fuse.blobfuse2",
+    "virtiofs",
+    "9p",
 ];
 const DISK_FS: &[&str] = &["ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "reiserfs"];
 
@@ -126,10 +143,16 @@ pub fn persistence(m: &Mount) -> (Persistence, String) {
         return (Persistence::LostWithPod, format!("{at} is a Kubernetes emptyDir: deleted with the pod"));
     }
     if matches!(fs, "overlay" | "aufs" | "fuse-overlayfs" | "fuse.fuse-overlayfs") {
-        return (Persistence::LostWithContainer, format!("{at} is the container's writable layer: lost when the container is replaced"));
+        return (
+            Persistence::LostWithContainer,
+            format!("{at} is the container's writable layer: lost when the container is replaced"),
+        );
     }
     if matches!(fs, "tmpfs" | "ramfs") {
-        return (Persistence::LostWithMemory, format!("{at} lives in memory: lost when the container, pod or machine stops"));
+        return (
+            Persistence::LostWithMemory,
+            format!("{at} lives in memory: lost when the container, pod or machine stops"),
+        );
     }
     if m.root.contains("/volumes/kubernetes.io~csi/") || m.root.contains("/pvc-") {
         return (Persistence::Persistent, format!("{at} is a Kubernetes persistent volume (CSI)"));
@@ -213,11 +236,19 @@ pub fn check_storage(host: &Host, path: &str, role: StorageRole) -> (Check, Vec<
     let path = normalise(path);
     let mountinfo = match host.read("/proc/self/mountinfo") {
         Ok(t) => t,
-        Err(e) => return (Check::new(role.check, CheckStatus::Skipped, format!("cannot read /proc/self/mountinfo: {e}")), vec![]),
+        Err(e) => {
+            return (
+                Check::new(role.check, CheckStatus::Skipped, format!("cannot read /proc/self/mountinfo: {e}")),
+                vec![],
+            );
+        }
     };
     let mounts = parse_mountinfo(&mountinfo);
     let Some(m) = mount_for(&mounts, &path) else {
-        return (Check::new(role.check, CheckStatus::Skipped, format!("no mount in /proc/self/mountinfo holds {path}")), vec![]);
+        return (
+            Check::new(role.check, CheckStatus::Skipped, format!("no mount in /proc/self/mountinfo holds {path}")),
+            vec![],
+        );
     };
     let (verdict, why) = persistence(m);
     let mut findings = Vec::new();
@@ -241,7 +272,11 @@ pub fn check_storage(host: &Host, path: &str, role: StorageRole) -> (Check, Vec<
                     Finding::new(
                         role.rule,
                         Severity::Warning,
-                        format!("{} {path} has only {} free: a checkpoint with optimizer state may not fit", role.what, human_bytes(free)),
+                        format!(
+                            "{} {path} has only {} free: a checkpoint with optimizer state may not fit",
+                            role.what,
+                            human_bytes(free)
+                        ),
                         "free space or point checkpoints at a larger volume; keep only the last few checkpoints",
                     )
                     .with_path(path.clone())
@@ -285,7 +320,9 @@ mod tests {
 
     #[test]
     fn later_mount_on_the_same_point_wins() {
-        let m = parse_mountinfo("1 0 0:1 / / rw - overlay overlay rw\n2 1 0:2 / /c rw - tmpfs t rw\n3 1 0:3 / /c rw - nfs s:/e rw\n");
+        let m = parse_mountinfo(
+            "1 0 0:1 / / rw - overlay overlay rw\n2 1 0:2 / /c rw - tmpfs t rw\n3 1 0:3 / /c rw - nfs s:/e rw\n",
+        );
         assert_eq!(mount_for(&m, "/c/x").expect("a mount covers it").line, 3);
     }
 

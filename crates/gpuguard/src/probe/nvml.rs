@@ -3,9 +3,9 @@
 //! processes per GPU, driver and CUDA versions. No library is a skip, never a failure.
 
 use crate::{Check, CheckStatus, Finding, Severity};
+use nvml_wrapper::Nvml;
 use nvml_wrapper::enum_wrappers::device::{EccCounter, MemoryError, RetirementCause};
 use nvml_wrapper::error::NvmlError;
-use nvml_wrapper::Nvml;
 use std::ffi::OsStr;
 
 /// The library name the NVIDIA driver installs (found through the dynamic loader's search path).
@@ -167,7 +167,12 @@ pub fn query(library: &OsStr) -> Result<NvmlFacts, NvmlFailure> {
             retired_pages_dbe: retired_page_count(&nvml, &d, RetirementCause::DoubleBitEccError),
             retired_pages_pending: opt(d.are_pages_pending_retired()).map_err(call)?,
             remapped_rows: remapped,
-            processes: opt(d.running_compute_processes()).map_err(call)?.unwrap_or_default().into_iter().map(|p| p.pid).collect(),
+            processes: opt(d.running_compute_processes())
+                .map_err(call)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.pid)
+                .collect(),
         });
     }
     Ok(facts)
@@ -192,7 +197,8 @@ fn gpu_finding(rule: &str, severity: Severity, g: &GpuInfo, what: String, fix: &
         .with_evidence("pci_bus_id", g.pci_bus_id.as_str())
 }
 
-const FIX_DRAIN: &str = "drain the node and reset the GPU (nvidia-smi -r or reboot); if uncorrectable errors return, have the GPU replaced";
+const FIX_DRAIN: &str =
+    "drain the node and reset the GPU (nvidia-smi -r or reboot); if uncorrectable errors return, have the GPU replaced";
 
 /// Judges NVML facts: memory health (GG005), sharing and MIG (GG004), GPUs expected (GG008).
 ///
@@ -206,18 +212,67 @@ pub fn judge(facts: &NvmlFacts, expect_gpus: Option<u32>) -> (Check, Vec<Finding
     let mut findings = Vec::new();
     for g in &facts.gpus {
         if let Some(n @ 1..) = g.ecc_volatile_uncorrected {
-            findings.push(gpu_finding("GG005", Severity::Error, g, format!("{n} uncorrectable (double-bit) ECC error(s) since the driver loaded"), FIX_DRAIN).with_evidence("ecc_volatile_uncorrected", n));
+            findings.push(
+                gpu_finding(
+                    "GG005",
+                    Severity::Error,
+                    g,
+                    format!("{n} uncorrectable (double-bit) ECC error(s) since the driver loaded"),
+                    FIX_DRAIN,
+                )
+                .with_evidence("ecc_volatile_uncorrected", n),
+            );
         } else if let Some(n @ 1..) = g.ecc_aggregate_uncorrected {
-            findings.push(gpu_finding("GG005", Severity::Warning, g, format!("{n} uncorrectable ECC error(s) over the GPU's life"), "watch this GPU: check retired pages / remapped rows and XIDs 48, 63, 64, 94, 95").with_evidence("ecc_aggregate_uncorrected", n));
+            findings.push(
+                gpu_finding(
+                    "GG005",
+                    Severity::Warning,
+                    g,
+                    format!("{n} uncorrectable ECC error(s) over the GPU's life"),
+                    "watch this GPU: check retired pages / remapped rows and XIDs 48, 63, 64, 94, 95",
+                )
+                .with_evidence("ecc_aggregate_uncorrected", n),
+            );
         }
         if g.retired_pages_pending == Some(true) {
-            findings.push(gpu_finding("GG005", Severity::Error, g, "memory pages are waiting to be retired at the next GPU reset".into(), FIX_DRAIN).with_evidence("retired_pages_pending", true));
+            findings.push(
+                gpu_finding(
+                    "GG005",
+                    Severity::Error,
+                    g,
+                    "memory pages are waiting to be retired at the next GPU reset".into(),
+                    FIX_DRAIN,
+                )
+                .with_evidence("retired_pages_pending", true),
+            );
         }
         if let Some(r) = g.remapped_rows {
             if r.failure {
-                findings.push(gpu_finding("GG005", Severity::Error, g, "row remapping failed: the GPU's memory cannot be repaired".into(), "take the GPU out of service and have it replaced (RMA)").with_evidence("remapped_rows_failure", true));
+                findings.push(
+                    gpu_finding(
+                        "GG005",
+                        Severity::Error,
+                        g,
+                        "row remapping failed: the GPU's memory cannot be repaired".into(),
+                        "take the GPU out of service and have it replaced (RMA)",
+                    )
+                    .with_evidence("remapped_rows_failure", true),
+                );
             } else if r.pending {
-                findings.push(gpu_finding("GG005", Severity::Error, g, format!("a row remap is pending ({} uncorrectable rows remapped): the GPU needs a reset", r.uncorrectable), FIX_DRAIN).with_evidence("remapped_rows_pending", true).with_evidence("remapped_rows_uncorrectable", r.uncorrectable));
+                findings.push(
+                    gpu_finding(
+                        "GG005",
+                        Severity::Error,
+                        g,
+                        format!(
+                            "a row remap is pending ({} uncorrectable rows remapped): the GPU needs a reset",
+                            r.uncorrectable
+                        ),
+                        FIX_DRAIN,
+                    )
+                    .with_evidence("remapped_rows_pending", true)
+                    .with_evidence("remapped_rows_uncorrectable", r.uncorrectable),
+                );
             }
         }
         if g.processes.len() > 1 && g.mig_enabled != Some(true) {
@@ -229,18 +284,41 @@ pub fn judge(facts: &NvmlFacts, expect_gpus: Option<u32>) -> (Check, Vec<Finding
         }
         if let (Some(now), Some(next)) = (g.mig_enabled, g.mig_pending) {
             if now != next {
-                findings.push(gpu_finding("GG004", Severity::Warning, g, format!("MIG mode change pending ({} → {}): it takes effect only after a GPU reset", on(now), on(next)), "reset the GPU (nvidia-smi -r) or reboot before scheduling work on it").with_evidence("mig_enabled", now).with_evidence("mig_pending", next));
+                findings.push(
+                    gpu_finding(
+                        "GG004",
+                        Severity::Warning,
+                        g,
+                        format!(
+                            "MIG mode change pending ({} → {}): it takes effect only after a GPU reset",
+                            on(now),
+                            on(next)
+                        ),
+                        "reset the GPU (nvidia-smi -r) or reboot before scheduling work on it",
+                    )
+                    .with_evidence("mig_enabled", now)
+                    .with_evidence("mig_pending", next),
+                );
             }
         }
     }
     if let Some(want) = expect_gpus.filter(|&w| (facts.gpus.len() as u32) < w) {
         findings.push(
-            Finding::new("GG008", Severity::Error, format!("expected {want} GPU(s) but NVML sees {}", facts.gpus.len()), "request nvidia.com/gpu in the container's limits or run with --gpus; check NVIDIA_VISIBLE_DEVICES")
-                .with_evidence("expected_gpus", want)
-                .with_evidence("nvml_gpus", facts.gpus.len()),
+            Finding::new(
+                "GG008",
+                Severity::Error,
+                format!("expected {want} GPU(s) but NVML sees {}", facts.gpus.len()),
+                "request nvidia.com/gpu in the container's limits or run with --gpus; check NVIDIA_VISIBLE_DEVICES",
+            )
+            .with_evidence("expected_gpus", want)
+            .with_evidence("nvml_gpus", facts.gpus.len()),
         );
     }
-    let gpus: Vec<String> = facts.gpus.iter().map(|g| format!("{}: {} {} MIG {}", g.index, g.name, g.pci_bus_id, g.mig_enabled.map_or("n/a", on))).collect();
+    let gpus: Vec<String> = facts
+        .gpus
+        .iter()
+        .map(|g| format!("{}: {} {} MIG {}", g.index, g.name, g.pci_bus_id, g.mig_enabled.map_or("n/a", on)))
+        .collect();
     let seen = format!(
         "{} GPU(s) [{}], driver {}, CUDA {}",
         facts.gpus.len(),
@@ -272,7 +350,11 @@ pub fn check(library: &OsStr, expect_gpus: Option<u32>) -> (Check, Vec<Finding>,
             let (c, f) = judge(&facts, expect_gpus);
             (c, f, Some(facts))
         }
-        Err(NvmlFailure::NoLibrary(e)) => (Check::new("nvml", CheckStatus::Skipped, format!("no NVIDIA driver library found ({lib}: {e})")), vec![], None),
+        Err(NvmlFailure::NoLibrary(e)) => (
+            Check::new("nvml", CheckStatus::Skipped, format!("no NVIDIA driver library found ({lib}: {e})")),
+            vec![],
+            None,
+        ),
         Err(NvmlFailure::Call(NvmlError::LibRmVersionMismatch)) => {
             let f = Finding::new(
                 "GG010",
@@ -288,9 +370,17 @@ pub fn check(library: &OsStr, expect_gpus: Option<u32>) -> (Check, Vec<Finding>,
                 .with_evidence("library", lib.as_ref());
             (Check::new("nvml", CheckStatus::Finding, "NVML init: driver not loaded"), vec![f], None)
         }
-        Err(NvmlFailure::Call(NvmlError::NoPermission)) => {
-            (Check::new("nvml", CheckStatus::Skipped, "NVML: no permission to talk to the driver (needs read/write access to /dev/nvidiactl and /dev/nvidiaN)"), vec![], None)
+        Err(NvmlFailure::Call(NvmlError::NoPermission)) => (
+            Check::new(
+                "nvml",
+                CheckStatus::Skipped,
+                "NVML: no permission to talk to the driver (needs read/write access to /dev/nvidiactl and /dev/nvidiaN)",
+            ),
+            vec![],
+            None,
+        ),
+        Err(NvmlFailure::Call(e)) => {
+            (Check::new("nvml", CheckStatus::Skipped, format!("NVML ({lib}): {e}")), vec![], None)
         }
-        Err(NvmlFailure::Call(e)) => (Check::new("nvml", CheckStatus::Skipped, format!("NVML ({lib}): {e}")), vec![], None),
     }
 }

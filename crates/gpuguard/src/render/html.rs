@@ -104,7 +104,9 @@ pub fn to_html(report: &Report) -> String {
 
 /// One finding as a one-row HTML table (for `Finding._repr_html_`).
 pub fn finding_to_html(f: &Finding) -> String {
-    let mut out = String::from("<table><thead><tr><th>severity</th><th>rule</th><th>where</th><th>message</th><th>fix</th></tr></thead><tbody>");
+    let mut out = String::from(
+        "<table><thead><tr><th>severity</th><th>rule</th><th>where</th><th>message</th><th>fix</th></tr></thead><tbody>",
+    );
     finding_row(&mut out, f);
     out.push_str("</tbody></table>");
     out

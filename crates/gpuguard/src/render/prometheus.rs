@@ -143,6 +143,9 @@ mod tests {
         f.push(&[], 0.25);
         let empty = MetricFamily::new("unused", "x", MetricType::Gauge);
         let t = to_prometheus(&[f, empty]);
-        assert_eq!(t, "# HELP _9bad_name a\\\\b\\nc\n# TYPE _9bad_name gauge\n_9bad_name{le_x=\"v\"} +Inf\n_9bad_name 0.25\n");
+        assert_eq!(
+            t,
+            "# HELP _9bad_name a\\\\b\\nc\n# TYPE _9bad_name gauge\n_9bad_name{le_x=\"v\"} +Inf\n_9bad_name 0.25\n"
+        );
     }
 }

@@ -77,7 +77,10 @@ pub fn to_text(report: &Report, colour: bool) -> String {
         if report.checks.is_empty() {
             String::new()
         } else {
-            format!("; checks: {} ok, {} with findings, {} skipped", s.checks_ok, s.checks_with_findings, s.checks_skipped)
+            format!(
+                "; checks: {} ok, {} with findings, {} skipped",
+                s.checks_ok, s.checks_with_findings, s.checks_skipped
+            )
         }
     );
     out

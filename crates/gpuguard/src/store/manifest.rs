@@ -88,7 +88,10 @@ impl Manifest {
             return Err(format!("manifest format is {:?}, expected \"gpuguard-checkpoint\"", m.format));
         }
         if m.version != FORMAT_VERSION {
-            return Err(format!("manifest version {} is not supported (this gpuguard reads {FORMAT_VERSION})", m.version));
+            return Err(format!(
+                "manifest version {} is not supported (this gpuguard reads {FORMAT_VERSION})",
+                m.version
+            ));
         }
         if m.checksum != ALGORITHM {
             return Err(format!("manifest checksum {:?} is not supported (expected {ALGORITHM:?})", m.checksum));

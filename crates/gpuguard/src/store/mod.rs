@@ -133,9 +133,17 @@ pub fn verify_checkpoint(path: &Path, step: u64) -> Checkpoint {
     let text = match fs::read_to_string(path.join(MANIFEST_NAME)) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Checkpoint::bad(step, path_buf, Status::Partial, format!("no {MANIFEST_NAME}: the save never finished"), None);
+            return Checkpoint::bad(
+                step,
+                path_buf,
+                Status::Partial,
+                format!("no {MANIFEST_NAME}: the save never finished"),
+                None,
+            );
         }
-        Err(e) => return Checkpoint::bad(step, path_buf, Status::Corrupt, format!("cannot read {MANIFEST_NAME}: {e}"), None),
+        Err(e) => {
+            return Checkpoint::bad(step, path_buf, Status::Corrupt, format!("cannot read {MANIFEST_NAME}: {e}"), None);
+        }
     };
     let manifest = match Manifest::parse(&text) {
         Ok(m) => m,
@@ -158,7 +166,9 @@ pub fn verify_checkpoint(path: &Path, step: u64) -> Checkpoint {
         match p.metadata() {
             Err(_) => return bad(format!("{}: missing", f.path)),
             Ok(m) if m.len() < f.size => return bad(format!("{}: truncated, {} of {} bytes", f.path, m.len(), f.size)),
-            Ok(m) if m.len() != f.size => return bad(format!("{}: {} bytes, the manifest says {}", f.path, m.len(), f.size)),
+            Ok(m) if m.len() != f.size => {
+                return bad(format!("{}: {} bytes, the manifest says {}", f.path, m.len(), f.size));
+            }
             Ok(_) => {}
         }
     }
@@ -166,7 +176,10 @@ pub fn verify_checkpoint(path: &Path, step: u64) -> Checkpoint {
         match digest {
             Err(e) => return bad(format!("{}: cannot read: {e}", p.display())),
             Ok(d) if d.size != f.size || d.checksum != f.checksum => {
-                return bad(format!("{}: checksum {} does not match the manifest's {} (the bytes changed)", f.path, d.checksum, f.checksum));
+                return bad(format!(
+                    "{}: checksum {} does not match the manifest's {} (the bytes changed)",
+                    f.path, d.checksum, f.checksum
+                ));
             }
             Ok(_) => {}
         }
@@ -325,7 +338,8 @@ impl CheckpointStore {
     pub fn open(directory: impl AsRef<Path>, keep_last: usize) -> Result<Self> {
         let mut store = Self::open_read_only(directory, keep_last)?;
         store.lock = Some(lock::WriterLock::acquire(&store.dir)?);
-        store.cleaned = publish::clean_temp(&store.dir).map_err(|e| io_error(&store.dir, "cannot remove leftover temporary data", e))?;
+        store.cleaned = publish::clean_temp(&store.dir)
+            .map_err(|e| io_error(&store.dir, "cannot remove leftover temporary data", e))?;
         Ok(store)
     }
 
@@ -343,7 +357,10 @@ impl CheckpointStore {
     pub fn open_read_only(directory: impl AsRef<Path>, keep_last: usize) -> Result<Self> {
         let dir = directory.as_ref().to_path_buf();
         if keep_last == 0 {
-            return Err(Error::invalid("keep_last", "must be at least 1 (3 or more is wise: a corrupt latest checkpoint is then not fatal)"));
+            return Err(Error::invalid(
+                "keep_last",
+                "must be at least 1 (3 or more is wise: a corrupt latest checkpoint is then not fatal)",
+            ));
         }
         match fs::metadata(&dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -358,7 +375,15 @@ impl CheckpointStore {
             }
             Ok(_) => {}
         }
-        Ok(CheckpointStore { dir, keep_last, lock: None, interval: Interval::default(), verified: HashMap::new(), last: None, cleaned: vec![] })
+        Ok(CheckpointStore {
+            dir,
+            keep_last,
+            lock: None,
+            interval: Interval::default(),
+            verified: HashMap::new(),
+            last: None,
+            cleaned: vec![],
+        })
     }
 
     /// Sets when [`due`](Self::due) says a checkpoint is due.
@@ -450,7 +475,8 @@ impl CheckpointStore {
 
     /// Published checkpoint directories, `(step, path)`, oldest first.
     fn step_dirs(&self) -> Result<Vec<(u64, PathBuf)>> {
-        let entries = fs::read_dir(&self.dir).map_err(|e| io_error(&self.dir, "cannot list the checkpoint directory", e))?;
+        let entries =
+            fs::read_dir(&self.dir).map_err(|e| io_error(&self.dir, "cannot list the checkpoint directory", e))?;
         let mut out: Vec<(u64, PathBuf)> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -501,7 +527,8 @@ impl CheckpointStore {
     /// ```
     pub fn list(&self) -> Result<Vec<Checkpoint>> {
         let mut out: Vec<Checkpoint> = self.step_dirs()?.into_iter().map(|(s, p)| verify_checkpoint(&p, s)).collect();
-        let entries = fs::read_dir(&self.dir).map_err(|e| io_error(&self.dir, "cannot list the checkpoint directory", e))?;
+        let entries =
+            fs::read_dir(&self.dir).map_err(|e| io_error(&self.dir, "cannot list the checkpoint directory", e))?;
         for e in entries.filter_map(|e| e.ok()) {
             let name = e.file_name().to_string_lossy().into_owned();
             let Some(rest) = name.strip_prefix(TEMP_PREFIX) else { continue };
@@ -525,14 +552,23 @@ impl CheckpointStore {
     /// ```
     pub fn begin(&self, step: u64) -> Result<PendingCheckpoint> {
         if self.lock.is_none() {
-            return Err(Error::Store { path: self.dir.clone(), message: "the store was opened read-only; open it as the writer to save".into() });
+            return Err(Error::Store {
+                path: self.dir.clone(),
+                message: "the store was opened read-only; open it as the writer to save".into(),
+            });
         }
         let target = self.dir.join(step_dir_name(step));
-        if target.exists() && (self.verified.contains_key(&step) || verify_checkpoint(&target, step).status == Status::Ok) {
-            return Err(Error::Store { path: target, message: format!("a complete checkpoint of step {step} already exists") });
+        if target.exists()
+            && (self.verified.contains_key(&step) || verify_checkpoint(&target, step).status == Status::Ok)
+        {
+            return Err(Error::Store {
+                path: target,
+                message: format!("a complete checkpoint of step {step} already exists"),
+            });
         }
         let temp = self.dir.join(publish::temp_name(&step.to_string()));
-        fs::create_dir(&temp).map_err(|e| io_error(&self.dir, "cannot create the temporary checkpoint directory", e))?;
+        fs::create_dir(&temp)
+            .map_err(|e| io_error(&self.dir, "cannot create the temporary checkpoint directory", e))?;
         Ok(PendingCheckpoint { step, temp, store_dir: self.dir.clone(), done: false })
     }
 
@@ -565,7 +601,10 @@ impl CheckpointStore {
             message: format!("cannot checkpoint step {step}: {e}"),
         })?;
         if pending.temp.join(MANIFEST_NAME).exists() {
-            return Err(Error::Store { path: pending.temp.clone(), message: format!("{MANIFEST_NAME} is reserved for the store's manifest") });
+            return Err(Error::Store {
+                path: pending.temp.clone(),
+                message: format!("{MANIFEST_NAME} is reserved for the store's manifest"),
+            });
         }
         let paths: Vec<PathBuf> = files.iter().map(|(_, p)| p.clone()).collect();
         // fsync (disk-bound) and hashing (CPU and page cache) overlap: one set of threads syncs
@@ -573,7 +612,8 @@ impl CheckpointStore {
         let (synced, digests) = std::thread::scope(|s| {
             // fsyncs of different files proceed together (the journal batches them), which
             // matters for checkpoints of many shards.
-            let sync = s.spawn(|| checksum::parallel_map(&paths, |p| fsync_path(p)).into_iter().collect::<io::Result<()>>());
+            let sync =
+                s.spawn(|| checksum::parallel_map(&paths, |p| fsync_path(p)).into_iter().collect::<io::Result<()>>());
             let digests = checksum::digest_files(&paths);
             (sync.join().unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked"))), digests)
         });
@@ -600,10 +640,12 @@ impl CheckpointStore {
         let target = dir.join(step_dir_name(step));
         if target.exists() {
             // Only a checkpoint that does not verify gets here (begin refuses a good one).
-            let hidden = publish::hide_checkpoint(&dir, &target, step).map_err(|e| io_error(&dir, "cannot replace the corrupt checkpoint", e))?;
+            let hidden = publish::hide_checkpoint(&dir, &target, step)
+                .map_err(|e| io_error(&dir, "cannot replace the corrupt checkpoint", e))?;
             publish::delete_in_background(vec![hidden]);
         }
-        publish::rename_no_replace(&pending.temp, &target).map_err(|e| io_error(&dir, "cannot publish the checkpoint", e))?;
+        publish::rename_no_replace(&pending.temp, &target)
+            .map_err(|e| io_error(&dir, "cannot publish the checkpoint", e))?;
         pending.done = true;
         fsync_path(&dir).map_err(|e| io_error(&dir, "cannot fsync the checkpoint directory", e))?;
         self.verified.insert(step, created);
@@ -639,7 +681,10 @@ impl CheckpointStore {
             let err = if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
                 pending.disk_full_error()
             } else {
-                Error::Store { path: self.dir.clone(), message: format!("writing checkpoint step {step} failed, nothing was published: {e}") }
+                Error::Store {
+                    path: self.dir.clone(),
+                    message: format!("writing checkpoint step {step} failed, nothing was published: {e}"),
+                }
             };
             pending.abort();
             return Err(err);
@@ -703,7 +748,10 @@ impl CheckpointStore {
     pub fn due(&mut self, step: Option<u64>, now: Option<f64>) -> Result<bool> {
         let Interval { every_steps, every_seconds } = self.interval;
         if every_steps.is_none() && every_seconds.is_none() {
-            return Err(Error::invalid("every_steps", "no interval set: give every_steps or every_seconds, or a checkpoint_plan"));
+            return Err(Error::invalid(
+                "every_steps",
+                "no interval set: give every_steps or every_seconds, or a checkpoint_plan",
+            ));
         }
         if every_steps.is_some() && every_seconds.is_none() && step.is_none() {
             return Err(Error::invalid("step", "is needed with every_steps"));
@@ -720,7 +768,10 @@ impl CheckpointStore {
     /// Step and time of the newest checkpoint with a readable manifest (cheap: no checksums).
     fn newest_manifest(&self) -> Result<Option<(u64, f64)>> {
         for (step, path) in self.step_dirs()?.into_iter().rev() {
-            if let Ok(m) = fs::read_to_string(path.join(MANIFEST_NAME)).map_err(|e| e.to_string()).and_then(|t| Manifest::parse(&t)) {
+            if let Ok(m) = fs::read_to_string(path.join(MANIFEST_NAME))
+                .map_err(|e| e.to_string())
+                .and_then(|t| Manifest::parse(&t))
+            {
                 return Ok(Some((step, m.created_unix)));
             }
         }

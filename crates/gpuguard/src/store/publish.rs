@@ -60,7 +60,10 @@ pub(crate) fn walk(root: &Path, skip: &str) -> io::Result<Walk> {
             let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}: file name is not UTF-8", entry.path().display())));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: file name is not UTF-8", entry.path().display()),
+                ));
             };
             if rel.is_empty() && name == skip {
                 continue;
@@ -75,7 +78,10 @@ pub(crate) fn walk(root: &Path, skip: &str) -> io::Result<Walk> {
             } else {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{}: only regular files and directories can be checkpointed (symlinks and special files cannot)", entry.path().display()),
+                    format!(
+                        "{}: only regular files and directories can be checkpointed (symlinks and special files cannot)",
+                        entry.path().display()
+                    ),
                 ));
             }
         }
@@ -143,7 +149,8 @@ pub(crate) fn clean_temp(store_dir: &Path) -> io::Result<Vec<String>> {
         if !name.starts_with(TEMP_PREFIX) {
             continue;
         }
-        let gone = if entry.file_type()?.is_dir() { fs::remove_dir_all(entry.path()) } else { fs::remove_file(entry.path()) };
+        let gone =
+            if entry.file_type()?.is_dir() { fs::remove_dir_all(entry.path()) } else { fs::remove_file(entry.path()) };
         match gone {
             // A prune thread of a store closed a moment ago may be deleting the same entry.
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -164,7 +171,9 @@ pub(crate) fn free_bytes(path: &Path) -> Option<u64> {
 
 /// Bytes in the regular files under `dir` (what a failed save had written).
 pub(crate) fn bytes_under(dir: &Path) -> u64 {
-    walk(dir, "").map(|(files, _)| files.iter().filter_map(|(_, p)| p.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
+    walk(dir, "")
+        .map(|(files, _)| files.iter().filter_map(|(_, p)| p.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

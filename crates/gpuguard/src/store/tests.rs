@@ -111,7 +111,9 @@ fn rejects_symlinks_and_the_reserved_name() {
     assert!(e.to_string().contains("symlinks"), "{e}");
     let e = s.save(1, |p| fs::write(p.join(MANIFEST_NAME), b"{}")).unwrap_err();
     assert!(e.to_string().contains("reserved"), "{e}");
-    assert!(fs::read_dir(d.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(TEMP_PREFIX)));
+    assert!(
+        fs::read_dir(d.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+    );
 }
 
 #[test]
@@ -121,7 +123,9 @@ fn due_needs_an_interval_and_reads_the_newest_manifest() {
     assert!(s.due(Some(1), None).unwrap_err().to_string().contains("every_steps"));
     save(&mut s, 40);
     drop(s);
-    let mut s = CheckpointStore::open(d.path(), 3).unwrap().with_interval(Interval { every_steps: Some(10), every_seconds: None });
+    let mut s = CheckpointStore::open(d.path(), 3)
+        .unwrap()
+        .with_interval(Interval { every_steps: Some(10), every_seconds: None });
     assert!(s.due(None, None).is_err());
     assert!(!s.due(Some(49), None).unwrap());
     assert!(s.due(Some(50), None).unwrap());

@@ -12,7 +12,8 @@ use crate::render::prometheus::{MetricFamily, MetricType};
 /// assert!(text.contains(r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="48",severity="error",category="memory-ecc"} 1"#));
 /// ```
 pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
-    let mut events = MetricFamily::new("gpuguard_xid_events_total", "NVIDIA XID events found in kernel logs.", MetricType::Counter);
+    let mut events =
+        MetricFamily::new("gpuguard_xid_events_total", "NVIDIA XID events found in kernel logs.", MetricType::Counter);
     let mut roots = MetricFamily::new(
         "gpuguard_xid_root_cause_events_total",
         "XID events that are not follow-ons of an earlier event on the same GPU.",
@@ -20,11 +21,17 @@ pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
     );
     for e in &summary.by_gpu {
         let xid = e.xid.to_string();
-        let labels = [("gpu", e.gpu.as_str()), ("xid", xid.as_str()), ("severity", e.severity.as_str()), ("category", e.category)];
+        let labels = [
+            ("gpu", e.gpu.as_str()),
+            ("xid", xid.as_str()),
+            ("severity", e.severity.as_str()),
+            ("category", e.category),
+        ];
         events.push(&labels, e.count as f64);
         roots.push(&labels, e.root_cause_count as f64);
     }
-    let mut lines = MetricFamily::new("gpuguard_xid_scanned_lines_total", "Log lines scanned for XID events.", MetricType::Counter);
+    let mut lines =
+        MetricFamily::new("gpuguard_xid_scanned_lines_total", "Log lines scanned for XID events.", MetricType::Counter);
     lines.push(&[], summary.lines as f64);
     vec![events, roots, lines]
 }

@@ -9,8 +9,7 @@ use std::sync::LazyLock;
 /// The marker every XID line carries; lines without it are skipped by a SIMD search.
 pub const XID_MARKER: &[u8] = b"NVRM: Xid";
 
-pub(crate) static XID_FINDER: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(XID_MARKER));
+pub(crate) static XID_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(XID_MARKER));
 
 /// One XID event as the log wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,9 +78,8 @@ pub(crate) fn parse_at(line: &[u8], at: usize) -> Option<XidEvent> {
             // A bus id is 10-16 bytes; a garbled one is cut so it cannot grow a summary's keys.
             pci = Some(text(&bus[..bus.len().min(MAX_PCI)])).filter(|s| !s.is_empty());
         }
-        gpu_instance = words
-            .find_map(|w| w.strip_prefix(b"GPU-I:"))
-            .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
+        gpu_instance =
+            words.find_map(|w| w.strip_prefix(b"GPU-I:")).and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
         rest = r[close + 1..].trim_ascii_start();
     }
     rest = rest.strip_prefix(b":").unwrap_or(rest).trim_ascii_start();
@@ -110,7 +108,16 @@ pub(crate) fn parse_at(line: &[u8], at: usize) -> Option<XidEvent> {
         rest = after;
     }
     let message = text(rest);
-    Some(XidEvent { xid, pci, gpu_instance, pid, process, timestamp: timestamp(prefix), caused_by: caused_by(rest), message })
+    Some(XidEvent {
+        xid,
+        pci,
+        gpu_instance,
+        pid,
+        process,
+        timestamp: timestamp(prefix),
+        caused_by: caused_by(rest),
+        message,
+    })
 }
 
 /// Splits "value, rest" at the first comma.
@@ -183,12 +190,16 @@ mod tests {
 
     #[test]
     fn forms() {
-        let e = p("[Sat Nov 28 13:54:20 2026] NVRM: Xid (PCI:0000:b1:00): 79, pid=0, name=nvidia-smi, GPU has fallen off the bus.");
+        let e = p(
+            "[Sat Nov 28 13:54:20 2026] NVRM: Xid (PCI:0000:b1:00): 79, pid=0, name=nvidia-smi, GPU has fallen off the bus.",
+        );
         assert_eq!(e.timestamp.as_deref(), Some("Sat Nov 28 13:54:20 2026"));
         assert_eq!((e.xid, e.pid, e.process.as_deref()), (79, Some(0), Some("nvidia-smi")));
         assert_eq!(e.message, "GPU has fallen off the bus.");
 
-        let e = p("Jan  1 00:00:00 gpu-node-7 kernel: [ 812.001] NVRM: Xid (PCI:0000:3b:00): 31, pid='<unknown>', name=<unknown>, Ch 00000008, intr 10000000");
+        let e = p(
+            "Jan  1 00:00:00 gpu-node-7 kernel: [ 812.001] NVRM: Xid (PCI:0000:3b:00): 31, pid='<unknown>', name=<unknown>, Ch 00000008, intr 10000000",
+        );
         assert_eq!(e.timestamp.as_deref(), Some("Jan  1 00:00:00"));
         assert_eq!((e.pid, e.process.as_deref()), (None, Some("<unknown>")));
         assert_eq!(e.message, "Ch 00000008, intr 10000000");
@@ -203,18 +214,23 @@ mod tests {
         let e = p("NVRM: Xid (0000:03:00): 8, Channel 00000001");
         assert_eq!((e.pci.as_deref(), e.timestamp), (Some("0000:03:00"), None));
 
-        let e = p("[  10.0] NVRM: Xid (PCI:0000:3b:00): 45, pid=77, name=python3, Ch 00000010, caused by previous Xid 48");
+        let e =
+            p("[  10.0] NVRM: Xid (PCI:0000:3b:00): 45, pid=77, name=python3, Ch 00000010, caused by previous Xid 48");
         assert_eq!(e.caused_by, Some(48));
 
         // MIG: the GPU instance is split from the bus id.
-        let e = p("NVRM: Xid (PCI:0000:01:00 GPU-I:05): 94, pid=7194, Contained: CE User Channel (0x9). RST: No, D-RST: No");
+        let e = p(
+            "NVRM: Xid (PCI:0000:01:00 GPU-I:05): 94, pid=7194, Contained: CE User Channel (0x9). RST: No, D-RST: No",
+        );
         assert_eq!((e.pci.as_deref(), e.gpu_instance, e.pid), (Some("0000:01:00"), Some(5), Some(7194)));
 
         let long = format!("NVRM: Xid (PCI:{}): 13, x", "a".repeat(5000));
         assert_eq!(p(&long).pci.map(|s| s.len()), Some(MAX_PCI));
 
         // A monitor that re-logs the line with its own tags: no timestamp, not the tag.
-        let e = p("[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: NVRM: Xid (PCI:0000:00:06): 31, pid=79749, name=exe, Ch 0000000a");
+        let e = p(
+            "[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: NVRM: Xid (PCI:0000:00:06): 31, pid=79749, name=exe, Ch 0000000a",
+        );
         assert_eq!((e.timestamp, e.pid, e.process.as_deref()), (None, Some(79749), Some("exe")));
 
         // A syslog line without a time: the host name is not one.

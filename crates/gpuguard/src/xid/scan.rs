@@ -224,7 +224,13 @@ impl XidScanner {
     /// let next = s.scan_continued(b"NVRM: Xid (PCI:0000:3b:00): 48, DBE\n", next, "kern.log", &mut |r| at.push(r.line));
     /// assert_eq!((next, at, s.summary().lines), (3, vec![2], 2));
     /// ```
-    pub fn scan_continued(&mut self, block: &[u8], first_line: u64, name: &str, on_event: &mut dyn FnMut(XidRecord)) -> u64 {
+    pub fn scan_continued(
+        &mut self,
+        block: &[u8],
+        first_line: u64,
+        name: &str,
+        on_event: &mut dyn FnMut(XidRecord),
+    ) -> u64 {
         let next = self.scan_block(block, first_line, name, on_event);
         self.lines += next - first_line;
         next
@@ -239,7 +245,12 @@ impl XidScanner {
     /// s.scan_reader(&log[..], "kern.log", &mut |r| lines.push(r.line)).unwrap();
     /// assert_eq!(lines, [1]);
     /// ```
-    pub fn scan_reader<R: Read>(&mut self, mut reader: R, name: &str, on_event: &mut dyn FnMut(XidRecord)) -> std::io::Result<()> {
+    pub fn scan_reader<R: Read>(
+        &mut self,
+        mut reader: R,
+        name: &str,
+        on_event: &mut dyn FnMut(XidRecord),
+    ) -> std::io::Result<()> {
         self.inputs += 1;
         // Data is buf[lo..filled], at most BUF bytes; lo is chosen so that `filled`, where the
         // next read lands, is ALIGN-aligned.
@@ -421,7 +432,14 @@ impl XidScanner {
     }
 
     /// Scans a regular file through memory-mapped windows (see [`super::window`]).
-    fn scan_mapped(&mut self, f: &std::fs::File, len: u64, window: usize, name: &str, on_event: &mut dyn FnMut(XidRecord)) -> std::io::Result<()> {
+    fn scan_mapped(
+        &mut self,
+        f: &std::fs::File,
+        len: u64,
+        window: usize,
+        name: &str,
+        on_event: &mut dyn FnMut(XidRecord),
+    ) -> std::io::Result<()> {
         use super::window::{Window, page_size};
         self.inputs += 1;
         #[cfg(test)]
@@ -622,7 +640,10 @@ mod tests {
         assert_eq!((gsp.root_xid, gsp.action, gsp.driver_action), (119, "reboot-node", Some("reboot-node")));
         assert!(gsp.message.contains("XID 154 asks for reboot-node"), "{}", gsp.message);
         let dbe = &sum.verdicts[1];
-        assert_eq!((dbe.root_xid, dbe.action, dbe.follow_on_events, dbe.driver_action), (48, "drain-and-replace", 1, None));
+        assert_eq!(
+            (dbe.root_xid, dbe.action, dbe.follow_on_events, dbe.driver_action),
+            (48, "drain-and-replace", 1, None)
+        );
     }
 
     #[test]
@@ -660,7 +681,10 @@ mod tests {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let r = (state >> 33) as usize;
             match r % 7 {
-                0 => log.extend_from_slice(format!("[{i}] NVRM: Xid (PCI:0000:{:02x}:00): {}, pid={i}, name=p, m\n", r % 5, r % 160).as_bytes()),
+                0 => log.extend_from_slice(
+                    format!("[{i}] NVRM: Xid (PCI:0000:{:02x}:00): {}, pid={i}, name=p, m\n", r % 5, r % 160)
+                        .as_bytes(),
+                ),
                 1 if r % 50 == 1 => log.extend(std::iter::repeat_n(b'z', 3 * page + r % 999)),
                 _ => log.extend(std::iter::repeat_n(b'a' + (r % 26) as u8, r % 300)),
             }
@@ -770,7 +794,8 @@ mod tests {
         std::fs::write(&p, &long).unwrap();
         let mut s = XidScanner::new();
         let mut got = vec![];
-        s.scan_mapped(&std::fs::File::open(&p).unwrap(), long.len() as u64, 2 * page, "t", &mut |r| got.push(r.line)).unwrap();
+        s.scan_mapped(&std::fs::File::open(&p).unwrap(), long.len() as u64, 2 * page, "t", &mut |r| got.push(r.line))
+            .unwrap();
         assert_eq!((got, s.summary().lines), (vec![2], 3));
     }
 

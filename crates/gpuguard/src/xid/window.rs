@@ -45,9 +45,8 @@ impl Window {
     pub(crate) fn map(file: &File, offset: u64, len: usize) -> std::io::Result<Window> {
         let off = libc::off_t::try_from(offset).map_err(|_| std::io::Error::other("file offset too large to map"))?;
         // SAFETY: a fresh private read-only mapping of an open fd; the kernel checks the range.
-        let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), off)
-        };
+        let ptr =
+            unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), off) };
         if ptr == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }

@@ -19,10 +19,12 @@ use super::super::Ctx;
 use crate::math::quantity::human_bytes;
 
 /// Image/command fragments of PyTorch-based work that uses /dev/shm even without a GPU request.
-const TORCH_HINTS: &[&str] = &["pytorch", "torch", "vllm", "sglang", "deepspeed", "megatron", "nemo", "accelerate launch", "lightning"];
+const TORCH_HINTS: &[&str] =
+    &["pytorch", "torch", "vllm", "sglang", "deepspeed", "megatron", "nemo", "accelerate launch", "lightning"];
 
 /// Images that only smoke-test a GPU (no DataLoader, no NCCL).
-const SMOKE_TESTS: &[&str] = &["cuda-sample", "vectoradd", "nvidia-smi", "gpu-burn", "dcgmproftester", "cuda-vector-add"];
+const SMOKE_TESTS: &[&str] =
+    &["cuda-sample", "vectoradd", "nvidia-smi", "gpu-burn", "dcgmproftester", "cuda-vector-add"];
 
 const ANN_WORKERS: &str = "gpuguard.io/dataloader-workers";
 const ANN_BATCH: &str = "gpuguard.io/batch-bytes";
@@ -62,7 +64,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             let memory_limit = crate::k8s::scalar_text(&c.value["resources"]["limits"]["memory"]);
             let memory_bytes = memory_limit.as_deref().and_then(bytes_of);
             // What the DataLoader needs, when the pod says how it loads data.
-            let ann = |k| pod.annotation(k).or_else(|| ctx.obj.annotation(k)).and_then(|v| v.trim().parse::<u64>().ok());
+            let ann =
+                |k| pod.annotation(k).or_else(|| ctx.obj.annotation(k)).and_then(|v| v.trim().parse::<u64>().ok());
             let batch = pod.annotation(ANN_BATCH).or_else(|| ctx.obj.annotation(ANN_BATCH)).and_then(bytes_of);
             if let (Some(workers), Some(batch), Some(size)) = (ann(ANN_WORKERS), batch, size_bytes) {
                 let prefetch = ann(ANN_PREFETCH).unwrap_or(2);

@@ -48,7 +48,11 @@ fn check_node(ctx: &mut Ctx<'_>) {
         return;
     }
     let name = ctx.obj.name.unwrap_or("");
-    let why = if gpus > 0.0 { format!("{gpus} nvidia.com/gpu") } else { format!("label {}", label.clone().unwrap_or_default()) };
+    let why = if gpus > 0.0 {
+        format!("{gpus} nvidia.com/gpu")
+    } else {
+        format!("label {}", label.clone().unwrap_or_default())
+    };
     let f = ctx.emit(
         "GG002",
         format!("GPU node {name} ({why}) has no NoSchedule taint: CPU pods can fill it"),
@@ -82,7 +86,8 @@ fn gpu_selector(spec: &Value) -> Option<String> {
             return Some(k.clone());
         }
     }
-    let terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"].as_array()?;
+    let terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        .as_array()?;
     terms
         .iter()
         .flat_map(|t| t["matchExpressions"].as_array().into_iter().flatten())
@@ -105,7 +110,9 @@ fn check_daemonset(ctx: &mut Ctx<'_>) {
     let name = ctx.obj.name.unwrap_or("");
     let f = ctx.emit(
         "GG002",
-        format!("DaemonSet {name} {reason} but has no toleration for the GPU taint: it never runs on tainted GPU nodes"),
+        format!(
+            "DaemonSet {name} {reason} but has no toleration for the GPU taint: it never runs on tainted GPU nodes"
+        ),
         "add tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}] to the pod template".into(),
         None,
         format!("{}.tolerations", pod.path),
@@ -120,15 +127,20 @@ fn check_cpu_tolerating(ctx: &mut Ctx<'_>) {
             continue;
         }
         // Only an explicit GPU toleration: "tolerate everything" is a system-pod idiom.
-        let Some((i, t)) = pod.tolerations().iter().enumerate().find(|(_, t)| {
-            t["key"].as_str().is_some_and(mentions_gpu) && tolerates_gpu(t)
-        }) else {
+        let Some((i, t)) = pod
+            .tolerations()
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t["key"].as_str().is_some_and(mentions_gpu) && tolerates_gpu(t))
+        else {
             continue;
         };
         let key = t["key"].as_str().unwrap_or("").to_owned();
         let f = ctx.emit(
             "GG002",
-            format!("pod spec with no GPU request tolerates the GPU taint {key}: its CPU-only pods can land on GPU nodes"),
+            format!(
+                "pod spec with no GPU request tolerates the GPU taint {key}: its CPU-only pods can land on GPU nodes"
+            ),
             "remove the toleration, or request a GPU if the pod needs one".into(),
             None,
             format!("{}.tolerations[{i}]", pod.path),

@@ -15,9 +15,33 @@
 
 use super::super::Ctx;
 
-const TRAINING_KINDS: &[&str] = &["Job", "CronJob", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "MXJob", "JAXJob", "JobSet", "RayJob"];
-const TRAINING_COMMANDS: &[&str] = &["torchrun", "torch.distributed", "deepspeed", "accelerate launch", "train.py", "finetune", "fine_tune", "pretrain", "megatron", "nemo_run"];
-const OBJECT_STORES: &[&str] = &["s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hdfs://", "oss://", "wasbs://"];
+const TRAINING_KINDS: &[&str] = &[
+    "Job",
+    "CronJob",
+    "PyTorchJob",
+    "TFJob",
+    "MPIJob",
+    "XGBoostJob",
+    "PaddleJob",
+    "MXJob",
+    "JAXJob",
+    "JobSet",
+    "RayJob",
+];
+const TRAINING_COMMANDS: &[&str] = &[
+    "torchrun",
+    "torch.distributed",
+    "deepspeed",
+    "accelerate launch",
+    "train.py",
+    "finetune",
+    "fine_tune",
+    "pretrain",
+    "megatron",
+    "nemo_run",
+];
+const OBJECT_STORES: &[&str] =
+    &["s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hdfs://", "oss://", "wasbs://"];
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let batch_kind = TRAINING_KINDS.contains(&ctx.obj.kind);
@@ -25,7 +49,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         return;
     }
     for pod in ctx.pods.clone() {
-        let gpu: Vec<_> = pod.containers.iter().filter(|c| c.requests_gpu() && !c.init && !super::is_gpu_agent(ctx, c)).collect();
+        let gpu: Vec<_> =
+            pod.containers.iter().filter(|c| c.requests_gpu() && !c.init && !super::is_gpu_agent(ctx, c)).collect();
         let Some(first) = gpu.first() else { continue };
         let training = gpu.iter().any(|c| {
             let fp = c.fingerprint();

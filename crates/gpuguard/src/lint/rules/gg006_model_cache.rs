@@ -25,8 +25,14 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         for c in pod.containers.iter().filter(|c| !c.init) {
             let Some(server) = super::model_server(c) else { continue };
             let Some(model) = super::model_id(c) else { continue };
-            let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"].iter().any(|e| matches!(c.env(e), Some("1" | "true" | "TRUE" | "True")));
-            if offline || !super::is_hub_model(model) || !pod.spec["storageUri"].is_null() || !c.value["storageUri"].is_null() {
+            let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
+                .iter()
+                .any(|e| matches!(c.env(e), Some("1" | "true" | "TRUE" | "True")));
+            if offline
+                || !super::is_hub_model(model)
+                || !pod.spec["storageUri"].is_null()
+                || !c.value["storageUri"].is_null()
+            {
                 continue;
             }
             let words = super::words(c);

@@ -17,7 +17,8 @@
 use super::super::Ctx;
 
 /// Images that only make sense on a GPU, under the NVIDIA runtime.
-const CUDA_IMAGES: &[&str] = &["cuda", "pytorch", "vllm", "tritonserver", "tensorrt", "nvcr.io/nvidia", "text-generation-inference", "sglang"];
+const CUDA_IMAGES: &[&str] =
+    &["cuda", "pytorch", "vllm", "tritonserver", "tensorrt", "nvcr.io/nvidia", "text-generation-inference", "sglang"];
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     for pod in ctx.pods.clone() {
@@ -30,7 +31,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 continue;
             }
             let fp = c.fingerprint();
-            let visible = c.env("NVIDIA_VISIBLE_DEVICES").filter(|v| !matches!(*v, "" | "void" | "none" | "VOID" | "NONE"));
+            let visible =
+                c.env("NVIDIA_VISIBLE_DEVICES").filter(|v| !matches!(*v, "" | "void" | "none" | "VOID" | "NONE"));
             let evidence = if super::words(c).iter().any(|w| w.ends_with("nvidia-smi")) {
                 "runs nvidia-smi".to_owned()
             } else if let Some(v) = visible {
@@ -42,7 +44,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             };
             let f = ctx.emit(
                 "GG008",
-                format!("container {} {evidence} but requests no nvidia.com/gpu: the scheduler gives it no GPU", c.name),
+                format!(
+                    "container {} {evidence} but requests no nvidia.com/gpu: the scheduler gives it no GPU",
+                    c.name
+                ),
                 "add resources.limits.nvidia.com/gpu: 1 (or the MIG profile it needs)".into(),
                 Some(c),
                 format!("{}.resources", c.path),

@@ -40,13 +40,14 @@ pub(crate) fn model_size(model: &str) -> Option<(f64, f64)> {
     let experts: f64 = caps.get(1).and_then(|m| m.as_str().parse().ok()).unwrap_or(1.0);
     let billions: f64 = caps.get(2)?.as_str().parse().ok()?;
     let lower = name.to_ascii_lowercase();
-    let bytes_per_param = if ["awq", "gptq", "int4", "4bit", "w4a16", "bnb", "gguf", "q4"].iter().any(|q| lower.contains(q)) {
-        0.5
-    } else if ["fp8", "int8", "8bit", "w8a8"].iter().any(|q| lower.contains(q)) {
-        1.0
-    } else {
-        2.0
-    };
+    let bytes_per_param =
+        if ["awq", "gptq", "int4", "4bit", "w4a16", "bnb", "gguf", "q4"].iter().any(|q| lower.contains(q)) {
+            0.5
+        } else if ["fp8", "int8", "8bit", "w8a8"].iter().any(|q| lower.contains(q)) {
+            1.0
+        } else {
+            2.0
+        };
     Some((experts * billions, bytes_per_param))
 }
 
@@ -68,11 +69,17 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 continue;
             }
             let model = super::model_id(c);
-            let annotated = pod.annotation(ANN_LOAD).or_else(|| obj.annotation(ANN_LOAD)).and_then(|v| v.trim().parse::<f64>().ok());
+            let annotated = pod
+                .annotation(ANN_LOAD)
+                .or_else(|| obj.annotation(ANN_LOAD))
+                .and_then(|v| v.trim().parse::<f64>().ok());
             let (load, basis) = match (annotated, model.and_then(model_size)) {
                 (Some(s), _) if s.is_finite() && s >= 0.0 => (s, format!("annotation {ANN_LOAD}")),
                 (_, Some((billions, bpp))) => {
-                    let Ok(s) = estimate_load_seconds(billions * 1e9 * bpp, READ_BYTES_PER_SECOND, OVERHEAD_SECONDS) else { continue };
+                    let Ok(s) = estimate_load_seconds(billions * 1e9 * bpp, READ_BYTES_PER_SECOND, OVERHEAD_SECONDS)
+                    else {
+                        continue;
+                    };
                     (s, format!("{billions}B parameters × {bpp} bytes at 1 GB/s + {OVERHEAD_SECONDS} s start-up"))
                 }
                 _ => continue,

@@ -42,12 +42,36 @@ pub static RULES: &[Rule] = &[
 /// Image or name fragments of GPU infrastructure agents: they run on GPU nodes without asking
 /// for a GPU, on purpose.
 const GPU_AGENTS: &[&str] = &[
-    "dcgm", "device-plugin", "k8s-device-plugin", "gpu-feature-discovery", "node-feature-discovery",
-    "nvidia/driver", "nvidia-driver", "driver-manager", "container-toolkit", "nvidia-container-toolkit",
-    "gpu-operator", "mig-manager", "gpu-operator-validator", "cuda-validator", "nvidia-validator",
-    "nvidia-fs", "gds", "vgpu-manager", "sandbox-device-plugin", "kubevirt-gpu-device-plugin", "gpu-monitoring",
-    "nvidia-gpu-device-plugin", "nvidia-peermem", "nvidia-mps", "network-operator", "operator-validator",
-    "sandbox-validator", "device-plugin-validator", "fabricmanager", "nvidia-dcgm",
+    "dcgm",
+    "device-plugin",
+    "k8s-device-plugin",
+    "gpu-feature-discovery",
+    "node-feature-discovery",
+    "nvidia/driver",
+    "nvidia-driver",
+    "driver-manager",
+    "container-toolkit",
+    "nvidia-container-toolkit",
+    "gpu-operator",
+    "mig-manager",
+    "gpu-operator-validator",
+    "cuda-validator",
+    "nvidia-validator",
+    "nvidia-fs",
+    "gds",
+    "vgpu-manager",
+    "sandbox-device-plugin",
+    "kubevirt-gpu-device-plugin",
+    "gpu-monitoring",
+    "nvidia-gpu-device-plugin",
+    "nvidia-peermem",
+    "nvidia-mps",
+    "network-operator",
+    "operator-validator",
+    "sandbox-validator",
+    "device-plugin-validator",
+    "fabricmanager",
+    "nvidia-dcgm",
     // gpuguard's own node agent (deploy/kubernetes/daemonset.yaml): like dcgm-exporter it reads
     // NVML through NVIDIA_VISIBLE_DEVICES=all and must not take a GPU from the node's jobs.
     "gpuguard-agent",
@@ -74,9 +98,28 @@ pub(crate) fn pod_requests_gpu(pod: &PodSpec<'_>) -> bool {
 /// Volume sources that outlive the pod: claims, network filesystems, CSI drivers (gcsfuse,
 /// s3 mountpoint, EFS, Lustre…), cloud disks, and the node's own disk.
 const PERSISTENT_SOURCES: &[&str] = &[
-    "persistentVolumeClaim", "nfs", "csi", "hostPath", "cephfs", "glusterfs", "iscsi", "rbd", "fc", "flexVolume",
-    "awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile", "cinder", "vsphereVolume",
-    "portworxVolume", "quobyte", "storageos", "photonPersistentDisk", "scaleIO", "flocker",
+    "persistentVolumeClaim",
+    "nfs",
+    "csi",
+    "hostPath",
+    "cephfs",
+    "glusterfs",
+    "iscsi",
+    "rbd",
+    "fc",
+    "flexVolume",
+    "awsElasticBlockStore",
+    "gcePersistentDisk",
+    "azureDisk",
+    "azureFile",
+    "cinder",
+    "vsphereVolume",
+    "portworxVolume",
+    "quobyte",
+    "storageos",
+    "photonPersistentDisk",
+    "scaleIO",
+    "flocker",
 ];
 
 /// The volume source key of a volume (`emptyDir`, `persistentVolumeClaim`…).
@@ -96,7 +139,11 @@ pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
 
 /// The volume a path inside the container lives on: the mount with the longest mountPath that is
 /// a prefix of `path`, and its volume (`None` for a volumeClaimTemplate or a missing volume).
-pub(crate) fn volume_for_path<'a>(pod: &PodSpec<'a>, c: &Container<'a>, path: &str) -> Option<(&'a Value, Option<&'a Value>)> {
+pub(crate) fn volume_for_path<'a>(
+    pod: &PodSpec<'a>,
+    c: &Container<'a>,
+    path: &str,
+) -> Option<(&'a Value, Option<&'a Value>)> {
     let path = path.trim_end_matches('/');
     let mount = c
         .mounts()
@@ -144,13 +191,28 @@ pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
     let fp = c.fingerprint();
     if fp.contains("vllm") {
         Some(Server::Vllm)
-    } else if fp.contains("text-generation-inference") || fp.contains("text-generation-launcher") || fp.contains("/tgi") {
+    } else if fp.contains("text-generation-inference") || fp.contains("text-generation-launcher") || fp.contains("/tgi")
+    {
         Some(Server::Tgi)
     } else if fp.contains("sglang") {
         Some(Server::Sglang)
-    } else if ["tritonserver", "torchserve", "huggingfaceserver", "lmdeploy", "tensorrt-llm", "trtllm", "ollama", "llama.cpp", "llama-server", "text-embeddings-inference", "aphrodite", "lorax", "kserve/"]
-        .iter()
-        .any(|s| fp.contains(s))
+    } else if [
+        "tritonserver",
+        "torchserve",
+        "huggingfaceserver",
+        "lmdeploy",
+        "tensorrt-llm",
+        "trtllm",
+        "ollama",
+        "llama.cpp",
+        "llama-server",
+        "text-embeddings-inference",
+        "aphrodite",
+        "lorax",
+        "kserve/",
+    ]
+    .iter()
+    .any(|s| fp.contains(s))
     {
         Some(Server::Other)
     } else {
@@ -159,7 +221,15 @@ pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
 }
 
 /// Flags that name the model to serve, across servers.
-const MODEL_FLAGS: &[&str] = &["--model", "--model-id", "--model_id", "--model-path", "--model_path", "--model-name-or-path", "--model_name_or_path"];
+const MODEL_FLAGS: &[&str] = &[
+    "--model",
+    "--model-id",
+    "--model_id",
+    "--model-path",
+    "--model_path",
+    "--model-name-or-path",
+    "--model_name_or_path",
+];
 /// Environment variables that name the model.
 const MODEL_ENVS: &[&str] = &["MODEL_ID", "HF_MODEL_ID", "MODEL_NAME", "MODEL_PATH"];
 
@@ -188,7 +258,9 @@ pub(crate) fn words<'a>(c: &Container<'a>) -> Vec<&'a str> {
 pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
     let w = words(c);
     flag_value(&w, MODEL_FLAGS)
-        .or_else(|| w.iter().position(|x| *x == "serve").and_then(|i| w.get(i + 1).copied()).filter(|m| !m.starts_with('-')))
+        .or_else(|| {
+            w.iter().position(|x| *x == "serve").and_then(|i| w.get(i + 1).copied()).filter(|m| !m.starts_with('-'))
+        })
         .or_else(|| MODEL_ENVS.iter().find_map(|e| c.env(e)))
         .filter(|m| !m.is_empty() && !m.starts_with('$'))
 }
