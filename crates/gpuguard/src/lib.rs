@@ -16,15 +16,19 @@ pub mod doctor;
 pub mod ecc;
 pub mod error;
 pub mod finding;
+#[cfg(feature = "lint")]
 pub mod k8s;
+#[cfg(feature = "lint")]
 pub mod lint;
 pub mod math;
 pub mod probe;
 pub mod render;
 pub mod report;
 pub mod severity;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod xid;
+#[cfg(feature = "lint")]
 pub mod yaml;
 
 pub use catalog::{Footgun, catalog, footgun};

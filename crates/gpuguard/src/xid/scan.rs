@@ -418,8 +418,16 @@ impl XidScanner {
         let got = f.read(&mut magic)?;
         let head = std::io::Cursor::new(magic[..got].to_vec());
         if got == 2 && magic == [0x1f, 0x8b] {
-            let gz = flate2::read::MultiGzDecoder::new(head.chain(f));
-            self.scan_reader(std::io::BufReader::with_capacity(1 << 16, gz), name, on_event)
+            #[cfg(feature = "gzip")]
+            {
+                let gz = flate2::read::MultiGzDecoder::new(head.chain(f));
+                self.scan_reader(std::io::BufReader::with_capacity(1 << 16, gz), name, on_event)
+            }
+            #[cfg(not(feature = "gzip"))]
+            Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "gzip-compressed log, and gpuguard was built without its `gzip` feature",
+            ))
         } else {
             // Only settled files are mapped: a live log truncated under a mapping would SIGBUS.
             let meta = f.metadata()?;
@@ -657,6 +665,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "gzip")]
     fn gzip_file() {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
