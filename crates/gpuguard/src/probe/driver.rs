@@ -41,7 +41,7 @@ pub fn parse_nvrm_version(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn list_dir(p: &Path) -> Vec<String> {
+pub(crate) fn list_dir(p: &Path) -> Vec<String> {
     let mut v: Vec<String> =
         std::fs::read_dir(p).into_iter().flatten().flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
     v.sort();
@@ -49,7 +49,7 @@ fn list_dir(p: &Path) -> Vec<String> {
 }
 
 /// `nvidia*.ko[.xz|.zst|.gz]` files under `dir`, searched `depth` levels down.
-fn find_modules(dir: &Path, rel: &str, depth: u32, out: &mut Vec<String>) {
+pub(crate) fn find_modules(dir: &Path, rel: &str, depth: u32, out: &mut Vec<String>) {
     for name in list_dir(dir) {
         let p = dir.join(&name);
         let rel = format!("{rel}/{name}");
@@ -91,26 +91,40 @@ pub fn facts(host: &Host) -> DriverFacts {
     for v in &f.dkms_versions {
         let log = format!("/var/lib/dkms/nvidia/{v}/build/make.log");
         if let Ok(text) = host.read(&log) {
-            // "DKMS make.log for nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)": a failed
-            // build for another kernel does not matter to this one.
-            let built_for = text
-                .lines()
-                .next()
-                .and_then(|l| l.split(" for kernel ").nth(1))
-                .and_then(|r| r.split_whitespace().next());
-            if built_for.is_some_and(|k| Some(k) != f.kernel.as_deref()) {
+            // A failed build for another kernel does not matter to this one.
+            if make_log_kernel(&text).is_some_and(|k| Some(k) != f.kernel.as_deref()) {
                 continue;
             }
-            if let Some((i, l)) = text
-                .lines()
-                .enumerate()
-                .find(|(_, l)| l.contains("error:") || l.contains("Error ") || l.contains("*** "))
-            {
-                f.dkms_errors.push((log, i + 1, l.trim().to_owned()));
+            if let Some((line, l)) = first_build_error(&text) {
+                f.dkms_errors.push((log, line, l));
             }
         }
     }
     f
+}
+
+/// The kernel a DKMS make.log was written for, from its first line ("DKMS make.log for
+/// nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)").
+///
+/// ```
+/// let log = "DKMS make.log for nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)\n";
+/// assert_eq!(gpuguard::probe::driver::make_log_kernel(log), Some("6.11.0-9-generic"));
+/// ```
+pub fn make_log_kernel(text: &str) -> Option<&str> {
+    text.lines().next()?.split(" for kernel ").nth(1)?.split_whitespace().next()
+}
+
+/// The first line of a make.log that reports a failure: (1-based line, text).
+///
+/// ```
+/// let log = "make -C /lib/modules/6.8.0-51-generic/build\nnv.c:2013:5: error: implicit declaration\n";
+/// assert_eq!(gpuguard::probe::driver::first_build_error(log).map(|e| e.0), Some(2));
+/// ```
+pub fn first_build_error(text: &str) -> Option<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("error:") || l.contains("Error ") || l.contains("*** "))
+        .map(|(i, l)| (i + 1, l.trim().to_owned()))
 }
 
 /// The driver version in a library file name (`libnvidia-ml.so.535.129.03` → `535.129.03`).
