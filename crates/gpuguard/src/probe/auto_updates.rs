@@ -32,6 +32,8 @@ pub struct AutoUpdateFacts {
     pub driver_unpinned: Vec<String>,
     /// Files that could not be read and why.
     pub notes: Vec<String>,
+    /// Why the question cannot be answered here (the package database could not be read).
+    pub undecidable: Option<String>,
 }
 
 /// A versioned kernel package (`linux-image-6.8.0-49-generic`), not a meta package that pulls
@@ -62,9 +64,16 @@ fn unit_installed(host: &Host, unit: &str) -> bool {
     ["/lib/systemd/system", "/usr/lib/systemd/system"].iter().any(|d| host.path(&format!("{d}/{unit}")).exists())
 }
 
-fn debian(host: &Host, dpkg: &Dpkg, f: &mut AutoUpdateFacts) {
+fn debian(host: &Host, dpkg: Option<&Dpkg>, f: &mut AutoUpdateFacts) {
     let (apt, mut skipped) = AptConf::read(host);
     f.notes.append(&mut skipped);
+    let Some(dpkg) = dpkg else {
+        f.undecidable = Some(
+            "the dpkg database (/var/lib/dpkg/status) could not be read: which packages are installed and held is unknown"
+                .into(),
+        );
+        return;
+    };
     let pins = read_pins(host, &mut f.notes);
     let blacklist = apt.list("Unattended-Upgrade::Package-Blacklist").to_vec();
     let pinned = |name: &str, p: &super::packages::DpkgPackage| {
@@ -197,7 +206,8 @@ fn redhat(host: &Host, f: &mut AutoUpdateFacts) {
     let apply = yes(automatic.as_deref().and_then(|t| ini(t, "commands", "apply_updates")).as_deref());
     if unit_enabled(host, "timers.target", "dnf-automatic-install.timer") {
         f.mechanism = Some(
-            "dnf-automatic: dnf-automatic-install.timer is enabled (it installs whatever automatic.conf says)".into(),
+            "dnf-automatic: dnf-automatic-install.timer is enabled (it installs updates whatever apply_updates says)"
+                .into(),
         );
     } else if unit_enabled(host, "timers.target", "dnf-automatic.timer") && apply {
         f.mechanism = Some(
@@ -226,8 +236,7 @@ fn redhat(host: &Host, f: &mut AutoUpdateFacts) {
 pub fn facts(host: &Host, dpkg: Option<&Dpkg>) -> AutoUpdateFacts {
     let mut f = AutoUpdateFacts { os: OsRelease::read(host), ..Default::default() };
     match (f.os.as_ref().map(OsRelease::family), dpkg) {
-        (Some(Family::Debian), Some(d)) => debian(host, d, &mut f),
-        (Some(Family::Debian), None) => f.off_because = "no dpkg database (/var/lib/dpkg/status)".into(),
+        (Some(Family::Debian), d) => debian(host, d, &mut f),
         (Some(Family::RedHat), _) => redhat(host, &mut f),
         _ => {}
     }
@@ -272,6 +281,9 @@ pub fn judge(f: &AutoUpdateFacts, driver_installed: bool) -> (Check, Vec<Finding
             ),
             vec![],
         );
+    }
+    if let Some(why) = &f.undecidable {
+        return (Check::new("auto-updates", CheckStatus::Skipped, format!("{}: {why}{notes}", os.name())), vec![]);
     }
     let Some(mechanism) = &f.mechanism else {
         return (

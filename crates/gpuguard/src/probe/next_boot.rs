@@ -22,7 +22,7 @@ pub struct KernelModule {
     pub kernel: String,
     /// `nvidia*.ko*` files under `/lib/modules/<kernel>/` (dangling links left out).
     pub module_files: Vec<String>,
-    /// DKMS `nvidia` versions with a built module for this kernel.
+    /// DKMS `<module>/<version>` entries with a built module for this kernel.
     pub dkms_built: Vec<String>,
     /// Installed precompiled module packages for this kernel (`linux-modules-nvidia-550-6.8.0-51-generic`).
     pub packages: Vec<String>,
@@ -41,11 +41,16 @@ impl KernelModule {
     fn describe(&self) -> String {
         let mut parts = Vec::new();
         if !self.dkms_built.is_empty() {
-            parts.push(format!("DKMS nvidia {}", self.dkms_built.join(", ")));
+            parts.push(format!("DKMS {}", self.dkms_built.join(", ")));
         }
         parts.extend(self.packages.iter().cloned());
-        if parts.is_empty() && !self.module_files.is_empty() {
-            parts.push(self.module_files[0].clone());
+        if parts.is_empty() {
+            // nvidia.ko itself, else any of its siblings (nvidia-uvm.ko…).
+            let main =
+                self.module_files.iter().find(|f| f.rsplit('/').next().is_some_and(|n| n.starts_with("nvidia.ko")));
+            if let Some(f) = main.or(self.module_files.first()) {
+                parts.push(f.clone());
+            }
         }
         if parts.is_empty() { "none".into() } else { parts.join(", ") }
     }
@@ -64,7 +69,7 @@ pub struct NextBootFacts {
     pub chosen_by: String,
     /// What could not be read or resolved, for the check's reason.
     pub notes: Vec<String>,
-    /// DKMS `nvidia` versions (`/var/lib/dkms/nvidia/<version>`).
+    /// The NVIDIA driver in DKMS, `<module>/<version>` (`nvidia/550.120`, `nvidia-current/535.183.01`).
     pub dkms_versions: Vec<String>,
     /// Whether an NVIDIA module is installed for any kernel (else nothing can break).
     pub driver_anywhere: bool,
@@ -140,10 +145,9 @@ fn bls_kernel(text: &str) -> Option<String> {
 /// kernel whose release it contains (GRUB titles "Advanced options for Ubuntu>Ubuntu, with Linux
 /// 6.8.0-45-generic" and ids "gnulinux-6.8.0-45-generic-advanced-<uuid>").
 fn entry_kernel(host: &Host, entry: &str, installed: &[String], notes: &mut Vec<String>) -> Option<String> {
-    if !entry.contains('/') {
-        if let Some(text) = read_noted(host, &format!("/boot/loader/entries/{entry}.conf"), notes) {
-            return bls_kernel(&text);
-        }
+    // Resolved inside the root like every path: an entry with `../` cannot reach outside it.
+    if let Some(text) = read_noted(host, &format!("/boot/loader/entries/{entry}.conf"), notes) {
+        return bls_kernel(&text);
     }
     installed.iter().filter(|k| entry.contains(k.as_str())).max_by_key(|k| k.len()).cloned()
 }
@@ -248,7 +252,7 @@ fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: Option<
         .iter()
         .filter(|v| {
             let mut built = Vec::new();
-            let dir = format!("/var/lib/dkms/nvidia/{v}/{kernel}");
+            let dir = format!("/var/lib/dkms/{v}/{kernel}");
             find_modules(&host.path(&dir), &dir, 3, &mut built);
             !built.is_empty()
         })
@@ -266,9 +270,9 @@ fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: Option<
     let mut build_error = None;
     'versions: for v in dkms_versions {
         // DKMS keeps the last build's log in build/; DKMS 3 also copies it beside the built module.
-        let mut logs = vec![format!("/var/lib/dkms/nvidia/{v}/build/make.log")];
-        for arch in list_dir(&host.path(&format!("/var/lib/dkms/nvidia/{v}/{kernel}"))) {
-            logs.push(format!("/var/lib/dkms/nvidia/{v}/{kernel}/{arch}/log/make.log"));
+        let mut logs = vec![format!("/var/lib/dkms/{v}/build/make.log")];
+        for arch in list_dir(&host.path(&format!("/var/lib/dkms/{v}/{kernel}"))) {
+            logs.push(format!("/var/lib/dkms/{v}/{kernel}/{arch}/log/make.log"));
         }
         for log in logs {
             let Ok(text) = host.read(&log) else { continue };
@@ -291,6 +295,24 @@ fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: Option<
     }
 }
 
+/// The NVIDIA driver in DKMS's tree, as `<module>/<version>`: `nvidia` (NVIDIA's packages and
+/// Ubuntu's), `nvidia-srv` (Ubuntu's -server branches), `nvidia-current` and `nvidia-tesla-*`
+/// (Debian). GPUDirect Storage's `nvidia-fs` is not the driver.
+fn dkms_nvidia(host: &Host) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in list_dir(&host.path("/var/lib/dkms")) {
+        if !m.starts_with("nvidia") || m == "nvidia-fs" {
+            continue;
+        }
+        for v in list_dir(&host.path(&format!("/var/lib/dkms/{m}"))) {
+            if v.starts_with(|c: char| c.is_ascii_digit()) {
+                out.push(format!("{m}/{v}"));
+            }
+        }
+    }
+    out
+}
+
 /// Reads the next-boot facts under `host`; `dpkg` is the package database when there is one.
 ///
 /// ```
@@ -304,10 +326,7 @@ pub fn facts(host: &Host, dpkg: Option<&Dpkg>) -> NextBootFacts {
         family: super::packages::OsRelease::read(host).map(|o| o.family()),
         ..Default::default()
     };
-    f.dkms_versions = list_dir(&host.path("/var/lib/dkms/nvidia"))
-        .into_iter()
-        .filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        .collect();
+    f.dkms_versions = dkms_nvidia(host);
     if f.installed.is_empty() {
         return f;
     }
@@ -398,24 +417,59 @@ pub fn judge(f: &NextBootFacts) -> (Check, Vec<Finding>) {
         location = Location { file: Some(file.clone()), line: Some(*line), path: location.path, ..Default::default() };
     } else if !f.dkms_versions.is_empty() && !m.headers {
         cause = format!(
-            ": its headers are not installed (/lib/modules/{next}/build is missing), so DKMS could not build nvidia {}",
+            ": its headers are not installed (/lib/modules/{next}/build is missing), so DKMS could not build {}",
             f.dkms_versions.join(", ")
         );
+    } else if let Some(p) = f.running_module.as_ref().and_then(|rm| rm.packages.first()) {
+        cause = format!(": {p} is installed for the running kernel but no such package for {next}");
     } else if !f.dkms_versions.is_empty() {
         cause = format!(
-            ": DKMS has nvidia {} but no build for it; read /var/lib/dkms/nvidia/{}/build/make.log",
+            ": DKMS has {} but no build for it; read /var/lib/dkms/{}/build/make.log",
             f.dkms_versions.join(", "),
             f.dkms_versions.last().map_or("", String::as_str)
         );
     }
     let running_kernel = f.running.clone().unwrap_or_else(|| "the previous kernel".into());
+    // The running kernel's precompiled package names the branch to install for the next one.
+    let precompiled = f
+        .running_module
+        .as_ref()
+        .and_then(|rm| rm.packages.first())
+        .zip(f.running.as_deref())
+        .and_then(|(p, r)| p.strip_suffix(r))
+        .map(|branch| format!("{branch}{next}"));
+    let dkms = !f.dkms_versions.is_empty();
     let fix = match f.family {
-        Some(Family::RedHat) => format!(
-            "install the headers and rebuild (`sudo dnf install kernel-devel-{next} && sudo dkms autoinstall -k {next}`), or install the precompiled kmod-nvidia for {next}; until then keep booting {running_kernel} (`sudo grubby --set-default /boot/vmlinuz-{running_kernel}`) and lock the kernel (`sudo dnf versionlock add kernel kernel-core`)"
-        ),
-        _ => format!(
-            "install the headers and rebuild (`sudo apt install linux-headers-{next} && sudo dkms autoinstall -k {next}`), or install the precompiled linux-modules-nvidia-<branch>-{next}; until then keep booting {running_kernel} (set GRUB_DEFAULT to its entry and run update-grub) and hold the kernel (`sudo apt-mark hold linux-image-generic linux-headers-generic`)"
-        ),
+        Some(Family::RedHat) => {
+            let build = if dkms {
+                format!(
+                    "install the headers and rebuild (`sudo dnf install kernel-devel-{next} && sudo dkms autoinstall -k {next}`)"
+                )
+            } else {
+                // kmod-nvidia-<driver>-<kernel>-<release>: the kernel release without dist and arch.
+                let bare = next.split(".el").next().unwrap_or(next);
+                format!(
+                    "install the precompiled module for it (`sudo dnf install kmod-nvidia-<driver>-{bare}`, NVIDIA's precompiled streams)"
+                )
+            };
+            format!(
+                "{build}; until then keep booting {running_kernel} (`sudo grubby --set-default /boot/vmlinuz-{running_kernel}`) and lock the kernel (`sudo dnf versionlock add kernel kernel-core`)"
+            )
+        }
+        _ => {
+            let build = match (&precompiled, dkms) {
+                (Some(p), _) => format!("install the precompiled module for it (`sudo apt install {p}`)"),
+                (None, true) => format!(
+                    "install the headers and rebuild (`sudo apt install linux-headers-{next} && sudo dkms autoinstall -k {next}`)"
+                ),
+                (None, false) => format!(
+                    "install the NVIDIA module for it (linux-modules-nvidia-<branch>-{next}, or the driver's DKMS package)"
+                ),
+            };
+            format!(
+                "{build}; until then keep booting {running_kernel} (set GRUB_DEFAULT to its entry and run update-grub) and hold the kernel (`sudo apt-mark hold linux-image-generic linux-headers-generic`)"
+            )
+        }
     };
     let finding = Finding::new(
         "GG010",
