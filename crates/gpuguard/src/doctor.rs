@@ -96,9 +96,15 @@ pub fn doctor_with_facts(
         (None, true) => Some(host.var("GPUGUARD_NVML_LIBRARY").unwrap_or(nvml::DEFAULT_LIBRARY).into()),
         (None, false) => None,
     };
+    // Read before NVML so a version mismatch can name the loaded module.
+    let driver_facts = driver::facts(host);
+    let ctx = nvml::NvmlContext {
+        in_container: container::detect(host).0 != container::Runtime::BareMetal,
+        module_version: driver_facts.module_version.clone(),
+    };
     let facts = match library {
         Some(lib) => {
-            let (c, f, facts) = nvml::check(&lib, options.expect_gpus);
+            let (c, f, facts) = nvml::check_in(&lib, options.expect_gpus, &ctx);
             add((c, f));
             facts
         }
@@ -116,7 +122,6 @@ pub fn doctor_with_facts(
     };
     let count = facts.as_ref().map(|f| f.gpus.len()).or((!nodes.is_empty()).then_some(nodes.len()));
     add(gpu_env::check(host, count, options.expect_gpus));
-    let driver_facts = driver::facts(host);
     add(driver::judge(&driver_facts, facts.as_ref().and_then(|f| f.driver_version.as_deref())));
     // The package database is read once for both looks ahead (a few MiB on a full system).
     let dpkg = match packages::Dpkg::read(host) {

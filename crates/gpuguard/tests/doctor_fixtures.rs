@@ -756,3 +756,123 @@ fn links_and_entries_from_file_contents_stay_inside_the_root() {
     assert!(c.reason.starts_with("next boot: kernel 5.14.0-503.11.1.el9_5.x86_64 (the first menu entry"), "{c:?}");
     assert!(c.reason.contains("which is no installed kernel"), "{c:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Health NVML shows and nobody judges (GG005), through the NVML stand-in.
+
+fn warnings(f: &[gpuguard::Finding]) -> Vec<&str> {
+    f.iter().filter(|f| f.severity == Severity::Warning).map(|f| f.message.as_str()).collect()
+}
+
+#[test]
+fn nvml_healthy_links_memory_and_clocks_are_quiet_and_an_idle_link_is_not_judged() {
+    let Some((_dir, lib)) = fake_nvml("healthy") else { return };
+    let (c, f, facts) = nvml::check(lib.as_os_str(), None);
+    assert!(f.is_empty(), "{f:?}");
+    let g = &facts.expect("facts").gpus[0];
+    assert_eq!(
+        (g.pcie_gen_current, g.pcie_gen_max, g.pcie_width_current, g.pcie_width_max),
+        (Some(5), Some(5), Some(16), Some(16))
+    );
+    assert_eq!(
+        (g.utilization_gpu_percent, g.memory_used_bytes, g.memory_total_bytes),
+        (Some(87), Some(10 << 30), Some(80 << 30))
+    );
+    // The power cap under load is normal, not an alarm.
+    assert_eq!(g.throttle_reasons, Some(0x4));
+    assert!(
+        c.reason.contains(
+            "GPU 1: PCIe Gen1 x16 of Gen4 x16 at 0% load, not judged (links are judged only at 50% load or more"
+        ),
+        "{}",
+        c.reason
+    );
+}
+
+#[test]
+fn nvml_pcie_link_trained_down_under_load_warns_with_the_bandwidth_share() {
+    let Some((_dir, lib)) = fake_nvml("pcie") else { return };
+    let (c, f, _) = nvml::check(lib.as_os_str(), None);
+    assert_eq!(c.status, CheckStatus::Finding);
+    let w = warnings(&f);
+    assert_eq!(w.len(), 2, "{f:?}");
+    assert!(w[0].starts_with("GPU 0 (NVIDIA H100 80GB HBM3, 00000000:3B:00.0): PCIe link at Gen2 x16, below the Gen5 x16 it supports, while 97% busy: host-GPU copies get 16% of the bandwidth"), "{w:?}");
+    assert!(
+        w[1].starts_with("GPU 1 (NVIDIA H100 80GB HBM3, 00000000:5E:00.0): PCIe link at Gen5 x8")
+            && w[1].contains("91% busy")
+            && w[1].contains("50% of the bandwidth"),
+        "{w:?}"
+    );
+    assert!(f.iter().all(|f| f.rule == "GG005"));
+    assert_eq!(f[0].evidence["pcie_gen_current"], 2);
+}
+
+#[test]
+fn nvml_memory_held_by_no_process_is_orphaned_with_the_amount() {
+    let Some((_dir, lib)) = fake_nvml("orphan") else { return };
+    let (_, f, _) = nvml::check(lib.as_os_str(), None);
+    let w = warnings(&f);
+    assert_eq!(w.len(), 1, "{f:?}");
+    assert!(
+        w[0].contains("GPU 0")
+            && w[0].contains("38.0 GiB of GPU memory in use with no process holding it (of 80.0 GiB)"),
+        "{w:?}"
+    );
+    assert_eq!(f[0].evidence["memory_used_bytes"], 38u64 << 30);
+    assert!(
+        f[0].fix.contains("fuser -v /dev/nvidia0") && f[0].fix.contains("nvidia-smi --gpu-reset -i 0"),
+        "{}",
+        f[0].fix
+    );
+    // In a container NVML lists no process of another PID namespace: not judged, and said so.
+    let ctx = nvml::NvmlContext { in_container: true, ..Default::default() };
+    let (c, f, _) = nvml::check_in(lib.as_os_str(), None, &ctx);
+    assert!(f.is_empty(), "{f:?}");
+    assert!(
+        c.reason.contains("GPU 0: 38.0 GiB in use and no process visible from this container, not judged"),
+        "{}",
+        c.reason
+    );
+}
+
+#[test]
+fn nvml_hardware_throttling_that_lasts_warns_and_a_single_pulse_does_not() {
+    let Some((_dir, lib)) = fake_nvml("throttle") else { return };
+    let (_, f, _) = nvml::check(lib.as_os_str(), None);
+    let w = warnings(&f);
+    assert_eq!(w.len(), 1, "{f:?}");
+    assert!(
+        w[0].contains("clocks throttled by hardware slowdown, hardware thermal slowdown (in two samples 500 ms apart)"),
+        "{w:?}"
+    );
+    assert_eq!(f[0].evidence["throttle_reasons"], 0x4 | 0x8 | 0x40);
+
+    let Some((_dir2, blip)) = fake_nvml("throttle_blip") else { return };
+    let (c, f, facts) = nvml::check(blip.as_os_str(), None);
+    assert!(f.is_empty() && c.status == CheckStatus::Ok, "one power-brake sample is debounced away: {f:?}");
+    // The power cap is in both samples; the brake pulse only in the first.
+    assert_eq!(facts.expect("facts").gpus[0].throttle_reasons, Some(0x4));
+}
+
+#[test]
+fn nvml_version_mismatch_names_the_library_and_the_module_versions() {
+    let Some((dir, stub)) = fake_nvml("mismatch") else { return };
+    // The driver installs libnvidia-ml.so.<version>; libnvidia-ml.so.1 links to it.
+    let versioned = dir.path().join("libnvidia-ml.so.550.90.07");
+    std::fs::rename(&stub, &versioned).expect("rename");
+    let link = dir.path().join("libnvidia-ml.so.1");
+    std::os::unix::fs::symlink("libnvidia-ml.so.550.90.07", &link).expect("ln");
+    let d = tree(&[("/sys/module/nvidia/version", "535.183.01\n")]);
+    let r = run(d.path(), &[], DoctorOptions { nvml_library: Some(link), ..Default::default() });
+    let f = r.findings.iter().find(|f| f.rule == "GG010").expect("GG010");
+    assert!(
+        f.message.starts_with("Driver/library version mismatch: NVML library 550.90.07 (")
+            && f.message.ends_with("libnvidia-ml.so.550.90.07) but kernel module 535.183.01 is loaded"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        (f.evidence["library_version"].as_str(), f.evidence["module_version"].as_str()),
+        (Some("550.90.07"), Some("535.183.01"))
+    );
+}
