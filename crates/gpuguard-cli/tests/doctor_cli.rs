@@ -266,3 +266,56 @@ fn a_fifo_under_the_root_cannot_hang_the_doctor() {
     assert!(s["reason"].as_str().unwrap_or("").contains("a FIFO, not read"), "{s}");
     assert!(check_of(&v, "next-boot")["reason"].as_str().unwrap_or("").contains("skipped /boot/grub/grubenv"), "{v}");
 }
+
+/// Builds the core crate's NVML stand-in for `scenario`, or `None` (said why) without a C compiler.
+fn fake_nvml(dir: &Path, scenario: &str) -> Option<std::path::PathBuf> {
+    let out = dir.join(format!("libnvidia-ml-{scenario}.so"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpuguard/tests/nvml_stub/fake_nvml.c");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    match Command::new(&cc)
+        .args(["-shared", "-fPIC", &format!("-DSCENARIO=\"{scenario}\""), "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+    {
+        Ok(s) if s.success() => Some(out),
+        Ok(s) => panic!("{cc} failed to build {}: {s}", src.display()),
+        Err(e) => {
+            eprintln!("skipped: no C compiler ({cc}: {e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn nvml_link_trained_down_under_load_reaches_json_and_prometheus() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let Some(lib) = fake_nvml(d.path(), "pcie") else { return };
+    let root = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["doctor", "--format", "json", "--root"])
+        .arg(root.path())
+        .arg("--nvml-library")
+        .arg(&lib)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "warnings only");
+    let v = json(&out);
+    let f: Vec<&serde_json::Value> =
+        v["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "GG005").collect();
+    assert_eq!(f.len(), 2, "{v}");
+    assert_eq!(
+        (f[0]["evidence"]["pcie_gen_current"].as_u64(), f[0]["evidence"]["utilization_gpu_percent"].as_u64()),
+        (Some(2), Some(97))
+    );
+    let out = Command::new(BIN)
+        .args(["doctor", "--format", "prometheus", "--root"])
+        .arg(root.path())
+        .arg("--nvml-library")
+        .arg(&lib)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gpuguard_finding{rule=\"GG005\",severity=\"warning\"} 2"), "{text}");
+    assert!(text.contains("gpuguard_check_status{check=\"nvml\",status=\"finding\"} 1"), "{text}");
+}
