@@ -10,7 +10,7 @@
 //! `weak-updates/`).
 
 use super::Host;
-use super::driver::{find_modules, first_build_error, list_dir, make_log_kernel};
+use super::driver::{dkms_nvidia, find_modules, first_build_error, list_dir, make_log_kernel};
 use super::packages::{Dpkg, Family, compare_versions};
 use crate::{Check, CheckStatus, Finding, Location, Severity};
 use std::collections::BTreeSet;
@@ -116,8 +116,8 @@ fn installed_kernels(host: &Host) -> Vec<String> {
 /// `KEY=value` lines (grubenv, /etc/default/grub), quotes removed; the last one wins.
 fn shell_var(text: &str, key: &str) -> Option<String> {
     text.lines()
-        .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
         .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
 }
 
@@ -293,24 +293,6 @@ fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: Option<
         headers: host.path(&format!("{base}/build")).is_dir(),
         build_error,
     }
-}
-
-/// The NVIDIA driver in DKMS's tree, as `<module>/<version>`: `nvidia` (NVIDIA's packages and
-/// Ubuntu's), `nvidia-srv` (Ubuntu's -server branches), `nvidia-current` and `nvidia-tesla-*`
-/// (Debian). GPUDirect Storage's `nvidia-fs` is not the driver.
-fn dkms_nvidia(host: &Host) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in list_dir(&host.path("/var/lib/dkms")) {
-        if !m.starts_with("nvidia") || m == "nvidia-fs" {
-            continue;
-        }
-        for v in list_dir(&host.path(&format!("/var/lib/dkms/{m}"))) {
-            if v.starts_with(|c: char| c.is_ascii_digit()) {
-                out.push(format!("{m}/{v}"));
-            }
-        }
-    }
-    out
 }
 
 /// Reads the next-boot facts under `host`; `dpkg` is the package database when there is one.
