@@ -123,21 +123,16 @@ pub fn doctor_with_facts(
     let count = facts.as_ref().map(|f| f.gpus.len()).or((!nodes.is_empty()).then_some(nodes.len()));
     add(gpu_env::check(host, count, options.expect_gpus));
     add(driver::judge(&driver_facts, facts.as_ref().and_then(|f| f.driver_version.as_deref())));
-    // The package database is read once for both looks ahead (a few MiB on a full system).
-    let dpkg = match packages::Dpkg::read(host) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                add((Check::new("dpkg-status", CheckStatus::Skipped, format!("/var/lib/dpkg/status: {e}")), vec![]));
-            }
-            None
-        }
-    };
-    let boot = next_boot::facts(host, dpkg.as_ref());
+    // The package database is read once, and only if one of the looks ahead needs it.
+    let dpkg = packages::LazyDpkg::new(host);
+    let boot = next_boot::facts(host, &dpkg);
     let driver_installed =
         boot.driver_anywhere || !driver_facts.module_files.is_empty() || driver_facts.module_version.is_some();
     add(next_boot::judge(&boot));
-    add(auto_updates::judge(&auto_updates::facts(host, dpkg.as_ref()), driver_installed));
+    add(auto_updates::judge(&auto_updates::facts(host, &dpkg), driver_installed));
+    if let Some(e) = dpkg.error() {
+        add((Check::new("dpkg-status", CheckStatus::Skipped, format!("/var/lib/dpkg/status: {e}")), vec![]));
+    }
     add(kernel_log::check(host, sink));
     (report, facts)
 }

@@ -7,7 +7,7 @@
 
 use super::Host;
 use super::apt_conf::{AptConf, Pin, blacklist_matches, read_pins};
-use super::packages::{Dpkg, Family, OsRelease};
+use super::packages::{Family, LazyDpkg, OsRelease};
 use crate::{Check, CheckStatus, Finding, Severity};
 
 /// What the update configuration says.
@@ -64,16 +64,40 @@ fn unit_installed(host: &Host, unit: &str) -> bool {
     ["/lib/systemd/system", "/usr/lib/systemd/system"].iter().any(|d| host.path(&format!("{d}/{unit}")).exists())
 }
 
-fn debian(host: &Host, dpkg: Option<&Dpkg>, f: &mut AutoUpdateFacts) {
+fn debian(host: &Host, dpkg: &LazyDpkg<'_>, f: &mut AutoUpdateFacts) {
     let (apt, mut skipped) = AptConf::read(host);
     f.notes.append(&mut skipped);
-    let Some(dpkg) = dpkg else {
+    // The switch first: when it is off, the package database need not be read at all.
+    let key = "APT::Periodic::Unattended-Upgrade";
+    let value = apt.get(key).unwrap_or("0");
+    let file = apt.set_in.get(&key.to_ascii_lowercase()).cloned();
+    if value == "0" || value.is_empty() {
+        f.off_because = match &file {
+            Some(file) => format!("{key} is \"{value}\" (set in {file})"),
+            None => format!("{key} is not set in /etc/apt/apt.conf.d"),
+        };
+        return;
+    }
+    let file = file.unwrap_or_default();
+    if unit_installed(host, "apt-daily-upgrade.timer")
+        && !unit_enabled(host, "timers.target", "apt-daily-upgrade.timer")
+    {
+        f.off_because =
+            format!("{key} \"{value}\" in {file}, but apt-daily-upgrade.timer, which runs it, is disabled or masked");
+        return;
+    }
+    let Some(dpkg) = dpkg.get() else {
         f.undecidable = Some(
             "the dpkg database (/var/lib/dpkg/status) could not be read: which packages are installed and held is unknown"
                 .into(),
         );
         return;
     };
+    if !dpkg.installed("unattended-upgrades") {
+        f.off_because = format!("{key} \"{value}\" in {file}, but unattended-upgrades is not installed");
+        return;
+    }
+    f.mechanism = Some(format!("unattended-upgrades: {key} \"{value}\" in {file}"));
     let pins = read_pins(host, &mut f.notes);
     let blacklist = apt.list("Unattended-Upgrade::Package-Blacklist").to_vec();
     let pinned = |name: &str, p: &super::packages::DpkgPackage| {
@@ -96,22 +120,6 @@ fn debian(host: &Host, dpkg: Option<&Dpkg>, f: &mut AutoUpdateFacts) {
                 f.driver_unpinned.push(name.to_owned());
             }
         }
-    }
-    let key = "APT::Periodic::Unattended-Upgrade";
-    let value = apt.get(key).unwrap_or("0");
-    let lower = key.to_ascii_lowercase();
-    let file = apt.set_in.get(&lower).map_or("/etc/apt/apt.conf.d", String::as_str);
-    if !dpkg.installed("unattended-upgrades") {
-        f.off_because = "unattended-upgrades is not installed".into();
-    } else if value == "0" || value.is_empty() {
-        f.off_because = format!("unattended-upgrades is installed but {key} is \"{value}\" (set in {file})");
-    } else if unit_installed(host, "apt-daily-upgrade.timer")
-        && !unit_enabled(host, "timers.target", "apt-daily-upgrade.timer")
-    {
-        f.off_because =
-            format!("{key} \"{value}\" in {file}, but apt-daily-upgrade.timer, which runs it, is disabled or masked");
-    } else {
-        f.mechanism = Some(format!("unattended-upgrades: {key} \"{value}\" in {file}"));
     }
 }
 
@@ -227,17 +235,19 @@ fn redhat(host: &Host, f: &mut AutoUpdateFacts) {
     }
 }
 
-/// Reads the automatic-update facts under `host`; `dpkg` is the package database when there is one.
+/// Reads the automatic-update facts under `host`; `dpkg` is its package database, read only when
+/// APT's configuration turns unattended-upgrades on.
 ///
 /// ```
-/// let f = gpuguard::probe::auto_updates::facts(&gpuguard::probe::Host::new("/nonexistent"), None);
+/// let host = gpuguard::probe::Host::new("/nonexistent");
+/// let f = gpuguard::probe::auto_updates::facts(&host, &gpuguard::probe::packages::LazyDpkg::new(&host));
 /// assert!(f.os.is_none() && f.mechanism.is_none());
 /// ```
-pub fn facts(host: &Host, dpkg: Option<&Dpkg>) -> AutoUpdateFacts {
+pub fn facts(host: &Host, dpkg: &LazyDpkg<'_>) -> AutoUpdateFacts {
     let mut f = AutoUpdateFacts { os: OsRelease::read(host), ..Default::default() };
-    match (f.os.as_ref().map(OsRelease::family), dpkg) {
-        (Some(Family::Debian), d) => debian(host, d, &mut f),
-        (Some(Family::RedHat), _) => redhat(host, &mut f),
+    match f.os.as_ref().map(OsRelease::family) {
+        Some(Family::Debian) => debian(host, dpkg, &mut f),
+        Some(Family::RedHat) => redhat(host, &mut f),
         _ => {}
     }
     f

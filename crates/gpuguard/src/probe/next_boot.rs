@@ -11,7 +11,7 @@
 
 use super::Host;
 use super::driver::{dkms_nvidia, find_modules, first_build_error, list_dir, make_log_kernel};
-use super::packages::{Dpkg, Family, compare_versions};
+use super::packages::{Family, LazyDpkg, compare_versions};
 use crate::{Check, CheckStatus, Finding, Location, Severity};
 use std::collections::BTreeSet;
 
@@ -242,7 +242,7 @@ fn choose(host: &Host, installed: &[String], notes: &mut Vec<String>) -> (String
 }
 
 /// What is installed for `kernel`'s NVIDIA module.
-fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: Option<&Dpkg>) -> KernelModule {
+fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: &LazyDpkg<'_>) -> KernelModule {
     let base = format!("/lib/modules/{kernel}");
     let mut files = Vec::new();
     find_modules(&host.path(&base), &base, 4, &mut files);
@@ -260,6 +260,7 @@ fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: Option<
         .collect();
     let suffix = format!("-{kernel}");
     let packages = dpkg
+        .get()
         .map(|d| {
             d.installed_with_prefix("linux-modules-nvidia-")
                 .filter(|(n, _)| n.ends_with(&suffix))
@@ -295,13 +296,15 @@ fn module_for(host: &Host, kernel: &str, dkms_versions: &[String], dpkg: Option<
     }
 }
 
-/// Reads the next-boot facts under `host`; `dpkg` is the package database when there is one.
+/// Reads the next-boot facts under `host`; `dpkg` is its package database, read only when a
+/// kernel is installed.
 ///
 /// ```
-/// let f = gpuguard::probe::next_boot::facts(&gpuguard::probe::Host::new("/nonexistent"), None);
+/// let host = gpuguard::probe::Host::new("/nonexistent");
+/// let f = gpuguard::probe::next_boot::facts(&host, &gpuguard::probe::packages::LazyDpkg::new(&host));
 /// assert!(f.installed.is_empty() && f.next.is_none());
 /// ```
-pub fn facts(host: &Host, dpkg: Option<&Dpkg>) -> NextBootFacts {
+pub fn facts(host: &Host, dpkg: &LazyDpkg<'_>) -> NextBootFacts {
     let mut f = NextBootFacts {
         running: host.read("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         installed: installed_kernels(host),
@@ -319,7 +322,7 @@ pub fn facts(host: &Host, dpkg: Option<&Dpkg>) -> NextBootFacts {
     f.driver_anywhere = !f.dkms_versions.is_empty()
         || next_module.present()
         || f.running_module.as_ref().is_some_and(KernelModule::present)
-        || dpkg.is_some_and(|d| d.installed_with_prefix("linux-modules-nvidia-").next().is_some())
+        || dpkg.get().is_some_and(|d| d.installed_with_prefix("linux-modules-nvidia-").next().is_some())
         || f.installed.iter().any(|k| {
             let mut m = Vec::new();
             let base = format!("/lib/modules/{k}");

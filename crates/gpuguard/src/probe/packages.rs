@@ -167,6 +167,42 @@ impl Dpkg {
     }
 }
 
+/// The dpkg database of one host, read on first use: a full system's is a few MiB, so only the
+/// checks that need it pay for it (none on a machine without automatic updates or kernels).
+#[derive(Debug)]
+pub struct LazyDpkg<'a> {
+    host: &'a Host,
+    cell: std::cell::OnceCell<Result<Dpkg, Option<String>>>,
+}
+
+impl<'a> LazyDpkg<'a> {
+    /// Nothing is read yet.
+    ///
+    /// ```
+    /// let host = gpuguard::probe::Host::new("/nonexistent");
+    /// let dpkg = gpuguard::probe::packages::LazyDpkg::new(&host);
+    /// assert!(dpkg.get().is_none() && dpkg.error().is_none()); // absent is no error
+    /// ```
+    pub fn new(host: &'a Host) -> Self {
+        LazyDpkg { host, cell: std::cell::OnceCell::new() }
+    }
+
+    /// The database, read now if it was not yet; `None` when absent or unreadable.
+    pub fn get(&self) -> Option<&Dpkg> {
+        self.cell
+            .get_or_init(|| {
+                Dpkg::read(self.host).map_err(|e| (e.kind() != std::io::ErrorKind::NotFound).then(|| e.to_string()))
+            })
+            .as_ref()
+            .ok()
+    }
+
+    /// Why the database could not be read, when it was read, exists, and failed (a FIFO, too large…).
+    pub fn error(&self) -> Option<&str> {
+        self.cell.get()?.as_ref().err()?.as_deref()
+    }
+}
+
 /// Compares kernel (or package) versions as version sorts do: runs of digits numerically, other
 /// runs byte-wise, `~` before anything (so `6.8.0-50` > `6.8.0-9` and `5.14.0-427.13.1.el9_4` >
 /// `5.14.0-362.24.1.el9_3`).
