@@ -319,59 +319,51 @@ pub fn judge(f: &AutoUpdateFacts, driver_installed: bool) -> (Check, Vec<Finding
         );
     }
     let mut findings = Vec::new();
-    let all: Vec<&String> = f.kernel_unpinned.iter().chain(&f.driver_unpinned).collect();
     let (kernel_fix, driver_fix) = match family {
         Family::RedHat => (
             "lock the kernel: `sudo dnf install python3-dnf-plugin-versionlock && sudo dnf versionlock add kernel kernel-core kernel-modules kernel-modules-core` (or `excludepkgs=kernel*` in /etc/dnf/dnf.conf), or stop unattended installs (apply_updates = no in /etc/dnf/automatic.conf, `sudo systemctl disable --now dnf-automatic-install.timer`); upgrade kernel and driver together in a maintenance window, then run `gpuguard doctor` before the reboot".to_owned(),
             "lock the driver: `sudo dnf versionlock add 'nvidia-driver*' 'kmod-nvidia*'`; upgrade it in a maintenance window with a reboot".to_owned(),
         ),
-        _ => {
-            let names: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
-            (
+        _ => (
                 format!(
                     "hold the kernel: `sudo apt-mark hold {}` (plus the matching linux-headers-* meta package), or add `Unattended-Upgrade::Package-Blacklist {{ \"linux-\"; \"nvidia-\"; \"libnvidia-\"; }};` to /etc/apt/apt.conf.d/50unattended-upgrades; upgrade kernel and driver together in a maintenance window, then run `gpuguard doctor` before the reboot",
                     f.kernel_unpinned.join(" ")
                 ),
                 format!(
                     "hold the driver: `sudo apt-mark hold {}`, or blacklist \"nvidia-\" and \"libnvidia-\" in Unattended-Upgrade::Package-Blacklist (/etc/apt/apt.conf.d/50unattended-upgrades); upgrade it in a maintenance window with a reboot",
-                    if f.driver_unpinned.is_empty() { names.join(" ") } else { f.driver_unpinned.join(" ") }
-                ),
-            )
-        }
+                f.driver_unpinned.join(" ")
+            ),
+        ),
+    };
+    let warn = |what: String, fix: String, key: &str, packages: &[String], unpinned: &[String]| {
+        Finding::new("GG010", Severity::Warning, format!("{}: automatic updates ({mechanism}) {what}", os.name()), fix)
+            .with_evidence("mechanism", mechanism.as_str())
+            .with_evidence(key, packages.to_vec())
+            .with_evidence("unpinned", unpinned.to_vec())
     };
     if !f.kernel_unpinned.is_empty() {
-        findings.push(
-            Finding::new(
-                "GG010",
-                Severity::Warning,
-                format!(
-                    "{}: automatic updates ({mechanism}) can install a new kernel: {} neither held nor pinned; if its DKMS build fails, the next reboot leaves this node without GPUs",
-                    os.name(),
-                    f.kernel_unpinned.join(", ")
-                ),
-                kernel_fix,
-            )
-            .with_evidence("mechanism", mechanism.as_str())
-            .with_evidence("kernel_packages", f.kernel_packages.clone())
-            .with_evidence("unpinned", f.kernel_unpinned.clone()),
-        );
+        findings.push(warn(
+            format!(
+                "can install a new kernel: {} neither held nor pinned; if its DKMS build fails, the next reboot leaves this node without GPUs",
+                f.kernel_unpinned.join(", ")
+            ),
+            kernel_fix,
+            "kernel_packages",
+            &f.kernel_packages,
+            &f.kernel_unpinned,
+        ));
     }
     if !f.driver_unpinned.is_empty() {
-        findings.push(
-            Finding::new(
-                "GG010",
-                Severity::Warning,
-                format!(
-                    "{}: automatic updates ({mechanism}) can upgrade the NVIDIA driver ({}) under the loaded module: NVML then fails with \"Driver/library version mismatch\" until a reboot",
-                    os.name(),
-                    f.driver_unpinned.join(", ")
-                ),
-                driver_fix,
-            )
-            .with_evidence("mechanism", mechanism.as_str())
-            .with_evidence("driver_packages", f.driver_packages.clone())
-            .with_evidence("unpinned", f.driver_unpinned.clone()),
-        );
+        findings.push(warn(
+            format!(
+                "can upgrade the NVIDIA driver ({}) under the loaded module: NVML then fails with \"Driver/library version mismatch\" until a reboot",
+                f.driver_unpinned.join(", ")
+            ),
+            driver_fix,
+            "driver_packages",
+            &f.driver_packages,
+            &f.driver_unpinned,
+        ));
     }
     let status = if findings.is_empty() { CheckStatus::Ok } else { CheckStatus::Finding };
     let pinned = if findings.is_empty() {
