@@ -61,8 +61,8 @@ pub struct GpuInfo {
     pub remapped_rows: Option<RemappedRows>,
     /// PIDs of compute processes on the GPU.
     pub processes: Vec<u32>,
-    /// PIDs of graphics processes on the GPU.
-    pub graphics_processes: Vec<u32>,
+    /// PIDs of graphics processes on the GPU; `None` when NVML did not say.
+    pub graphics_processes: Option<Vec<u32>>,
     /// PCIe link generation now (idle GPUs lower it to save power).
     pub pcie_gen_current: Option<u32>,
     /// Highest PCIe generation the GPU and its slot can run together.
@@ -193,23 +193,20 @@ pub fn query(library: &OsStr) -> Result<NvmlFacts, NvmlFailure> {
                 .into_iter()
                 .map(|p| p.pid)
                 .collect(),
-            graphics_processes: opt(d.running_graphics_processes())
-                .map_err(call)?
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| p.pid)
-                .collect(),
-            pcie_gen_current: opt(d.current_pcie_link_gen()).map_err(call)?,
-            pcie_gen_max: opt(d.max_pcie_link_gen()).map_err(call)?,
-            pcie_width_current: opt(d.current_pcie_link_width()).map_err(call)?,
-            pcie_width_max: opt(d.max_pcie_link_width()).map_err(call)?,
-            utilization_gpu_percent: opt(d.utilization_rates()).map_err(call)?.map(|u| u.gpu),
+            // The health fields below are extras: a GPU that refuses one (no permission in a
+            // container, an older driver) keeps the facts above, so any error is "unknown".
+            graphics_processes: d.running_graphics_processes().ok().map(|v| v.into_iter().map(|p| p.pid).collect()),
+            pcie_gen_current: d.current_pcie_link_gen().ok(),
+            pcie_gen_max: d.max_pcie_link_gen().ok(),
+            pcie_width_current: d.current_pcie_link_width().ok(),
+            pcie_width_max: d.max_pcie_link_width().ok(),
+            utilization_gpu_percent: d.utilization_rates().ok().map(|u| u.gpu),
             memory_used_bytes: None,
             memory_total_bytes: None,
-            throttle_reasons: opt(d.current_throttle_reasons()).map_err(call)?.map(|r| r.bits()),
+            throttle_reasons: d.current_throttle_reasons().ok().map(|r| r.bits()),
         });
         let g = facts.gpus.last_mut().expect("just pushed");
-        if let Some(m) = opt(d.memory_info()).map_err(call)? {
+        if let Ok(m) = d.memory_info() {
             (g.memory_used_bytes, g.memory_total_bytes) = (Some(m.used), Some(m.total));
         }
     }
@@ -219,8 +216,8 @@ pub fn query(library: &OsStr) -> Result<NvmlFacts, NvmlFailure> {
         std::thread::sleep(THROTTLE_DEBOUNCE);
         for g in &mut facts.gpus {
             if let Some(first) = g.throttle_reasons.filter(|r| r & THROTTLE_ALARMS != 0) {
-                let d = nvml.device_by_index(g.index).map_err(call)?;
-                let second = opt(d.current_throttle_reasons()).map_err(call)?.map_or(0, |r| r.bits());
+                let second =
+                    nvml.device_by_index(g.index).and_then(|d| d.current_throttle_reasons()).map_or(0, |r| r.bits());
                 g.throttle_reasons = Some(first & second);
             }
         }
@@ -323,7 +320,8 @@ fn health(g: &GpuInfo, ctx: &NvmlContext, findings: &mut Vec<Finding>, notes: &m
         }
     }
     if let Some(used) = g.memory_used_bytes.filter(|&u| u >= ORPHAN_MIN_BYTES) {
-        if g.processes.is_empty() && g.graphics_processes.is_empty() {
+        // Judged only when NVML answered both lists (an unanswered one could hold the memory).
+        if g.processes.is_empty() && g.graphics_processes.as_ref().is_some_and(Vec::is_empty) {
             if ctx.in_container {
                 notes.push(format!(
                     "GPU {}: {} in use and no process visible from this container, not judged (NVML lists no process of another PID namespace)",
@@ -410,7 +408,7 @@ pub struct NvmlContext {
 ///
 /// ```
 /// use gpuguard::probe::nvml::{judge_in, GpuInfo, NvmlContext, NvmlFacts};
-/// let g = GpuInfo { memory_used_bytes: Some(20 << 30), ..Default::default() };
+/// let g = GpuInfo { memory_used_bytes: Some(20 << 30), graphics_processes: Some(vec![]), ..Default::default() };
 /// let facts = NvmlFacts { gpus: vec![g], ..Default::default() };
 /// let (_, f) = judge_in(&facts, None, &NvmlContext::default());
 /// assert!(f[0].message.contains("20.0 GiB of GPU memory in use with no process"));
