@@ -446,7 +446,11 @@ fn ubuntu_24_04_unattended_upgrades_with_an_unheld_kernel_warns_and_a_hold_clear
         "{}",
         w[0].message
     );
-    assert!(w[0].fix.contains("sudo apt-mark hold linux-image-generic"), "{}", w[0].fix);
+    assert!(
+        w[0].fix.contains("`sudo apt-mark hold linux-image-generic linux-headers-generic linux-generic`"),
+        "{}",
+        w[0].fix
+    );
     assert!(w[1].message.contains("nvidia-driver-550, nvidia-dkms-550, libnvidia-compute-550"), "{}", w[1].message);
     assert!(w[1].message.contains("Driver/library version mismatch"), "{}", w[1].message);
 

@@ -26,6 +26,10 @@ pub struct AutoUpdateFacts {
     pub kernel_packages: Vec<String>,
     /// Those neither held, pinned, blacklisted nor version-locked.
     pub kernel_unpinned: Vec<String>,
+    /// What to hold so no new kernel comes in: the unpinned `linux-image-*` meta packages with
+    /// their installed `linux-headers-*` and `linux-*` siblings (Ubuntu's `linux-generic` depends on
+    /// both at one version). Debian family only.
+    pub kernel_hold: Vec<String>,
     /// NVIDIA driver packages installed (Debian; RHEL's RPM database is not read: the names to lock).
     pub driver_packages: Vec<String>,
     /// Those not pinned.
@@ -110,6 +114,13 @@ fn debian(host: &Host, dpkg: &LazyDpkg<'_>, f: &mut AutoUpdateFacts) {
             f.kernel_packages.push(name.to_owned());
             if !pinned(name, p) {
                 f.kernel_unpinned.push(name.to_owned());
+                f.kernel_hold.push(name.to_owned());
+                let flavour = &name["linux-image-".len()..];
+                for sibling in [format!("linux-headers-{flavour}"), format!("linux-{flavour}")] {
+                    if dpkg.packages.get(&sibling).is_some_and(|p| p.installed && !pinned(&sibling, p)) {
+                        f.kernel_hold.push(sibling);
+                    }
+                }
             }
         }
     }
@@ -326,8 +337,8 @@ pub fn judge(f: &AutoUpdateFacts, driver_installed: bool) -> (Check, Vec<Finding
         ),
         _ => (
                 format!(
-                    "hold the kernel: `sudo apt-mark hold {}` (plus the matching linux-headers-* meta package), or add `Unattended-Upgrade::Package-Blacklist {{ \"linux-\"; \"nvidia-\"; \"libnvidia-\"; }};` to /etc/apt/apt.conf.d/50unattended-upgrades; upgrade kernel and driver together in a maintenance window, then run `gpuguard doctor` before the reboot",
-                    f.kernel_unpinned.join(" ")
+                    "hold the kernel: `sudo apt-mark hold {}`, or add `Unattended-Upgrade::Package-Blacklist {{ \"linux-\"; \"nvidia-\"; \"libnvidia-\"; }};` to /etc/apt/apt.conf.d/50unattended-upgrades; upgrade kernel and driver together in a maintenance window, then run `gpuguard doctor` before the reboot",
+                    if f.kernel_hold.is_empty() { f.kernel_unpinned.join(" ") } else { f.kernel_hold.join(" ") }
                 ),
                 format!(
                     "hold the driver: `sudo apt-mark hold {}`, or blacklist \"nvidia-\" and \"libnvidia-\" in Unattended-Upgrade::Package-Blacklist (/etc/apt/apt.conf.d/50unattended-upgrades); upgrade it in a maintenance window with a reboot",
