@@ -233,3 +233,30 @@ pub fn statvfs_bytes(path: &Path) -> std::io::Result<(u64, u64)> {
     let frsize = st.f_frsize as u64;
     Ok((st.f_bavail as u64 * frsize, st.f_blocks as u64 * frsize))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Host;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn links_resolve_like_a_chroot() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let r = d.path();
+        std::fs::create_dir_all(r.join("usr/lib/modules/6.8.0-49-generic")).expect("mkdir");
+        symlink("usr/lib", r.join("lib")).expect("ln");
+        // An absolute target starts again at the root, not at the real `/`.
+        symlink("/usr/lib/modules/6.8.0-49-generic", r.join("current")).expect("ln");
+        // `..` past the root stays at the root.
+        symlink("../../../../../../etc", r.join("up")).expect("ln");
+        symlink("loop", r.join("loop")).expect("ln");
+        let host = Host::new(r);
+        assert_eq!(host.path("/lib/modules/6.8.0-49-generic"), r.join("usr/lib/modules/6.8.0-49-generic"));
+        assert_eq!(host.path("/current/build"), r.join("usr/lib/modules/6.8.0-49-generic/build"));
+        assert_eq!(host.path("/up/passwd"), r.join("etc/passwd"));
+        assert_eq!(host.path("/x/../../../y"), r.join("y"));
+        // A loop ends the resolution inside the root; reading it fails instead of hanging.
+        assert!(host.path("/loop").starts_with(r));
+        assert!(host.read("/loop").is_err());
+    }
+}
