@@ -153,3 +153,169 @@ fn unreadable_kernel_log_is_a_skip_naming_the_access_needed() {
     assert!(reason.contains("/var/log/kern.log: permission denied") && reason.contains("adm group"), "{reason}");
     assert!(v["errors"].as_array().is_some_and(|e| e.is_empty()));
 }
+
+/// A distribution tree of the core crate's fixtures (read only).
+fn distro_root(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpuguard/tests/fixtures/doctor").join(name)
+}
+
+fn check_of(v: &serde_json::Value, name: &str) -> serde_json::Value {
+    v["checks"].as_array().expect("checks").iter().find(|c| c["name"] == name).cloned().unwrap_or_default()
+}
+
+#[test]
+fn root_is_a_documented_flag() {
+    let out = Command::new(BIN).args(["doctor", "--help"]).output().expect("run");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--root <DIR>") && help.contains("resolved inside DIR"), "{help}");
+}
+
+#[test]
+fn root_of_a_rhel_node_reports_the_next_boot_and_unpinned_updates_in_json_and_text() {
+    let root = distro_root("rhel-9");
+    let out = Command::new(BIN).args(["doctor", "--format", "json", "--root"]).arg(&root).output().expect("run");
+    assert_eq!(out.status.code(), Some(1), "an error finding fails at the default --fail-on error");
+    let v = json(&out);
+    let f: Vec<&serde_json::Value> =
+        v["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "GG010").collect();
+    assert_eq!(f.len(), 3, "{v}");
+    assert_eq!(f[0]["severity"], "error");
+    assert!(f[0]["message"].as_str().unwrap_or("").contains("5.14.0-503.11.1.el9_5.x86_64"), "{}", f[0]);
+    assert_eq!(f[0]["evidence"]["running_kernel"], "5.14.0-427.13.1.el9_4.x86_64");
+    assert_eq!(check_of(&v, "next-boot")["status"], "finding");
+    assert_eq!(check_of(&v, "auto-updates")["status"], "finding");
+    assert_eq!(check_of(&v, "nvml")["status"], "skipped");
+
+    let out = Command::new(BIN).args(["doctor", "--root"]).arg(&root).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("error[GG010] the next boot's kernel 5.14.0-503.11.1.el9_5.x86_64"), "{text}");
+    assert!(text.contains("next-boot") && text.contains("auto-updates"), "{text}");
+}
+
+#[test]
+fn root_findings_and_checks_reach_prometheus_and_promtool_accepts_them() {
+    let out = Command::new(BIN)
+        .args(["doctor", "--format", "prometheus", "--root"])
+        .arg(distro_root("ubuntu-24.04"))
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("gpuguard_finding{rule=\"GG010\",severity=\"error\"} 1"), "{text}");
+    assert!(text.contains("gpuguard_finding{rule=\"GG010\",severity=\"warning\"} 2"), "{text}");
+    assert!(text.contains("gpuguard_check_status{check=\"next-boot\",status=\"finding\"} 1"), "{text}");
+    assert!(text.contains("gpuguard_check_status{check=\"auto-updates\",status=\"finding\"} 1"), "{text}");
+    let promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    match promtool {
+        Ok(mut child) => {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+            let o = child.wait_with_output().expect("promtool");
+            assert!(
+                o.status.success(),
+                "promtool: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Err(e) => eprintln!("promtool check not run: promtool not installed ({e})"),
+    }
+}
+
+#[test]
+fn a_fifo_under_the_root_cannot_hang_the_doctor() {
+    let d = tempfile::tempdir().expect("tempdir");
+    for (p, text) in [
+        ("etc/os-release", "ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"24.04\"\n"),
+        ("boot/vmlinuz-6.8.0-51-generic", ""),
+        ("lib/modules/6.8.0-51-generic/updates/dkms/nvidia.ko.zst", ""),
+    ] {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    for fifo in ["var/lib/dpkg/status", "boot/grub/grubenv", "proc/self/mountinfo"] {
+        let path = d.path().join(fifo);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let ok = Command::new("mkfifo").arg(&path).status().is_ok_and(|s| s.success());
+        assert!(ok, "mkfifo {}", path.display());
+    }
+    let mut child = Command::new(BIN)
+        .args(["doctor", "--format", "json", "--root"])
+        .arg(d.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    // A blocking read of any of the FIFOs would never return: give it 20 s, then fail.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().expect("kill");
+            panic!("gpuguard doctor hung on a FIFO under --root");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let v = json(&out);
+    let s = check_of(&v, "dpkg-status");
+    assert_eq!(s["status"], "skipped", "{v}");
+    assert!(s["reason"].as_str().unwrap_or("").contains("a FIFO, not read"), "{s}");
+    assert!(check_of(&v, "next-boot")["reason"].as_str().unwrap_or("").contains("skipped /boot/grub/grubenv"), "{v}");
+}
+
+/// Builds the core crate's NVML stand-in for `scenario`, or `None` (said why) without a C compiler.
+fn fake_nvml(dir: &Path, scenario: &str) -> Option<std::path::PathBuf> {
+    let out = dir.join(format!("libnvidia-ml-{scenario}.so"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpuguard/tests/nvml_stub/fake_nvml.c");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    match Command::new(&cc)
+        .args(["-shared", "-fPIC", &format!("-DSCENARIO=\"{scenario}\""), "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+    {
+        Ok(s) if s.success() => Some(out),
+        Ok(s) => panic!("{cc} failed to build {}: {s}", src.display()),
+        Err(e) => {
+            eprintln!("skipped: no C compiler ({cc}: {e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn nvml_link_trained_down_under_load_reaches_json_and_prometheus() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let Some(lib) = fake_nvml(d.path(), "pcie") else { return };
+    let root = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["doctor", "--format", "json", "--root"])
+        .arg(root.path())
+        .arg("--nvml-library")
+        .arg(&lib)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "warnings only");
+    let v = json(&out);
+    let f: Vec<&serde_json::Value> =
+        v["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "GG005").collect();
+    assert_eq!(f.len(), 2, "{v}");
+    assert_eq!(
+        (f[0]["evidence"]["pcie_gen_current"].as_u64(), f[0]["evidence"]["utilization_gpu_percent"].as_u64()),
+        (Some(2), Some(97))
+    );
+    let out = Command::new(BIN)
+        .args(["doctor", "--format", "prometheus", "--root"])
+        .arg(root.path())
+        .arg("--nvml-library")
+        .arg(&lib)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gpuguard_finding{rule=\"GG005\",severity=\"warning\"} 2"), "{text}");
+    assert!(text.contains("gpuguard_check_status{check=\"nvml\",status=\"finding\"} 1"), "{text}");
+}

@@ -2,7 +2,8 @@
 
 use crate::probe::kernel_log::{LogSink, XidLineCounter};
 use crate::probe::{
-    Host, cgroup, container, dev_shm, driver, gpu_devices, gpu_env, hf_cache, kernel_log, mounts, nvml,
+    Host, auto_updates, cgroup, container, dev_shm, driver, gpu_devices, gpu_env, hf_cache, kernel_log, mounts,
+    next_boot, nvml, packages,
 };
 use crate::{Check, CheckStatus, Report};
 use std::path::PathBuf;
@@ -95,9 +96,15 @@ pub fn doctor_with_facts(
         (None, true) => Some(host.var("GPUGUARD_NVML_LIBRARY").unwrap_or(nvml::DEFAULT_LIBRARY).into()),
         (None, false) => None,
     };
+    // Read before NVML so a version mismatch can name the loaded module.
+    let driver_facts = driver::facts(host);
+    let ctx = nvml::NvmlContext {
+        in_container: container::detect(host).0 != container::Runtime::BareMetal,
+        module_version: driver_facts.module_version.clone(),
+    };
     let facts = match library {
         Some(lib) => {
-            let (c, f, facts) = nvml::check(&lib, options.expect_gpus);
+            let (c, f, facts) = nvml::check_in(&lib, options.expect_gpus, &ctx);
             add((c, f));
             facts
         }
@@ -115,7 +122,17 @@ pub fn doctor_with_facts(
     };
     let count = facts.as_ref().map(|f| f.gpus.len()).or((!nodes.is_empty()).then_some(nodes.len()));
     add(gpu_env::check(host, count, options.expect_gpus));
-    add(driver::judge(&driver::facts(host), facts.as_ref().and_then(|f| f.driver_version.as_deref())));
+    add(driver::judge(&driver_facts, facts.as_ref().and_then(|f| f.driver_version.as_deref())));
+    // The package database is read once, and only if one of the looks ahead needs it.
+    let dpkg = packages::LazyDpkg::new(host);
+    let boot = next_boot::facts(host, &dpkg);
+    let driver_installed =
+        boot.driver_anywhere || !driver_facts.module_files.is_empty() || driver_facts.module_version.is_some();
+    add(next_boot::judge(&boot));
+    add(auto_updates::judge(&auto_updates::facts(host, &dpkg), driver_installed));
+    if let Some(e) = dpkg.error() {
+        add((Check::new("dpkg-status", CheckStatus::Skipped, format!("/var/lib/dpkg/status: {e}")), vec![]));
+    }
     add(kernel_log::check(host, sink));
     (report, facts)
 }

@@ -306,3 +306,577 @@ fn journal_records_are_read() {
     let f = r.findings.iter().find(|f| f.rule == "GG005").expect("GG005");
     assert!(f.message.contains("first: NVRM: Xid (PCI:0000:3b:00): 94"), "{}", f.message);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The next boot and automatic updates, on trees laid out as the distributions lay them out
+// (tests/fixtures/doctor/<distro>/: merged /usr with /lib -> usr/lib, os-release links, dpkg status
+// stanzas, GRUB and BLS files, DKMS trees). Each test copies a tree and changes what it judges.
+
+/// Copies `src` to `dst`, keeping symbolic links as links (the trees rely on them).
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for e in std::fs::read_dir(src).expect("read fixture dir") {
+        let e = e.expect("entry");
+        let (from, to) = (e.path(), dst.join(e.file_name()));
+        let t = e.file_type().expect("file type");
+        if t.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from).expect("readlink"), &to).expect("symlink");
+        } else if t.is_dir() {
+            copy_tree(&from, &to);
+        } else {
+            std::fs::copy(&from, &to).expect("copy");
+        }
+    }
+}
+
+/// A private copy of the fixture tree of `distro`.
+fn distro(name: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/doctor").join(name), d.path());
+    d
+}
+
+/// Writes `text` at `path` (absolute on the inspected machine) under `root`, following the tree's
+/// own links the way the machine would (so /lib/... lands in usr/lib/...).
+fn put(root: &Path, path: &str, text: &str) {
+    let p = Host::new(root).path(path);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+fn edit(root: &Path, path: &str, f: impl FnOnce(String) -> String) {
+    let p = Host::new(root).path(path);
+    let text = std::fs::read_to_string(&p).expect("read");
+    std::fs::write(p, f(text)).expect("write");
+}
+
+/// Sets the dpkg selection of `packages` to `hold` (`apt-mark hold`) or back to `install`.
+fn mark(root: &Path, packages: &[&str], hold: bool) {
+    edit(root, "/var/lib/dpkg/status", |t| {
+        t.split("\n\n")
+            .map(|s| {
+                let name = s.lines().next().and_then(|l| l.strip_prefix("Package: ")).unwrap_or("");
+                if packages.contains(&name) {
+                    let (from, to) = if hold { ("install ok", "hold ok") } else { ("hold ok", "install ok") };
+                    s.replacen(&format!("Status: {from}"), &format!("Status: {to}"), 1)
+                } else {
+                    s.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    });
+}
+
+fn doctor_at(root: &Path) -> Report {
+    run(root, &[], DoctorOptions::default())
+}
+
+#[test]
+fn ubuntu_24_04_newest_kernel_whose_dkms_build_failed_is_an_error_naming_both_kernels_and_the_log() {
+    let d = distro("ubuntu-24.04");
+    let r = doctor_at(d.path());
+    let f: Vec<_> = r.findings.iter().filter(|f| f.rule == "GG010" && f.severity == Severity::Error).collect();
+    assert_eq!(f.len(), 1, "{:?}", r.findings);
+    let m = &f[0].message;
+    assert!(m.starts_with("the next boot's kernel 6.8.0-51-generic (GRUB_DEFAULT=0 in /etc/default/grub"), "{m}");
+    assert!(m.contains("the running kernel 6.8.0-49-generic has DKMS nvidia/550.120"), "{m}");
+    assert!(m.contains("read /var/lib/dkms/nvidia/550.120/build/make.log (line 7:") && m.contains("follow_pfn"), "{m}");
+    assert_eq!(f[0].location.file.as_deref(), Some("/var/lib/dkms/nvidia/550.120/build/make.log"));
+    assert_eq!(f[0].location.line, Some(7));
+    assert!(
+        f[0].fix
+            .contains("sudo apt install linux-headers-6.8.0-51-generic && sudo dkms autoinstall -k 6.8.0-51-generic")
+    );
+    assert_eq!(f[0].evidence["next_kernel"], "6.8.0-51-generic");
+    assert_eq!(f[0].evidence["running_kernel"], "6.8.0-49-generic");
+    assert_eq!(check(&r, "next-boot").status, CheckStatus::Finding);
+    // The running kernel has its module: the present-tense driver check stays quiet.
+    assert!(
+        r.findings.iter().all(|f| !f.message.contains("DKMS build of the NVIDIA module failed")),
+        "{:?}",
+        r.findings
+    );
+
+    // DKMS rebuilt it (a successful make.log, the module installed): the next boot is fine.
+    put(d.path(), "/var/lib/dkms/nvidia/550.120/6.8.0-51-generic/x86_64/module/nvidia.ko.zst", "");
+    put(d.path(), "/lib/modules/6.8.0-51-generic/updates/dkms/nvidia.ko.zst", "");
+    put(
+        d.path(),
+        "/var/lib/dkms/nvidia/550.120/build/make.log",
+        "DKMS make.log for nvidia-550.120 for kernel 6.8.0-51-generic (x86_64)\nmake[1]: Leaving directory '/usr/src/linux-headers-6.8.0-51-generic'\n",
+    );
+    let r = doctor_at(d.path());
+    assert!(r.findings.iter().all(|f| f.severity != Severity::Error), "{:?}", r.findings);
+    let c = check(&r, "next-boot");
+    assert_eq!(c.status, CheckStatus::Ok, "{c:?}");
+    assert!(c.reason.contains("kernel 6.8.0-51-generic") && c.reason.contains("DKMS nvidia/550.120"), "{c:?}");
+}
+
+#[test]
+fn next_kernel_without_headers_says_dkms_could_not_build() {
+    let d = distro("ubuntu-24.04");
+    std::fs::remove_file(Host::new(d.path()).path("/var/lib/dkms/nvidia/550.120/build/make.log")).expect("rm");
+    // The headers package was never installed: /lib/modules/<kernel>/build is absent.
+    std::fs::remove_file(d.path().join("usr/lib/modules/6.8.0-51-generic/build")).expect("rm");
+    let r = doctor_at(d.path());
+    let f = rules(&r, "GG010");
+    assert!(
+        f.iter().any(|(s, m)| *s == Severity::Error
+            && m.contains("its headers are not installed (/lib/modules/6.8.0-51-generic/build is missing)")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn ubuntu_24_04_unattended_upgrades_with_an_unheld_kernel_warns_and_a_hold_clears_it() {
+    let d = distro("ubuntu-24.04");
+    let r = doctor_at(d.path());
+    let w: Vec<_> = r.findings.iter().filter(|f| f.rule == "GG010" && f.severity == Severity::Warning).collect();
+    assert_eq!(w.len(), 2, "{:?}", r.findings);
+    assert!(
+        w[0].message.contains(
+            "unattended-upgrades: APT::Periodic::Unattended-Upgrade \"1\" in /etc/apt/apt.conf.d/20auto-upgrades"
+        ),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        w[0].message.contains("can install a new kernel: linux-image-generic neither held nor pinned"),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        w[0].fix.contains("`sudo apt-mark hold linux-image-generic linux-headers-generic linux-generic`"),
+        "{}",
+        w[0].fix
+    );
+    assert!(w[1].message.contains("nvidia-driver-550, nvidia-dkms-550, libnvidia-compute-550"), "{}", w[1].message);
+    assert!(w[1].message.contains("Driver/library version mismatch"), "{}", w[1].message);
+
+    mark(d.path(), &["linux-image-generic", "nvidia-driver-550", "nvidia-dkms-550", "libnvidia-compute-550"], true);
+    let r = doctor_at(d.path());
+    assert!(r.findings.iter().all(|f| f.severity != Severity::Warning), "{:?}", r.findings);
+    let c = check(&r, "auto-updates");
+    assert_eq!(c.status, CheckStatus::Ok);
+    assert!(c.reason.contains("held or pinned"), "{c:?}");
+}
+
+#[test]
+fn unattended_upgrades_off_or_its_timer_masked_is_no_automatic_update() {
+    let d = distro("ubuntu-24.04");
+    put(
+        d.path(),
+        "/etc/apt/apt.conf.d/20auto-upgrades",
+        "APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"0\";\n",
+    );
+    let r = doctor_at(d.path());
+    let c = check(&r, "auto-updates");
+    assert_eq!(c.status, CheckStatus::Ok, "{c:?}");
+    assert!(
+        c.reason.contains("APT::Periodic::Unattended-Upgrade is \"0\" (set in /etc/apt/apt.conf.d/20auto-upgrades)"),
+        "{c:?}"
+    );
+
+    let d = distro("ubuntu-24.04");
+    // `systemctl mask apt-daily-upgrade.timer`.
+    std::os::unix::fs::symlink("/dev/null", d.path().join("etc/systemd/system/apt-daily-upgrade.timer")).expect("ln");
+    let c = check(&doctor_at(d.path()), "auto-updates").clone();
+    assert!(c.status == CheckStatus::Ok && c.reason.contains("disabled or masked"), "{c:?}");
+
+    // apt.conf's nested form turns it on just the same.
+    let d = distro("ubuntu-24.04");
+    put(
+        d.path(),
+        "/etc/apt/apt.conf.d/20auto-upgrades",
+        "APT {\n  Periodic {\n    Unattended-Upgrade \"1\";\n  };\n};\n",
+    );
+    assert_eq!(check(&doctor_at(d.path()), "auto-updates").status, CheckStatus::Finding);
+}
+
+#[test]
+fn an_apt_preferences_pin_keeps_the_kernel() {
+    let d = distro("ubuntu-24.04");
+    put(
+        d.path(),
+        "/etc/apt/preferences.d/gpu-node-kernel",
+        "Explanation: kernel and NVIDIA driver move together\nPackage: linux-image-generic linux-headers-generic linux-generic\nPin: version 6.8.0-51.52\nPin-Priority: 1001\n\nPackage: /^(lib)?nvidia-/\nPin: release *\nPin-Priority: -1\n",
+    );
+    let r = doctor_at(d.path());
+    let c = check(&r, "auto-updates");
+    assert_eq!(c.status, CheckStatus::Ok, "{c:?} {:?}", r.findings);
+}
+
+#[test]
+fn ubuntu_22_04_precompiled_modules_and_held_kernel_are_clean_until_unheld_or_a_kernel_without_its_package() {
+    let d = distro("ubuntu-22.04");
+    let r = doctor_at(d.path());
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    assert_eq!(check(&r, "next-boot").status, CheckStatus::Ok);
+    assert!(check(&r, "auto-updates").reason.contains("held or pinned"));
+
+    // The admin unholds the kernel: unattended-upgrades installs 5.15.0-127 with no precompiled module.
+    mark(d.path(), &["linux-image-generic", "linux-generic", "linux-headers-generic"], false);
+    for f in ["vmlinuz", "initrd.img"] {
+        put(d.path(), &format!("/boot/{f}-5.15.0-127-generic"), "");
+    }
+    put(d.path(), "/lib/modules/5.15.0-127-generic/modules.dep", "");
+    let r = doctor_at(d.path());
+    let e: Vec<_> = r.findings.iter().filter(|f| f.severity == Severity::Error).collect();
+    assert_eq!(e.len(), 1, "{:?}", r.findings);
+    assert!(
+        e[0].message.contains("kernel 5.15.0-127-generic") && e[0].message.contains("5.15.0-126-generic"),
+        "{}",
+        e[0].message
+    );
+    assert!(
+        e[0].message.contains("linux-modules-nvidia-535-server-5.15.0-126-generic is installed for the running kernel"),
+        "{}",
+        e[0].message
+    );
+    assert!(e[0].fix.contains("sudo apt install linux-modules-nvidia-535-server-5.15.0-127-generic"), "{}", e[0].fix);
+    let w = rules(&r, "GG010").into_iter().filter(|(s, _)| *s == Severity::Warning).collect::<Vec<_>>();
+    assert_eq!(w.len(), 1, "the driver stays held: {w:?}");
+    assert!(w[0].1.contains("linux-image-generic neither held nor pinned"), "{w:?}");
+}
+
+#[test]
+fn debian_12_blacklisted_kernel_is_clean_and_grub_default_by_title_is_followed() {
+    let d = distro("debian-12");
+    let r = doctor_at(d.path());
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    let c = check(&r, "next-boot");
+    assert!(c.reason.contains("kernel 6.1.0-28-amd64") && c.reason.contains("DKMS nvidia-current/535.183.01"), "{c:?}");
+
+    // GRUB_DEFAULT naming a submenu entry by title boots the older kernel.
+    edit(d.path(), "/etc/default/grub", |t| {
+        t.replace(
+            "GRUB_DEFAULT=0",
+            "GRUB_DEFAULT=\"Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-27-amd64\"",
+        )
+    });
+    let c = check(&doctor_at(d.path()), "next-boot").clone();
+    assert!(c.reason.starts_with("next boot: kernel 6.1.0-27-amd64 (GRUB_DEFAULT in /etc/default/grub)"), "{c:?}");
+
+    // Without the blacklist, unattended-upgrades may install Debian's next kernel and driver.
+    edit(d.path(), "/etc/apt/apt.conf.d/50unattended-upgrades", |t| {
+        t.replace("    \"linux-\";\n", "").replace("    \"nvidia-\";\n", "")
+    });
+    let r = doctor_at(d.path());
+    let w = rules(&r, "GG010");
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].1.starts_with("Debian GNU/Linux 12 (bookworm): automatic updates") && w[0].1.contains("linux-image-amd64"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].1.contains("nvidia-driver") && w[1].1.contains("nvidia-kernel-dkms") && !w[1].1.contains("libcuda1"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn rhel_9_saved_entry_kernel_without_kmod_and_dnf_automatic_without_versionlock() {
+    let d = distro("rhel-9");
+    let r = doctor_at(d.path());
+    let e: Vec<_> = r.findings.iter().filter(|f| f.severity == Severity::Error).collect();
+    assert_eq!(e.len(), 1, "{:?}", r.findings);
+    assert!(
+        e[0].message.starts_with("the next boot's kernel 5.14.0-503.11.1.el9_5.x86_64 (GRUB saved_entry in /boot/grub2/grubenv (GRUB_DEFAULT=saved in /etc/default/grub))"),
+        "{}",
+        e[0].message
+    );
+    assert!(e[0].message.contains("the running kernel 5.14.0-427.13.1.el9_4.x86_64 has /lib/modules/5.14.0-427.13.1.el9_4.x86_64/extra/drivers/video/nvidia/nvidia.ko"), "{}", e[0].message);
+    assert!(
+        e[0].fix.contains("kmod-nvidia-<driver>-5.14.0-503.11.1")
+            && e[0].fix.contains("grubby --set-default /boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64"),
+        "{}",
+        e[0].fix
+    );
+    let w: Vec<_> = r.findings.iter().filter(|f| f.severity == Severity::Warning).collect();
+    assert_eq!(w.len(), 2, "{:?}", r.findings);
+    assert!(
+        w[0].message.contains("dnf-automatic-install.timer is enabled") && w[0].message.contains("kernel, kernel-core"),
+        "{}",
+        w[0].message
+    );
+    assert!(w[0].fix.contains("dnf versionlock add kernel kernel-core"), "{}", w[0].fix);
+
+    // `grubby --set-default` back to the kernel with the kmod, and `dnf versionlock add`.
+    edit(d.path(), "/boot/grub2/grubenv", |t| t.replace("503.11.1.el9_5", "427.13.1.el9_4"));
+    put(
+        d.path(),
+        "/etc/dnf/plugins/versionlock.list",
+        "# Added lock on Tue Dec  3 10:02:11 2024\nkernel-0:5.14.0-427.13.1.el9_4.*\nkernel-core-0:5.14.0-427.13.1.el9_4.*\n# Added lock on Tue Dec  3 10:02:30 2024\nnvidia-driver-3:550.54.15-1.el9.*\nkmod-nvidia-550.54.15-5.14.0-427.13.1-3:550.54.15-2.el9_4.*\n",
+    );
+    let r = doctor_at(d.path());
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    assert!(check(&r, "next-boot").reason.contains("kernel 5.14.0-427.13.1.el9_4.x86_64 (GRUB saved_entry"));
+
+    // The lock list is ignored when the plugin is disabled.
+    put(
+        d.path(),
+        "/etc/dnf/plugins/versionlock.conf",
+        "[main]\nenabled = 0\nlocklist = /etc/dnf/plugins/versionlock.list\n",
+    );
+    assert_eq!(rules(&doctor_at(d.path()), "GG010").len(), 2);
+}
+
+#[test]
+fn rhel_9_dnf_automatic_timer_installs_only_with_apply_updates() {
+    let d = distro("rhel-9");
+    let wants = d.path().join("etc/systemd/system/timers.target.wants");
+    std::fs::remove_file(wants.join("dnf-automatic-install.timer")).expect("rm");
+    std::os::unix::fs::symlink("/usr/lib/systemd/system/dnf-automatic.timer", wants.join("dnf-automatic.timer"))
+        .expect("ln");
+    let c = check(&doctor_at(d.path()), "auto-updates").clone();
+    assert!(c.status == CheckStatus::Ok && c.reason.contains("no timer of it installs updates"), "{c:?}");
+    edit(d.path(), "/etc/dnf/automatic.conf", |t| t.replace("apply_updates = no", "apply_updates = yes"));
+    let c = check(&doctor_at(d.path()), "auto-updates").clone();
+    assert!(c.status == CheckStatus::Finding && c.reason.contains("apply_updates = yes"), "{c:?}");
+}
+
+#[test]
+fn grub_next_entry_one_time_boot_wins() {
+    let d = distro("rhel-9");
+    edit(d.path(), "/boot/grub2/grubenv", |t| {
+        let body = t.replace(
+            "menu_auto_hide=1\n",
+            "menu_auto_hide=1\nnext_entry=3c4a1d1e5f1a4e0b9e6f2d7c8b9a0e1f-5.14.0-427.13.1.el9_4.x86_64\n",
+        );
+        body[..1024].to_owned()
+    });
+    let c = check(&doctor_at(d.path()), "next-boot").clone();
+    assert!(c.reason.contains("kernel 5.14.0-427.13.1.el9_4.x86_64 (GRUB next_entry in /boot/grub2/grubenv"), "{c:?}");
+}
+
+#[test]
+fn systemd_boot_default_glob_picks_the_entry() {
+    let d = tree(&[
+        ("/etc/os-release", "ID=arch\n"),
+        ("/proc/sys/kernel/osrelease", "6.6.63-1-lts\n"),
+        ("/boot/vmlinuz-6.6.63-1-lts", ""),
+        ("/boot/vmlinuz-6.12.1-arch1-1", ""),
+        ("/boot/loader/loader.conf", "timeout 3\ndefault lts*\n"),
+        (
+            "/boot/loader/entries/arch.conf",
+            "title Arch Linux\nlinux /vmlinuz-6.12.1-arch1-1\ninitrd /initramfs-linux.img\n",
+        ),
+        ("/boot/loader/entries/lts.conf", "title Arch Linux LTS\nlinux /vmlinuz-6.6.63-1-lts\n"),
+        ("/var/lib/dkms/nvidia/565.57.01/6.6.63-1-lts/x86_64/module/nvidia.ko.zst", ""),
+        ("/lib/modules/6.6.63-1-lts/updates/dkms/nvidia.ko.zst", ""),
+    ]);
+    let r = doctor_at(d.path());
+    let c = check(&r, "next-boot");
+    assert!(c.reason.contains("kernel 6.6.63-1-lts (systemd-boot entry lts (/boot/loader/loader.conf))"), "{c:?}");
+    assert_eq!(check(&r, "auto-updates").status, CheckStatus::Skipped);
+    // Without a default, systemd-boot starts the newest entry, which has no module.
+    edit(d.path(), "/boot/loader/loader.conf", |t| t.replace("default lts*\n", ""));
+    let f = rules(&doctor_at(d.path()), "GG010");
+    assert!(
+        f.iter().any(|(s, m)| *s == Severity::Error && m.contains("kernel 6.12.1-arch1-1 (systemd-boot entry arch")),
+        "{f:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The doctor cannot be hung or led outside its root.
+
+#[test]
+fn fifos_huge_files_and_link_loops_under_the_root_are_skipped_with_a_reason() {
+    let d = distro("ubuntu-24.04");
+    let mkfifo = |p: &Path| {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: c is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo {}", p.display());
+    };
+    // A FIFO where GRUB's environment block and an APT config file should be: reading either
+    // without O_NONBLOCK would wait for a writer forever.
+    std::fs::remove_file(d.path().join("boot/grub/grubenv")).expect("rm");
+    mkfifo(&d.path().join("boot/grub/grubenv"));
+    mkfifo(&d.path().join("etc/apt/apt.conf.d/99fifo"));
+    mkfifo(&d.path().join("proc/sys/kernel/osrelease.fifo"));
+    // A dpkg status file past the read limit (sparse: no disk used).
+    let status = d.path().join("var/lib/dpkg/status");
+    std::fs::OpenOptions::new().write(true).open(&status).expect("open").set_len(17 << 20).expect("grow");
+    // A link loop for the DKMS log.
+    let log = d.path().join("var/lib/dkms/nvidia/550.120/build/make.log");
+    std::fs::remove_file(&log).expect("rm");
+    std::os::unix::fs::symlink("make.log", &log).expect("ln");
+
+    let started = std::time::Instant::now();
+    let r = doctor_at(d.path());
+    // Not a timing assertion: a hang would never get here; this only reports.
+    eprintln!("doctor on the hostile tree: {:?}", started.elapsed());
+    let c = check(&r, "next-boot");
+    assert!(c.reason.contains("skipped /boot/grub/grubenv:") && c.reason.contains("a FIFO, not read"), "{c:?}");
+    let a = check(&r, "auto-updates");
+    assert!(a.reason.contains("skipped /etc/apt/apt.conf.d/99fifo:") && a.reason.contains("a FIFO, not read"), "{a:?}");
+    let s = check(&r, "dpkg-status");
+    assert_eq!(s.status, CheckStatus::Skipped);
+    assert!(s.reason.contains("larger than 16 MiB, not read"), "{s:?}");
+    // Still judged what it could: the newest kernel has no module (no make.log to name now).
+    assert!(
+        rules(&r, "GG010").iter().any(|(s, m)| *s == Severity::Error && m.contains("6.8.0-51-generic")),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
+fn links_and_entries_from_file_contents_stay_inside_the_root() {
+    // Outside the root: a GRUB environment naming a kernel the root does not have, and a module.
+    let outside = tree(&[
+        ("/grubenv", "saved_entry=6.6.6-evil\n"),
+        ("/evil/updates/dkms/nvidia.ko", ""),
+        ("/evil.conf", "version 6.6.6-evil\n"),
+    ]);
+    let o = outside.path().display().to_string();
+    let d = distro("rhel-9");
+    let grubenv = d.path().join("boot/grub2/grubenv");
+    std::fs::remove_file(&grubenv).expect("rm");
+    // An absolute link (resolved at the root, as chroot would) and a `..` climb out of the root.
+    std::os::unix::fs::symlink(format!("{o}/grubenv"), &grubenv).expect("ln");
+    let depth = d.path().components().count();
+    let climb = "../".repeat(depth + 2);
+    std::os::unix::fs::symlink(
+        format!("{climb}{}/evil", o.trim_start_matches('/')),
+        d.path().join("usr/lib/modules/5.14.0-503.11.1.el9_5.x86_64/extra"),
+    )
+    .expect("ln");
+    let r = doctor_at(d.path());
+    let c = check(&r, "next-boot");
+    // The outside grubenv is not read: GRUB_DEFAULT=saved with no saved_entry means the newest kernel…
+    assert!(
+        c.reason.contains("5.14.0-503.11.1.el9_5.x86_64 (GRUB_DEFAULT=saved in /etc/default/grub with no saved_entry"),
+        "{c:?}"
+    );
+    // …and the module outside the root does not count for it.
+    assert_eq!(c.status, CheckStatus::Finding, "{c:?}");
+    // A saved_entry that climbs out of /boot/loader/entries (to the outside evil.conf) stays inside.
+    std::fs::remove_file(&grubenv).expect("rm");
+    std::fs::write(&grubenv, format!("saved_entry=../../../../../../../../..{o}/evil\n")).expect("write");
+    let c = check(&doctor_at(d.path()), "next-boot").clone();
+    assert!(c.reason.starts_with("next boot: kernel 5.14.0-503.11.1.el9_5.x86_64 (the first menu entry"), "{c:?}");
+    assert!(c.reason.contains("which is no installed kernel"), "{c:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health NVML shows and nobody judges (GG005), through the NVML stand-in.
+
+fn warnings(f: &[gpuguard::Finding]) -> Vec<&str> {
+    f.iter().filter(|f| f.severity == Severity::Warning).map(|f| f.message.as_str()).collect()
+}
+
+#[test]
+fn nvml_healthy_links_memory_and_clocks_are_quiet_and_an_idle_link_is_not_judged() {
+    let Some((_dir, lib)) = fake_nvml("healthy") else { return };
+    let (c, f, facts) = nvml::check(lib.as_os_str(), None);
+    assert!(f.is_empty(), "{f:?}");
+    let g = &facts.expect("facts").gpus[0];
+    assert_eq!(
+        (g.pcie_gen_current, g.pcie_gen_max, g.pcie_width_current, g.pcie_width_max),
+        (Some(5), Some(5), Some(16), Some(16))
+    );
+    assert_eq!(
+        (g.utilization_gpu_percent, g.memory_used_bytes, g.memory_total_bytes),
+        (Some(87), Some(10 << 30), Some(80 << 30))
+    );
+    // The power cap under load is normal, not an alarm.
+    assert_eq!(g.throttle_reasons, Some(0x4));
+    assert!(
+        c.reason.contains(
+            "GPU 1: PCIe Gen1 x16 of Gen4 x16 at 0% load, not judged (links are judged only at 50% load or more"
+        ),
+        "{}",
+        c.reason
+    );
+}
+
+#[test]
+fn nvml_pcie_link_trained_down_under_load_warns_with_the_bandwidth_share() {
+    let Some((_dir, lib)) = fake_nvml("pcie") else { return };
+    let (c, f, _) = nvml::check(lib.as_os_str(), None);
+    assert_eq!(c.status, CheckStatus::Finding);
+    let w = warnings(&f);
+    assert_eq!(w.len(), 2, "{f:?}");
+    assert!(w[0].starts_with("GPU 0 (NVIDIA H100 80GB HBM3, 00000000:3B:00.0): PCIe link at Gen2 x16, below the Gen5 x16 it supports, while 97% busy: host-GPU copies get 16% of the bandwidth"), "{w:?}");
+    assert!(
+        w[1].starts_with("GPU 1 (NVIDIA H100 80GB HBM3, 00000000:5E:00.0): PCIe link at Gen5 x8")
+            && w[1].contains("91% busy")
+            && w[1].contains("50% of the bandwidth"),
+        "{w:?}"
+    );
+    assert!(f.iter().all(|f| f.rule == "GG005"));
+    assert_eq!(f[0].evidence["pcie_gen_current"], 2);
+}
+
+#[test]
+fn nvml_memory_held_by_no_process_is_orphaned_with_the_amount() {
+    let Some((_dir, lib)) = fake_nvml("orphan") else { return };
+    let (_, f, _) = nvml::check(lib.as_os_str(), None);
+    let w = warnings(&f);
+    assert_eq!(w.len(), 1, "{f:?}");
+    assert!(
+        w[0].contains("GPU 0")
+            && w[0].contains("38.0 GiB of GPU memory in use with no process holding it (of 80.0 GiB)"),
+        "{w:?}"
+    );
+    assert_eq!(f[0].evidence["memory_used_bytes"], 38u64 << 30);
+    assert!(
+        f[0].fix.contains("fuser -v /dev/nvidia0") && f[0].fix.contains("nvidia-smi --gpu-reset -i 0"),
+        "{}",
+        f[0].fix
+    );
+    // In a container NVML lists no process of another PID namespace: not judged, and said so.
+    let ctx = nvml::NvmlContext { in_container: true, ..Default::default() };
+    let (c, f, _) = nvml::check_in(lib.as_os_str(), None, &ctx);
+    assert!(f.is_empty(), "{f:?}");
+    assert!(
+        c.reason.contains("GPU 0: 38.0 GiB in use and no process visible from this container, not judged"),
+        "{}",
+        c.reason
+    );
+}
+
+#[test]
+fn nvml_hardware_throttling_that_lasts_warns_and_a_single_pulse_does_not() {
+    let Some((_dir, lib)) = fake_nvml("throttle") else { return };
+    let (_, f, _) = nvml::check(lib.as_os_str(), None);
+    let w = warnings(&f);
+    assert_eq!(w.len(), 1, "{f:?}");
+    assert!(
+        w[0].contains("clocks throttled by hardware slowdown, hardware thermal slowdown (in two samples 500 ms apart)"),
+        "{w:?}"
+    );
+    assert_eq!(f[0].evidence["throttle_reasons"], 0x4 | 0x8 | 0x40);
+
+    let Some((_dir2, blip)) = fake_nvml("throttle_blip") else { return };
+    let (c, f, facts) = nvml::check(blip.as_os_str(), None);
+    assert!(f.is_empty() && c.status == CheckStatus::Ok, "one power-brake sample is debounced away: {f:?}");
+    // The power cap is in both samples; the brake pulse only in the first.
+    assert_eq!(facts.expect("facts").gpus[0].throttle_reasons, Some(0x4));
+}
+
+#[test]
+fn nvml_version_mismatch_names_the_library_and_the_module_versions() {
+    let Some((dir, stub)) = fake_nvml("mismatch") else { return };
+    // The driver installs libnvidia-ml.so.<version>; libnvidia-ml.so.1 links to it.
+    let versioned = dir.path().join("libnvidia-ml.so.550.90.07");
+    std::fs::rename(&stub, &versioned).expect("rename");
+    let link = dir.path().join("libnvidia-ml.so.1");
+    std::os::unix::fs::symlink("libnvidia-ml.so.550.90.07", &link).expect("ln");
+    let d = tree(&[("/sys/module/nvidia/version", "535.183.01\n")]);
+    let r = run(d.path(), &[], DoctorOptions { nvml_library: Some(link), ..Default::default() });
+    let f = r.findings.iter().find(|f| f.rule == "GG010").expect("GG010");
+    assert!(
+        f.message.starts_with("Driver/library version mismatch: NVML library 550.90.07 (")
+            && f.message.ends_with("libnvidia-ml.so.550.90.07) but kernel module 535.183.01 is loaded"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        (f.evidence["library_version"].as_str(), f.evidence["module_version"].as_str()),
+        (Some("550.90.07"), Some("535.183.01"))
+    );
+}

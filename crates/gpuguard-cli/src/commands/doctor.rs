@@ -47,8 +47,11 @@ pub struct DoctorArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
-    /// Inspect the machine under this root instead of `/` (fixture trees, chroots).
-    #[arg(long, default_value = "/", hide = true)]
+    /// Inspect the filesystem under DIR instead of this machine (a node's root mounted elsewhere,
+    /// an unpacked image): every path, link and boot entry is resolved inside DIR, FIFOs, devices
+    /// and files over 16 MiB are skipped with a reason, and NVML is not loaded unless
+    /// --nvml-library is given.
+    #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
 }
 

@@ -11,11 +11,21 @@ pub(super) const FOOTGUN: Footgun = Footgun {
           application bugs (13, 31: an illegal memory access), some are hardware failures \
           (48 double-bit ECC, 63/64 row remapping, 79 fallen off the bus, 94/95 contained and \
           uncontained ECC errors) that need a reset or a replacement. A rising rate of corrected \
-          (single-bit) ECC errors precedes uncorrectable ones.",
+          (single-bit) ECC errors precedes uncorrectable ones. NVML shows more that nobody \
+          judges: a PCIe link trained down to a lower generation or width (judged only at 50% \
+          load or more, since idle GPUs lower the link to save power), GPU memory held by no \
+          process after a killed job (not judged inside a container, which cannot see other \
+          processes), and clocks throttled by hardware slowdown, thermal limits or the power \
+          brake (reported only when present in two samples 500 ms apart).",
     fix: "Scan kernel logs (`gpuguard xid`), alert on the hardware classes, drain the node and \
           reset or replace the GPU as the XID's action says; watch corrected-ECC rates and \
           remapped-row failures, not only totals.",
     example: "[ 4321.123456] NVRM: Xid (PCI:0000:3b:00): 48, pid=2210, name=python, An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at partition 0, subpartition 1.",
-    caught_by: &["kernel log scan", "NVML ECC counters", "nvidia-smi -q parsing"],
+    caught_by: &[
+        "kernel log scan",
+        "NVML ECC counters",
+        "nvidia-smi -q parsing",
+        "NVML link, memory and throttle state",
+    ],
     default_severity: Severity::Error,
 };

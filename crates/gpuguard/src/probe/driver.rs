@@ -16,9 +16,9 @@ pub struct DriverFacts {
     pub modules_dir_present: bool,
     /// `nvidia*.ko*` files under `/lib/modules/<kernel>/`.
     pub module_files: Vec<String>,
-    /// DKMS versions of the `nvidia` module (`/var/lib/dkms/nvidia/<version>`).
+    /// The NVIDIA driver in DKMS, `<module>/<version>` (see [`dkms_nvidia`]).
     pub dkms_versions: Vec<String>,
-    /// DKMS versions with a tree for the running kernel.
+    /// Those with a tree for the running kernel.
     pub dkms_built_for_kernel: Vec<String>,
     /// First error line of each DKMS make.log: (file, line, text).
     pub dkms_errors: Vec<(String, usize, String)>,
@@ -41,7 +41,7 @@ pub fn parse_nvrm_version(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn list_dir(p: &Path) -> Vec<String> {
+pub(crate) fn list_dir(p: &Path) -> Vec<String> {
     let mut v: Vec<String> =
         std::fs::read_dir(p).into_iter().flatten().flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
     v.sort();
@@ -49,7 +49,7 @@ fn list_dir(p: &Path) -> Vec<String> {
 }
 
 /// `nvidia*.ko[.xz|.zst|.gz]` files under `dir`, searched `depth` levels down.
-fn find_modules(dir: &Path, rel: &str, depth: u32, out: &mut Vec<String>) {
+pub(crate) fn find_modules(dir: &Path, rel: &str, depth: u32, out: &mut Vec<String>) {
     for name in list_dir(dir) {
         let p = dir.join(&name);
         let rel = format!("{rel}/{name}");
@@ -59,6 +59,28 @@ fn find_modules(dir: &Path, rel: &str, depth: u32, out: &mut Vec<String>) {
             find_modules(&p, &rel, depth - 1, out);
         }
     }
+}
+
+/// The NVIDIA driver in DKMS's tree, as `<module>/<version>`: `nvidia` (NVIDIA's packages and
+/// Ubuntu's), `nvidia-srv` (Ubuntu's -server branches), `nvidia-current` and `nvidia-tesla-*`
+/// (Debian). GPUDirect Storage's `nvidia-fs` is not the driver.
+///
+/// ```
+/// assert!(gpuguard::probe::driver::dkms_nvidia(&gpuguard::probe::Host::new("/nonexistent")).is_empty());
+/// ```
+pub fn dkms_nvidia(host: &Host) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in list_dir(&host.path("/var/lib/dkms")) {
+        if !m.starts_with("nvidia") || m == "nvidia-fs" {
+            continue;
+        }
+        for v in list_dir(&host.path(&format!("/var/lib/dkms/{m}"))) {
+            if v.starts_with(|c: char| c.is_ascii_digit()) {
+                out.push(format!("{m}/{v}"));
+            }
+        }
+    }
+    out
 }
 
 /// Reads the driver facts under `host`.
@@ -78,39 +100,52 @@ pub fn facts(host: &Host) -> DriverFacts {
             .or_else(|| parse_nvrm_version(&host.read("/proc/driver/nvidia/version").ok()?)),
         ..Default::default()
     };
-    let dkms = host.path("/var/lib/dkms/nvidia");
-    f.dkms_versions =
-        list_dir(&dkms).into_iter().filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    f.dkms_versions = dkms_nvidia(host);
     if let Some(k) = &f.kernel {
         // Only where modules live (updates/, extra/, kernel/…): a full walk of the tree costs milliseconds.
         let base = host.path(&format!("/lib/modules/{k}"));
         f.modules_dir_present = base.is_dir();
         find_modules(&base, &format!("/lib/modules/{k}"), 4, &mut f.module_files);
-        f.dkms_built_for_kernel = f.dkms_versions.iter().filter(|v| dkms.join(v).join(k).is_dir()).cloned().collect();
+        f.dkms_built_for_kernel =
+            f.dkms_versions.iter().filter(|v| host.path(&format!("/var/lib/dkms/{v}/{k}")).is_dir()).cloned().collect();
     }
     for v in &f.dkms_versions {
-        let log = format!("/var/lib/dkms/nvidia/{v}/build/make.log");
+        let log = format!("/var/lib/dkms/{v}/build/make.log");
         if let Ok(text) = host.read(&log) {
-            // "DKMS make.log for nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)": a failed
-            // build for another kernel does not matter to this one.
-            let built_for = text
-                .lines()
-                .next()
-                .and_then(|l| l.split(" for kernel ").nth(1))
-                .and_then(|r| r.split_whitespace().next());
-            if built_for.is_some_and(|k| Some(k) != f.kernel.as_deref()) {
+            // A failed build for another kernel does not matter to this one.
+            if make_log_kernel(&text).is_some_and(|k| Some(k) != f.kernel.as_deref()) {
                 continue;
             }
-            if let Some((i, l)) = text
-                .lines()
-                .enumerate()
-                .find(|(_, l)| l.contains("error:") || l.contains("Error ") || l.contains("*** "))
-            {
-                f.dkms_errors.push((log, i + 1, l.trim().to_owned()));
+            if let Some((line, l)) = first_build_error(&text) {
+                f.dkms_errors.push((log, line, l));
             }
         }
     }
     f
+}
+
+/// The kernel a DKMS make.log was written for, from its first line ("DKMS make.log for
+/// nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)").
+///
+/// ```
+/// let log = "DKMS make.log for nvidia-550.54.14 for kernel 6.11.0-9-generic (x86_64)\n";
+/// assert_eq!(gpuguard::probe::driver::make_log_kernel(log), Some("6.11.0-9-generic"));
+/// ```
+pub fn make_log_kernel(text: &str) -> Option<&str> {
+    text.lines().next()?.split(" for kernel ").nth(1)?.split_whitespace().next()
+}
+
+/// The first line of a make.log that reports a failure: (1-based line, text).
+///
+/// ```
+/// let log = "make -C /lib/modules/6.8.0-51-generic/build\nnv.c:2013:5: error: implicit declaration\n";
+/// assert_eq!(gpuguard::probe::driver::first_build_error(log).map(|e| e.0), Some(2));
+/// ```
+pub fn first_build_error(text: &str) -> Option<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("error:") || l.contains("Error ") || l.contains("*** "))
+        .map(|(i, l)| (i + 1, l.trim().to_owned()))
 }
 
 /// The driver version in a library file name (`libnvidia-ml.so.535.129.03` → `535.129.03`).
@@ -159,7 +194,7 @@ pub fn judge(f: &DriverFacts, nvml_version: Option<&str>) -> (Check, Vec<Finding
                 "GG010",
                 Severity::Error,
                 format!(
-                    "kernel {kernel} has no NVIDIA module (DKMS has nvidia {} for other kernels): the node was upgraded without rebuilding the driver",
+                    "kernel {kernel} has no NVIDIA module (DKMS has {} for other kernels): the node was upgraded without rebuilding the driver",
                     if f.dkms_versions.is_empty() { "none".to_owned() } else { f.dkms_versions.join(", ") }
                 ),
                 "install the driver for this kernel (`dkms autoinstall`, or the linux-modules-nvidia package for it) and reboot, or boot the previous kernel; pin kernel upgrades on GPU nodes",

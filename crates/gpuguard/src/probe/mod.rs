@@ -1,6 +1,8 @@
 //! Read-only probes of the running machine. Every probe reads through [`Host`], whose root is `/`
 //! on a real machine and a fixture tree in tests; nothing here writes to the system.
 
+pub mod apt_conf;
+pub mod auto_updates;
 pub mod cgroup;
 pub mod container;
 pub mod dev_shm;
@@ -10,7 +12,9 @@ pub mod gpu_env;
 pub mod hf_cache;
 pub mod kernel_log;
 pub mod mounts;
+pub mod next_boot;
 pub mod nvml;
+pub mod packages;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,14 +71,20 @@ impl Host {
         self.env.get(name).map(String::as_str)
     }
 
-    /// Reads a text file of the inspected machine (`absolute` as seen on it).
+    /// Reads a text file of the inspected machine (`absolute` as seen on it), resolved inside the
+    /// root (see [`Host::path`]).
+    ///
+    /// # Errors
+    /// The open or read error; `InvalidInput` naming the kind for anything that is not a regular
+    /// file (a FIFO would block the reader forever, a device may never end); `FileTooLarge` past
+    /// [`MAX_READ_BYTES`]; `InvalidData` when the text is not UTF-8.
     ///
     /// ```
     /// let host = gpuguard::probe::Host::new("/nonexistent");
     /// assert!(host.read("/proc/self/mountinfo").is_err());
     /// ```
     pub fn read(&self, absolute: &str) -> std::io::Result<String> {
-        std::fs::read_to_string(self.path(absolute))
+        read_bounded(&self.path(absolute), MAX_READ_BYTES)
     }
 
     /// The root directory.
@@ -82,10 +92,125 @@ impl Host {
         &self.root
     }
 
-    /// Maps an absolute path on the inspected machine to where it is read from.
-    pub fn path(&self, absolute: &str) -> PathBuf {
-        self.root.join(absolute.trim_start_matches('/'))
+    /// Whether this host is the real machine (root `/`), where the kernel resolves paths itself.
+    pub fn is_real_root(&self) -> bool {
+        self.root == Path::new("/")
     }
+
+    /// Maps an absolute path on the inspected machine to where it is read from. Under a root other
+    /// than `/`, symbolic links are followed as a `chroot` would (an absolute target starts again
+    /// at the root, `..` stops at the root), so a path built from file contents (a mount point, a
+    /// boot entry, a module link) can never lead outside the tree. A link loop, or a part that does
+    /// not exist, ends the resolution: the rest is joined as written (and will not be found).
+    ///
+    /// ```
+    /// let host = gpuguard::probe::Host::new("/tmp/fixture");
+    /// assert_eq!(host.path("/dev/shm"), std::path::Path::new("/tmp/fixture/dev/shm"));
+    /// assert_eq!(host.path("/../../etc/passwd"), std::path::Path::new("/tmp/fixture/etc/passwd"));
+    /// ```
+    pub fn path(&self, absolute: &str) -> PathBuf {
+        if self.is_real_root() {
+            return self.root.join(absolute.trim_start_matches('/'));
+        }
+        resolve_in_root(&self.root, absolute)
+    }
+}
+
+/// The most bytes [`Host::read`] reads from one file (16 MiB): a dpkg status file of a full
+/// desktop is about 5 MiB; anything larger under a probe's path is not what the probe expects.
+pub const MAX_READ_BYTES: u64 = 16 << 20;
+
+/// Most symbolic links followed while resolving one path (Linux's own limit, MAXSYMLINKS).
+const MAX_LINKS: u32 = 40;
+
+/// `absolute` resolved under `root` with chroot semantics (see [`Host::path`]).
+fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
+    // Components still to walk, last first, so a link's target can be pushed in front of the rest.
+    let mut todo: Vec<String> = absolute.split('/').rev().filter(|c| !c.is_empty()).map(str::to_owned).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let here = root.join(done.join("/")).join(&c);
+        let target = match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&here).ok(),
+            Ok(_) => None,
+            Err(_) => {
+                // Missing: the rest cannot resolve further; keep it as written, `..` still clamped.
+                done.push(c);
+                while let Some(c) = todo.pop() {
+                    match c.as_str() {
+                        "." => {}
+                        ".." => {
+                            done.pop();
+                        }
+                        _ => done.push(c),
+                    }
+                }
+                break;
+            }
+        };
+        match target {
+            Some(t) if links < MAX_LINKS => {
+                links += 1;
+                let t = t.to_string_lossy().into_owned();
+                if t.starts_with('/') {
+                    done.clear();
+                }
+                todo.extend(t.split('/').rev().filter(|c| !c.is_empty()).map(str::to_owned));
+            }
+            // A loop: stop following; reading the path then fails with ELOOP, never escapes.
+            _ => done.push(c),
+        }
+    }
+    root.join(done.join("/"))
+}
+
+/// Reads `path` as UTF-8 text, at most `limit` bytes, refusing anything but a regular file. The
+/// open is non-blocking so a FIFO with no writer cannot hang it before the type is checked.
+///
+/// ```
+/// let e = gpuguard::probe::read_bounded("/dev/zero".as_ref(), 1024).unwrap_err();
+/// assert!(e.to_string().contains("character device"), "{e}");
+/// ```
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let t = file.metadata()?.file_type();
+    if !t.is_file() {
+        let kind = if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_dir() {
+            "a directory"
+        } else {
+            "not a plain file"
+        };
+        return Err(Error::new(ErrorKind::InvalidInput, format!("{}: {kind}, not read", path.display())));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::new(
+            ErrorKind::FileTooLarge,
+            format!("{}: larger than {} MiB, not read", path.display(), limit >> 20),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Error::new(ErrorKind::InvalidData, format!("{}: not UTF-8 text", path.display())))
 }
 
 /// Free and total bytes of the filesystem holding `path`, from statvfs (`f_bavail`: what an
@@ -107,4 +232,31 @@ pub fn statvfs_bytes(path: &Path) -> std::io::Result<(u64, u64)> {
     let st = unsafe { st.assume_init() };
     let frsize = st.f_frsize as u64;
     Ok((st.f_bavail as u64 * frsize, st.f_blocks as u64 * frsize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Host;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn links_resolve_like_a_chroot() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let r = d.path();
+        std::fs::create_dir_all(r.join("usr/lib/modules/6.8.0-49-generic")).expect("mkdir");
+        symlink("usr/lib", r.join("lib")).expect("ln");
+        // An absolute target starts again at the root, not at the real `/`.
+        symlink("/usr/lib/modules/6.8.0-49-generic", r.join("current")).expect("ln");
+        // `..` past the root stays at the root.
+        symlink("../../../../../../etc", r.join("up")).expect("ln");
+        symlink("loop", r.join("loop")).expect("ln");
+        let host = Host::new(r);
+        assert_eq!(host.path("/lib/modules/6.8.0-49-generic"), r.join("usr/lib/modules/6.8.0-49-generic"));
+        assert_eq!(host.path("/current/build"), r.join("usr/lib/modules/6.8.0-49-generic/build"));
+        assert_eq!(host.path("/up/passwd"), r.join("etc/passwd"));
+        assert_eq!(host.path("/x/../../../y"), r.join("y"));
+        // A loop ends the resolution inside the root; reading it fails instead of hanging.
+        assert!(host.path("/loop").starts_with(r));
+        assert!(host.read("/loop").is_err());
+    }
 }

@@ -3,7 +3,9 @@
  * scenario is its own library file and tests can load several in one process without sharing
  * state. Signatures and struct layouts follow nvml.h (as bound by nvml-wrapper-sys 0.10).
  *
- * Scenarios: healthy, ecc, mig, shared, mismatch.
+ * Scenarios: healthy, ecc, mig, shared, mismatch, pcie (links trained down under load), orphan
+ * (memory in use with no process), throttle (hardware slowdown held), throttle_blip (a power
+ * brake in the first sample only).
  *
  * $FAKE_NVML_CORRECTED_FILE, when set, names a file holding GPU 0's volatile corrected ECC count;
  * it is read on every query, so a test can make the counter climb between an agent's samples. */
@@ -46,6 +48,11 @@ typedef struct fake_gpu {
     unsigned int pids[4];
     unsigned long long ecc_volatile_corr, ecc_aggregate_corr;
     unsigned int retired_sbe, retired_dbe;
+    unsigned int pcie_gen, pcie_gen_max, pcie_width, pcie_width_max, util_gpu;
+    unsigned long long mem_total, mem_used;
+    unsigned long long throttle;      /* clock throttle reasons in every sample */
+    unsigned long long throttle_once; /* added to the first sample only */
+    unsigned int throttle_calls;
 } fake_gpu;
 
 static fake_gpu gpus[2];
@@ -59,6 +66,21 @@ static void script(void) {
                      1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, {4242}};
     fake_gpu l4 = {"NVIDIA L4", "GPU-0a9b8c7d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "00000000:86:00.0", 0x86, 0x27B810DE,
                    0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, {0}};
+    /* H100 busy on a full Gen5 x16 link, 10 GiB used by its process, only the (normal) power cap. */
+    h100.pcie_gen = h100.pcie_gen_max = 5;
+    h100.pcie_width = h100.pcie_width_max = 16;
+    h100.util_gpu = 87;
+    h100.mem_total = 80ULL << 30;
+    h100.mem_used = 10ULL << 30;
+    h100.throttle = 0x4; /* SwPowerCap */
+    /* L4 idle: its link dropped to Gen1 to save power, which is no fault. */
+    l4.pcie_gen = 1;
+    l4.pcie_gen_max = 4;
+    l4.pcie_width = l4.pcie_width_max = 16;
+    l4.util_gpu = 0;
+    l4.mem_total = 24ULL << 30;
+    l4.mem_used = 0;
+    l4.throttle = 0x1; /* GpuIdle */
     gpus[0] = h100;
     gpus[1] = l4;
     ngpus = 2;
@@ -83,9 +105,26 @@ static void script(void) {
         gpus[1].mig_current = 0;
         gpus[1].mig_pending = 1;
         gpus[1].nproc = 0;
+        gpus[1].mem_used = 0;
     } else if (is("shared")) {
         gpus[0].nproc = 2;
         gpus[0].pids[1] = 5151;
+    } else if (is("pcie")) {
+        gpus[0].pcie_gen = 2; /* Gen2 x16 under a 97% load */
+        gpus[0].util_gpu = 97;
+        gpus[1] = h100;
+        gpus[1].uuid = "GPU-11111111-2222-4333-8444-555555555555";
+        gpus[1].bus_id = "00000000:5E:00.0";
+        gpus[1].pcie_width = 8; /* Gen5 x8 under a 91% load */
+        gpus[1].util_gpu = 91;
+    } else if (is("orphan")) {
+        gpus[0].nproc = 0; /* the job was killed; its 38 GiB stayed */
+        gpus[0].util_gpu = 0;
+        gpus[0].mem_used = 38ULL << 30;
+    } else if (is("throttle")) {
+        gpus[0].throttle = 0x4 | 0x8 | 0x40; /* power cap + HW slowdown + HW thermal */
+    } else if (is("throttle_blip")) {
+        gpus[0].throttle_once = 0x80; /* one power-brake pulse */
     }
 }
 
@@ -182,5 +221,43 @@ int nvmlDeviceGetComputeRunningProcesses_v3(fake_gpu *d, unsigned int *count, nv
         infos[i].gpuInstanceId = infos[i].computeInstanceId = 0xFFFFFFFF;
     }
     *count = d->nproc;
+    return NVML_SUCCESS;
+}
+
+int nvmlDeviceGetGraphicsRunningProcesses_v3(fake_gpu *d, unsigned int *count, nvmlProcessInfo_t *infos) {
+    (void)d;
+    (void)infos;
+    *count = 0;
+    return NVML_SUCCESS;
+}
+int nvmlDeviceGetCurrPcieLinkGeneration(fake_gpu *d, unsigned int *v) { *v = d->pcie_gen; return NVML_SUCCESS; }
+int nvmlDeviceGetMaxPcieLinkGeneration(fake_gpu *d, unsigned int *v) { *v = d->pcie_gen_max; return NVML_SUCCESS; }
+int nvmlDeviceGetCurrPcieLinkWidth(fake_gpu *d, unsigned int *v) { *v = d->pcie_width; return NVML_SUCCESS; }
+int nvmlDeviceGetMaxPcieLinkWidth(fake_gpu *d, unsigned int *v) { *v = d->pcie_width_max; return NVML_SUCCESS; }
+
+typedef struct {
+    unsigned int gpu, memory;
+} nvmlUtilization_t;
+int nvmlDeviceGetUtilizationRates(fake_gpu *d, nvmlUtilization_t *u) {
+    u->gpu = d->util_gpu;
+    u->memory = d->util_gpu / 2;
+    return NVML_SUCCESS;
+}
+
+typedef struct {
+    unsigned int version;
+    unsigned long long total, reserved, free, used;
+} nvmlMemory_v2_t;
+int nvmlDeviceGetMemoryInfo_v2(fake_gpu *d, nvmlMemory_v2_t *m) {
+    if ((m->version >> 24) != 2) return NVML_ERROR_INVALID_ARGUMENT;
+    m->total = d->mem_total;
+    m->reserved = 512ULL << 20; /* the driver's own, outside `used` in v2 */
+    m->used = d->mem_used;
+    m->free = d->mem_total - m->reserved - d->mem_used;
+    return NVML_SUCCESS;
+}
+
+int nvmlDeviceGetCurrentClocksThrottleReasons(fake_gpu *d, unsigned long long *r) {
+    *r = d->throttle | (d->throttle_calls++ == 0 ? d->throttle_once : 0);
     return NVML_SUCCESS;
 }
