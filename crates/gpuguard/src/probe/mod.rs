@@ -14,6 +14,8 @@ pub mod kernel_log;
 pub mod mounts;
 pub mod next_boot;
 pub mod nvml;
+#[cfg(feature = "nvml")]
+mod nvml_query;
 pub mod packages;
 
 use std::collections::BTreeMap;
