@@ -7,7 +7,7 @@
 mod commands;
 mod output;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 
 /// Nothing at or above the fail level.
@@ -26,24 +26,51 @@ struct Cli {
     command: Command,
 }
 
+// Every subcommand takes negative numbers as values (`--workers -1`), so they reach the value
+// parsers, which say what is wrong, instead of clap's "unexpected argument '-1'".
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check this machine (or container) for the footguns it can see.
+    #[command(allow_negative_numbers = true)]
     Doctor(commands::doctor::DoctorArgs),
     /// List the ten footguns gpuguard knows.
     Footguns(commands::footguns::FootgunsArgs),
-    /// Explain one footgun: `gpuguard explain GG001` (or its slug, `dev-shm`).
+    /// Explain footguns and XID codes: `gpuguard explain GG001 dev-shm xid 48 79`; with none,
+    /// list the rules.
+    #[command(allow_negative_numbers = true)]
     Explain(commands::explain::ExplainArgs),
-    /// How much /dev/shm a DataLoader needs, and the sizeLimit to set.
+    /// How much /dev/shm a DataLoader needs, and the sizeLimit / --shm-size to set.
+    #[command(allow_negative_numbers = true)]
     Shm(commands::shm::ShmArgs),
     /// Plan checkpoints: the optimal interval and what interruptions cost.
+    #[command(allow_negative_numbers = true)]
     Checkpoint(commands::checkpoint::CheckpointArgs),
     /// Scan kernel logs for NVIDIA XID errors (and nvidia-smi -q ECC counters), say what to do.
+    #[command(allow_negative_numbers = true)]
     Xid(commands::xid::XidArgs),
     /// Lint Kubernetes manifests for GPU and ML workload mistakes (files, directories, `-`).
     Lint(commands::lint::LintArgs),
     /// Run as a node agent: follow the kernel log, sample NVML, serve Prometheus /metrics.
+    #[command(allow_negative_numbers = true)]
     Agent(commands::agent::AgentArgs),
+    /// Print a shell completion script: `gpuguard completions bash > ~/.local/share/bash-completion/completions/gpuguard`.
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `gpuguard completions`.
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// Writes the completion script for `shell` to stdout.
+fn completions(a: CompletionsArgs) -> std::io::Result<i32> {
+    let mut script = Vec::new();
+    clap_complete::generate(a.shell, &mut Cli::command(), "gpuguard", &mut script);
+    output::print(&String::from_utf8_lossy(&script))?;
+    Ok(EXIT_OK)
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the exit code.
@@ -70,6 +97,7 @@ where
         Command::Xid(a) => commands::xid::run(a),
         Command::Lint(a) => commands::lint::run(a),
         Command::Agent(a) => commands::agent::run(a),
+        Command::Completions(a) => completions(a),
     };
     match result {
         Ok(code) => code,

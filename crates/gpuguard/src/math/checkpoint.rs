@@ -304,7 +304,8 @@ mod tests {
 
     #[test]
     fn no_interruptions() {
-        let job = CheckpointJob { hourly_gpu_cost: 10.0, run_hours: 5.0, checkpoint_seconds: 60.0, ..Default::default() };
+        let job =
+            CheckpointJob { hourly_gpu_cost: 10.0, run_hours: 5.0, checkpoint_seconds: 60.0, ..Default::default() };
         let plan = checkpoint_plan(&job).unwrap();
         assert_eq!(plan.interval_seconds, 5.0 * 3600.0);
         assert_eq!(plan.expected_interruptions, 0.0);

@@ -252,7 +252,11 @@ fn unit_of(suffix: &str) -> std::result::Result<Unit, String> {
         return Ok(Unit { power, binary: true, convention: ByteConvention::Docker });
     }
     if rest == "b" {
-        return Err(format!("{suffix} reads as bits; write {}B (decimal) or {}iB (binary)", letter, letter.to_ascii_uppercase()));
+        return Err(format!(
+            "{suffix} reads as bits; write {}B (decimal) or {}iB (binary)",
+            letter,
+            letter.to_ascii_uppercase()
+        ));
     }
     Ok(Unit { power, binary: false, convention: ByteConvention::Decimal })
 }
@@ -283,7 +287,8 @@ impl ByteSize {
         if digits.len() > 30 {
             return Err(bad("too many digits".into()));
         }
-        let mantissa: u128 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| bad("expected digits".into()))? };
+        let mantissa: u128 =
+            if digits.is_empty() { 0 } else { digits.parse().map_err(|_| bad("expected digits".into()))? };
         // value = mantissa × 2^shift × 10^exp10, where exp10 already counts the fraction digits.
         let exponent = suffix
             .strip_prefix(['e', 'E'])
@@ -299,7 +304,11 @@ impl ByteSize {
             None => {
                 let u = unit_of(suffix).map_err(bad)?;
                 let p = u.power as usize;
-                if u.binary { (10 * u.power, 0, BINARY_NAMES[p], u.convention) } else { (0, 3 * p as i32, DECIMAL_NAMES[p], u.convention) }
+                if u.binary {
+                    (10 * u.power, 0, BINARY_NAMES[p], u.convention)
+                } else {
+                    (0, 3 * p as i32, DECIMAL_NAMES[p], u.convention)
+                }
             }
         };
         let exp10 = exp10 - frac_part.len() as i32;
@@ -349,8 +358,12 @@ impl ByteSize {
             ByteConvention::Docker if first == 'k' => {
                 " (Docker's k; Kubernetes' k would be 1000: write 1000 or kB for decimal)".to_owned()
             }
-            ByteConvention::Docker => format!(" (Docker's {first}; Kubernetes' {} would be decimal)", first.to_ascii_uppercase()),
-            ByteConvention::Decimal => format!(" (decimal; {}{}i is the binary unit)", self.number, first.to_ascii_uppercase()),
+            ByteConvention::Docker => {
+                format!(" (Docker's {first}; Kubernetes' {} would be decimal)", first.to_ascii_uppercase())
+            }
+            ByteConvention::Decimal => {
+                format!(" (decimal; {}{}i is the binary unit)", self.number, first.to_ascii_uppercase())
+            }
         };
         format!("{} read as {} {} = {} bytes{note}", self.text, self.number, self.unit, self.bytes)
     }

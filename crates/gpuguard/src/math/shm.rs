@@ -178,7 +178,13 @@ pub fn shm_recommended_size(
         ),
         None => format!(" tmpfs pages count against the container's memory limit: raise it by {quantity}."),
     });
-    Ok(ShmRecommendation { required_bytes: required, size_bytes: size, docker_shm_size: docker_size(size), quantity, reasoning })
+    Ok(ShmRecommendation {
+        required_bytes: required,
+        size_bytes: size,
+        docker_shm_size: docker_size(size),
+        quantity,
+        reasoning,
+    })
 }
 
 #[cfg(test)]
