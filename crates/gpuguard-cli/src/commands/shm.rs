@@ -12,7 +12,7 @@ pub struct ShmArgs {
     workers: u64,
     /// Bytes of one collated batch: bytes, a Kubernetes quantity (`8Mi`, `64M` = 64,000,000),
     /// Docker's units (`512m` = 512 MiB) or `64MB`, `1.5GiB`. The output says how it was read.
-    #[arg(long, value_parser = byte_size, value_name = "SIZE")]
+    #[arg(long, value_parser = byte_size, value_name = "SIZE", allow_hyphen_values = true)]
     batch_bytes: ByteSize,
     /// DataLoader `prefetch_factor`.
     #[arg(long, default_value_t = 2, value_parser = count::<u64>)]
@@ -24,7 +24,7 @@ pub struct ShmArgs {
     #[arg(long, default_value_t = 1, value_parser = count::<u64>)]
     local_processes: u64,
     /// The container's memory limit, to check that the size fits (`32Gi`, `32g`).
-    #[arg(long, value_parser = byte_size, value_name = "SIZE")]
+    #[arg(long, value_parser = byte_size, value_name = "SIZE", allow_hyphen_values = true)]
     memory_limit: Option<ByteSize>,
     #[command(flatten)]
     output: OutputArgs<ReportFormat>,
