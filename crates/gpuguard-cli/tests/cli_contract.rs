@@ -99,10 +99,12 @@ fn reporting_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
         &manifest,
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: t\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
     )
-    .unwrap();
+    .expect("write the manifest");
     let log = dir.join("kern.log");
-    std::fs::write(&log, "[ 5.0] NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\n").unwrap();
+    std::fs::write(&log, "[ 5.0] NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\n").expect("write the log");
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let path = |p: &std::path::Path| p.to_str().expect("a UTF-8 temporary path").to_owned();
+    let (manifest, log, dir) = (path(&manifest), path(&log), path(dir));
     vec![
         s(&["shm", "--workers", "2", "--batch-bytes", "8Mi"]),
         s(&[
@@ -116,9 +118,9 @@ fn reporting_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
             "--interruption-rate",
             "0.05",
         ]),
-        s(&["lint", manifest.to_str().unwrap()]),
-        s(&["xid", log.to_str().unwrap()]),
-        s(&["doctor", "--root", dir.to_str().unwrap()]),
+        s(&["lint", &manifest]),
+        s(&["xid", &log]),
+        s(&["doctor", "--root", &dir]),
     ]
 }
 
