@@ -209,6 +209,32 @@ pub fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
     print(&serde_json::to_string_pretty(value).map_err(std::io::Error::other)?)
 }
 
+/// Labelled values as text (`label: value` lines) or as a two-column Markdown table.
+pub fn key_values(rows: &[(&str, String)], markdown: bool) -> String {
+    let mut out = if markdown { String::from("| | |\n|---|---|\n") } else { String::new() };
+    for (label, value) in rows {
+        if markdown {
+            out.push_str(&format!("| {label} | {} |\n", value.replace('|', "\\|")));
+        } else {
+            out.push_str(&format!("{label}: {value}\n"));
+        }
+    }
+    out
+}
+
+/// The findings of a plan-style command (`shm`, `checkpoint`) after its text or Markdown.
+pub fn findings_after(report: &Report, markdown: bool) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        if markdown {
+            out.push_str(&format!("\n**{} {}**: {}. Fix: {}.\n", f.severity, f.rule, f.message, f.fix));
+        } else {
+            out.push_str(&format!("\n{} {}: {}\n  fix: {}\n", f.severity, f.rule, f.message, f.fix));
+        }
+    }
+    out
+}
+
 /// Prints a report in `format` and returns the exit code for `fail_on`. Prometheus is the
 /// command's own business (its metric families); here it prints the JSON schema.
 pub fn emit_report(report: &Report, format: Format, fail_on: FailOn) -> std::io::Result<i32> {

@@ -101,7 +101,8 @@ fn reporting_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
     )
     .expect("write the manifest");
     let log = dir.join("kern.log");
-    std::fs::write(&log, "[ 5.0] NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\n").expect("write the log");
+    std::fs::write(&log, "[ 5.0] NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\n")
+        .expect("write the log");
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let path = |p: &std::path::Path| p.to_str().expect("a UTF-8 temporary path").to_owned();
     let (manifest, log, dir) = (path(&manifest), path(&log), path(dir));

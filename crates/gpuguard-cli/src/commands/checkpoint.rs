@@ -1,6 +1,8 @@
 //! `gpuguard checkpoint`: the optimal checkpoint interval for a run, and what interruptions cost.
 
-use crate::output::{FailOn, Format, OutputArgs, ReportFormat, count, exit_code, print, print_json};
+use crate::output::{
+    FailOn, Format, OutputArgs, ReportFormat, count, exit_code, findings_after, key_values, print, print_json,
+};
 use clap::Args;
 use gpuguard::{CheckpointJob, CheckpointMethod, CheckpointPlan, Finding, Report, Severity};
 
@@ -65,53 +67,36 @@ fn current_finding(plan: &CheckpointPlan, current_seconds: f64, current_waste: f
     })
 }
 
-fn text(plan: &CheckpointPlan, current_waste: Option<f64>) -> String {
-    let mut text = format!(
-        "job MTBF: {:.1} h\ncheckpoint every: {:.0} s ({:.1} min) of work ({:?})\nkeep the last: {}\n\
-         expected: {:.1} h, ${:.0} ({:.1}% wasted, {:.2} interruptions)\n\
-         without checkpoints: {:.1} h, ${:.0}\n",
-        plan.mtbf_hours,
-        plan.interval_seconds,
-        plan.interval_seconds / 60.0,
-        plan.method,
-        plan.keep_last,
-        plan.expected_hours,
-        plan.expected_cost,
-        plan.waste_fraction * 100.0,
-        plan.expected_interruptions,
-        plan.expected_hours_without,
-        plan.expected_cost_without,
-    );
+/// The plan as labelled values, the same for text and Markdown.
+fn rows(plan: &CheckpointPlan, current_waste: Option<f64>) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("job MTBF", format!("{:.1} h", plan.mtbf_hours)),
+        (
+            "checkpoint every",
+            format!(
+                "{:.0} s ({:.1} min) of work ({:?})",
+                plan.interval_seconds,
+                plan.interval_seconds / 60.0,
+                plan.method
+            ),
+        ),
+        ("keep the last", plan.keep_last.to_string()),
+        (
+            "expected",
+            format!(
+                "{:.1} h, ${:.0} ({:.1}% wasted, {:.2} interruptions)",
+                plan.expected_hours,
+                plan.expected_cost,
+                plan.waste_fraction * 100.0,
+                plan.expected_interruptions
+            ),
+        ),
+        ("without checkpoints", format!("{:.1} h, ${:.0}", plan.expected_hours_without, plan.expected_cost_without)),
+    ];
     if let Some(w) = current_waste {
-        text.push_str(&format!("your interval wastes {:.1}% of wall time\n", w * 100.0));
+        rows.push(("your interval wastes", format!("{:.1}% of wall time", w * 100.0)));
     }
-    text
-}
-
-fn markdown(plan: &CheckpointPlan, current_waste: Option<f64>, report: &Report) -> String {
-    let mut t = format!(
-        "## gpuguard checkpoint\n\n| | |\n|---|---|\n| job MTBF | {:.1} h |\n| checkpoint every | {:.0} s ({:.1} min) of work ({:?}) |\n\
-         | keep the last | {} |\n| expected | {:.1} h, ${:.0} ({:.1}% wasted, {:.2} interruptions) |\n\
-         | without checkpoints | {:.1} h, ${:.0} |\n",
-        plan.mtbf_hours,
-        plan.interval_seconds,
-        plan.interval_seconds / 60.0,
-        plan.method,
-        plan.keep_last,
-        plan.expected_hours,
-        plan.expected_cost,
-        plan.waste_fraction * 100.0,
-        plan.expected_interruptions,
-        plan.expected_hours_without,
-        plan.expected_cost_without,
-    );
-    if let Some(w) = current_waste {
-        t.push_str(&format!("| your interval wastes | {:.1}% of wall time |\n", w * 100.0));
-    }
-    for f in &report.findings {
-        t.push_str(&format!("\n**{} {}**: {} Fix: {}.\n", f.severity, f.rule, f.message, f.fix));
-    }
-    t
+    rows
 }
 
 pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
@@ -158,13 +143,11 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
             "errors": [],
             "summary": {"interval_seconds": plan.interval_seconds, "keep_last": plan.keep_last},
         }))?,
-        Format::Markdown => print(&markdown(&plan, current_waste, &report))?,
-        _ => {
-            let mut t = text(&plan, current_waste);
-            for f in &report.findings {
-                t.push_str(&format!("\n{} {}: {}\n  fix: {}\n", f.severity, f.rule, f.message, f.fix));
-            }
-            print(&t)?;
+        format => {
+            let markdown = format == Format::Markdown;
+            let title = if markdown { "## gpuguard checkpoint\n\n" } else { "" };
+            let body = key_values(&rows(&plan, current_waste), markdown);
+            print(&format!("{title}{body}{}", findings_after(&report, markdown)))?;
         }
     }
     Ok(exit_code(&report, a.output.fail_on_or(FailOn::Error)))

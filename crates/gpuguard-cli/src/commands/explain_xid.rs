@@ -16,34 +16,20 @@ fn status(x: &XidInfo) -> String {
 
 /// One code in full.
 pub fn one(x: &XidInfo, markdown: bool) -> String {
+    let mut fields =
+        vec![("category", x.category.as_str()), ("severity", x.severity.as_str()), ("action", x.action.as_str())];
+    fields.extend(x.nvidia_action.map(|a| ("NVIDIA's immediate action", a)));
+    let (head, bullet, indent, todo) =
+        if markdown { ("## ", "- ", "", "**What to do:**") } else { ("", "  ", "  ", "What to do:") };
+    let mut out = format!("{head}XID {}: {}{}\n", x.code, x.name, status(x));
     if markdown {
-        let nvidia = x.nvidia_action.map(|a| format!("- NVIDIA's immediate action: {a}\n")).unwrap_or_default();
-        return format!(
-            "## XID {}: {}{}\n\n- category: {}\n- severity: {}\n- action: {}\n{}\n{}\n\n**What to do:** {}\n",
-            x.code,
-            x.name,
-            status(x),
-            x.category.as_str(),
-            x.severity,
-            x.action.as_str(),
-            nvidia,
-            x.meaning,
-            x.action.advice(),
-        );
+        out.push('\n');
     }
-    let nvidia = x.nvidia_action.map(|a| format!("  NVIDIA's immediate action: {a}\n")).unwrap_or_default();
-    format!(
-        "XID {}: {}{}\n  category: {}\n  severity: {}\n  action:   {}\n{}\n  {}\n\n  What to do: {}\n",
-        x.code,
-        x.name,
-        status(x),
-        x.category.as_str(),
-        x.severity,
-        x.action.as_str(),
-        nvidia,
-        x.meaning,
-        x.action.advice(),
-    )
+    for (label, value) in fields {
+        out.push_str(&format!("{bullet}{label}: {value}\n"));
+    }
+    out.push_str(&format!("\n{indent}{}\n\n{indent}{todo} {}\n", x.meaning, x.action.advice()));
+    out
 }
 
 /// Every code in `infos`, one line (or table row) each.

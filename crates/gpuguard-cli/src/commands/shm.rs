@@ -1,6 +1,9 @@
 //! `gpuguard shm`: how much /dev/shm a DataLoader needs, and the sizeLimit / `--shm-size` to set.
 
-use crate::output::{FailOn, Format, OutputArgs, ReportFormat, byte_size, count, exit_code, print, print_json};
+use crate::output::{
+    FailOn, Format, OutputArgs, ReportFormat, byte_size, count, exit_code, findings_after, key_values, print,
+    print_json,
+};
 use clap::Args;
 use gpuguard::math::quantity::human_bytes;
 use gpuguard::{ByteSize, Finding, Report, Severity, ShmRecommendation};
@@ -65,24 +68,13 @@ fn text(a: &ShmArgs, rec: &ShmRecommendation) -> String {
     t
 }
 
-fn markdown(a: &ShmArgs, rec: &ShmRecommendation, report: &Report) -> String {
-    let mut t =
-        format!("## gpuguard shm\n\n| | |\n|---|---|\n| batch | {} |\n", a.batch_bytes.reading().replace('|', "\\|"));
-    if let Some(limit) = &a.memory_limit {
-        t.push_str(&format!("| memory limit | {} |\n", limit.reading()));
-    }
-    t.push_str(&format!(
-        "| required | {} bytes ({}) |\n| Kubernetes `sizeLimit` | `{}` |\n| Docker | `--shm-size={}` |\n\n{}\n",
-        rec.required_bytes,
-        human_bytes(rec.required_bytes),
-        rec.quantity,
-        rec.docker_shm_size,
-        rec.reasoning
-    ));
-    for f in &report.findings {
-        t.push_str(&format!("\n**{} {}**: {} Fix: {}.\n", f.severity, f.rule, f.message, f.fix));
-    }
-    t
+fn markdown(a: &ShmArgs, rec: &ShmRecommendation) -> String {
+    let mut rows = vec![("batch", a.batch_bytes.reading())];
+    rows.extend(a.memory_limit.as_ref().map(|l| ("memory limit", l.reading())));
+    rows.push(("required", format!("{} bytes ({})", rec.required_bytes, human_bytes(rec.required_bytes))));
+    rows.push(("Kubernetes `sizeLimit`", format!("`{}`", rec.quantity)));
+    rows.push(("Docker", format!("`--shm-size={}`", rec.docker_shm_size)));
+    format!("## gpuguard shm\n\n{}\n{}\n", key_values(&rows, true), rec.reasoning)
 }
 
 fn input_json(b: &ByteSize) -> serde_json::Value {
@@ -123,14 +115,8 @@ pub fn run(a: ShmArgs) -> std::io::Result<i32> {
                 "docker_shm_size": rec.docker_shm_size,
             },
         }))?,
-        Format::Markdown => print(&markdown(&a, &rec, &report))?,
-        _ => {
-            let mut t = text(&a, &rec);
-            for f in &report.findings {
-                t.push_str(&format!("\n{} {}: {}\n  fix: {}\n", f.severity, f.rule, f.message, f.fix));
-            }
-            print(&t)?;
-        }
+        Format::Markdown => print(&format!("{}{}", markdown(&a, &rec), findings_after(&report, true)))?,
+        _ => print(&format!("{}{}", text(&a, &rec), findings_after(&report, false)))?,
     }
     Ok(exit_code(&report, a.output.fail_on_or(FailOn::Error)))
 }
