@@ -73,6 +73,23 @@ fn completions(a: CompletionsArgs) -> std::io::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// For a negative number given to an argument whose parser only knows "invalid digit" (a plain
+/// `u32`), the sentence a person needs.
+fn negative_hint(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let (Some(ContextValue::String(value)), Some(ContextValue::String(arg))) =
+        (e.get(ContextKind::InvalidValue), e.get(ContextKind::InvalidArg))
+    else {
+        return None;
+    };
+    let negative = value.starts_with('-') && value[1..].parse::<f64>().is_ok();
+    (negative && !e.to_string().contains("negative"))
+        .then(|| format!("note: {arg} takes a number 0 or more, not {value}"))
+}
+
 /// Runs the command line `args` (the first item is the program name) and returns the exit code.
 /// Never panics on user input; output errors such as a closed pipe end the run quietly.
 pub fn run<I, T>(args: I) -> i32
@@ -85,6 +102,9 @@ where
         Err(e) => {
             let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
             let _ = e.print();
+            if let Some(hint) = negative_hint(&e) {
+                eprintln!("{hint}");
+            }
             return code;
         }
     };

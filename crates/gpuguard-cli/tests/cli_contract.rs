@@ -212,6 +212,8 @@ fn negative_numbers_get_a_clear_message() {
             ][..],
             "-4 is negative",
         ),
+        (&["doctor", "--expect-gpus", "-1"][..], "--expect-gpus <EXPECT_GPUS> takes a number 0 or more, not -1"),
+        (&["xid", "--ecc-rate-threshold", "-5", "/dev/null"][..], "--ecc-rate-threshold must be a number >= 0"),
     ] {
         let o = gpuguard(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
