@@ -98,3 +98,15 @@ def test_hook_manifest_is_valid():
     r = subprocess.run([sys.executable, "-m", "pre_commit", "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_source_hook_builds_gpuguard_and_lints(pre_commit):
+    """`gpuguard-lint` (language: python) pip-installs this repository in pre-commit's own venv:
+    a release build of the Rust core. CI runs it with the shared cargo target directory."""
+    if os.environ.get("GPUGUARD_TEST_PRE_COMMIT_SOURCE") != "1":
+        pytest.skip("builds gpuguard from source in pre-commit's venv (minutes): set GPUGUARD_TEST_PRE_COMMIT_SOURCE=1 (.ci/run does)")
+    repo, git, run = pre_commit
+    (repo / "train.yaml").write_text(BAD_POD)
+    r = run("gpuguard-lint", "train.yaml")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "GG007" in r.stdout, r.stdout
