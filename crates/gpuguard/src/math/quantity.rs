@@ -218,47 +218,43 @@ pub struct ByteSize {
     convention: ByteConvention,
 }
 
-/// A parsed unit: its power of the base, the base, and the name it is echoed as.
+/// A parsed unit: the power of its base (k = 1, M = 2, …) and the convention it was read in.
 struct Unit {
     power: u32,
-    binary: bool,
     convention: ByteConvention,
 }
 
 const BINARY_NAMES: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
 const DECIMAL_NAMES: [&str; 7] = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
 
+/// Reads a unit by its spelling (see [`ByteSize`]): with `i`, binary; all lower case, Docker's
+/// (binary); otherwise decimal. `Mb` (bits) and unknown letters are errors.
 fn unit_of(suffix: &str) -> std::result::Result<Unit, String> {
-    let power_of = |c: char| "kmgtpe".find(c.to_ascii_lowercase()).map(|i| i as u32 + 1);
-    let lower = suffix.to_ascii_lowercase();
-    if suffix.is_empty() || suffix == "B" || suffix == "b" {
-        return Ok(Unit { power: 0, binary: false, convention: ByteConvention::Bytes });
+    use ByteConvention::*;
+    let unknown = || format!("unknown unit {suffix:?}; expected one such as Mi, MiB, M, MB or Docker's m");
+    if matches!(suffix, "" | "B" | "b") {
+        return Ok(Unit { power: 0, convention: Bytes });
     }
     let mut chars = suffix.chars();
-    let letter = chars.next().unwrap_or(' ');
-    let Some(power) = power_of(letter) else { return Err(format!("unknown unit {suffix:?}")) };
+    let letter = chars.next().ok_or_else(unknown)?;
     let rest = chars.as_str();
-    if matches!(lower[1..].as_ref(), "i" | "ib") {
-        return Ok(Unit { power, binary: true, convention: ByteConvention::Binary });
-    }
-    if !matches!(rest, "" | "B" | "b") {
-        return Err(format!("unknown unit {suffix:?}"));
-    }
-    if suffix == lower {
-        // Docker has no exa unit; a lone `e` is an unfinished exponent.
-        if letter == 'e' {
-            return Err(format!("unknown unit {suffix:?}"));
+    let power = "kmgtpe".find(letter.to_ascii_lowercase()).ok_or_else(unknown)? as u32 + 1;
+    let all_lower = !suffix.bytes().any(|b| b.is_ascii_uppercase());
+    let convention = match rest {
+        "i" | "I" | "iB" | "ib" | "IB" | "Ib" => Binary,
+        // Docker has no exa unit (and a lone `e` is an unfinished exponent).
+        "" | "b" if all_lower && letter == 'e' => return Err(unknown()),
+        "" | "b" if all_lower => Docker,
+        "b" => {
+            return Err(format!(
+                "{suffix} reads as bits; write {letter}B (decimal) or {}iB (binary)",
+                letter.to_ascii_uppercase()
+            ));
         }
-        return Ok(Unit { power, binary: true, convention: ByteConvention::Docker });
-    }
-    if rest == "b" {
-        return Err(format!(
-            "{suffix} reads as bits; write {}B (decimal) or {}iB (binary)",
-            letter,
-            letter.to_ascii_uppercase()
-        ));
-    }
-    Ok(Unit { power, binary: false, convention: ByteConvention::Decimal })
+        "" | "B" => Decimal,
+        _ => return Err(unknown()),
+    };
+    Ok(Unit { power, convention })
 }
 
 impl ByteSize {
@@ -304,7 +300,7 @@ impl ByteSize {
             None => {
                 let u = unit_of(suffix).map_err(bad)?;
                 let p = u.power as usize;
-                if u.binary {
+                if matches!(u.convention, ByteConvention::Binary | ByteConvention::Docker) {
                     (10 * u.power, 0, BINARY_NAMES[p], u.convention)
                 } else {
                     (0, 3 * p as i32, DECIMAL_NAMES[p], u.convention)
@@ -317,7 +313,12 @@ impl ByteSize {
         if exp10 > 0 {
             numerator = numerator.checked_mul(10u128.pow(exp10.unsigned_abs())).ok_or_else(too_big)?;
         }
-        let denominator = if exp10 < 0 { 10u128.checked_pow(exp10.unsigned_abs()).ok_or_else(too_big)? } else { 1 };
+        // A denominator beyond u128 means a value far below one byte (or zero).
+        let denominator = match 10u128.checked_pow(exp10.min(0).unsigned_abs()) {
+            Some(d) => d,
+            None if numerator == 0 => 1,
+            None => u128::MAX,
+        };
         if numerator % denominator != 0 {
             let value = numerator as f64 / denominator as f64;
             let read = match convention {
@@ -521,6 +522,7 @@ mod tests {
             ("16Ei", "larger than 16 EiB"),
             ("99999999999999999999", "larger than 16 EiB"),
             ("1e31", "exponent out of range"),
+            ("0.0000000000000000000000000000000000000001", "not a whole number"),
         ] {
             let e = ByteSize::parse(text).unwrap_err().to_string();
             assert!(e.contains(says), "{text:?}: {e}");
