@@ -64,3 +64,66 @@ def test_closed_pipe_is_not_a_crash(run_cli, tmp_path):
 def test_doctor_formats(run_cli, fmt):
     r = run_cli("doctor", "--format", fmt)
     assert r.returncode in (0, 1) and r.stdout
+
+
+def test_shm_reads_docker_sizes_like_docker(run_cli):
+    # The issue's case: `512m` is Docker's 512 MiB, never Kubernetes' milli.
+    docker = run_cli("shm", "--workers", "16", "--batch-bytes", "512m", "--format", "json")
+    kube = run_cli("shm", "--workers", "16", "--batch-bytes", "512Mi", "--format", "json")
+    assert docker.returncode == kube.returncode == 0, docker.stderr
+    d, k = json.loads(docker.stdout), json.loads(kube.stdout)
+    assert d["recommendation"] == k["recommendation"]
+    assert d["summary"] == {"required_bytes": d["recommendation"]["required_bytes"], "size_limit": "26Gi", "docker_shm_size": "26g"}
+    assert d["inputs"]["batch_bytes"]["read_as"].startswith("512m read as 512 MiB")
+    text = run_cli("shm", "--workers", "16", "--batch-bytes", "512m").stdout
+    assert "Kubernetes' m would be milli" in text and "--shm-size=26g" in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_shm_and_checkpoint_take_every_format(run_cli, fmt):
+    for args in (
+        ["shm", "--workers", "8", "--batch-bytes", "64Mi"],
+        ["checkpoint", "--hourly-cost", "32", "--run-hours", "70", "--checkpoint-seconds", "120", "--interruption-rate", "0.05"],
+    ):
+        r = run_cli(*args, "--format", fmt)
+        assert r.returncode == 0 and r.stdout, (args, r.stderr)
+        if fmt == "json":
+            assert json.loads(r.stdout)["schema"] == 1
+
+
+def test_checkpoint_fails_on_a_wasteful_current_interval(run_cli):
+    args = ["checkpoint", "--hourly-cost", "512", "--run-hours", "336", "--checkpoint-seconds", "180",
+            "--interruption-rate", "0.2", "--nodes", "16", "--restart-seconds", "600", "--current-interval-seconds", "60"]
+    r = run_cli(*args, "--format", "json")
+    assert r.returncode == 0, r.stderr  # a warning; the default fail level is error
+    [finding] = json.loads(r.stdout)["findings"]
+    assert finding["rule"] == "GG003" and finding["severity"] == "warning"
+    assert "every 60 s wastes" in finding["message"]
+    assert run_cli(*args, "--fail-on", "warning").returncode == 1
+    assert run_cli(*args, "--fail-on", "never").returncode == 0
+
+
+def test_negative_numbers_are_explained(run_cli):
+    r = run_cli("shm", "--workers", "-1", "--batch-bytes", "8Mi")
+    assert r.returncode == 2 and "-1 is negative" in r.stderr and "unexpected argument" not in r.stderr
+
+
+def test_explain_several_and_none(run_cli):
+    r = run_cli("explain", "GG001", "GG002", "--format", "json")
+    assert r.returncode == 0
+    assert [f["id"] for f in json.loads(r.stdout)["footguns"]] == ["GG001", "GG002"]
+    listing = run_cli("explain").stdout
+    assert sum(line.startswith("GG0") for line in listing.splitlines()) == 10
+
+
+def test_bash_completion_from_the_console_script(run_cli, tmp_path):
+    import shutil
+    import subprocess
+
+    script = tmp_path / "gpuguard.bash"
+    script.write_text(run_cli("completions", "bash").stdout)
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    driver = f'source {script}; COMP_WORDS=(gpuguard ch); COMP_CWORD=1; _gpuguard gpuguard ch gpuguard; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    out = subprocess.run(["bash", "-c", driver], capture_output=True, text=True).stdout.split()
+    assert "checkpoint" in out, out
+    assert shutil.which("bash")

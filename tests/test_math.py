@@ -30,8 +30,64 @@ def test_shm_bad_arguments_raise_value_error_naming_them(kwargs, name):
 
 
 def test_shm_type_errors_name_the_argument():
-    with pytest.raises(TypeError, match="batch_bytes"):
-        gg.shm_required_bytes(2, "8Mi")
+    for bad in (8.0, [8], True, None):
+        with pytest.raises(TypeError, match="batch_bytes"):
+            gg.shm_required_bytes(2, bad)
+
+
+def test_shm_takes_sizes_as_text_read_by_the_cli_parser():
+    assert gg.shm_required_bytes(16, "512m") == gg.shm_required_bytes(16, "512Mi") == gg.shm_required_bytes(16, 512 * 2**20)
+    rec = gg.shm_recommended_size(16, "512m", memory_limit_bytes="32g")
+    assert rec["quantity"] == "26Gi" and rec["docker_shm_size"] == "26g"
+    with pytest.raises(ValueError, match="memory_limit_bytes.*not a whole number"):
+        gg.shm_recommended_size(2, "8Mi", memory_limit_bytes="0.3Ki")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("8388608", 8 * 2**20),
+        (8388608, 8 * 2**20),
+        ("64Mi", 64 * 2**20),
+        ("8Gi", 8 * 2**30),
+        ("64M", 64_000_000),  # Kubernetes: decimal
+        ("64MB", 64_000_000),  # SI: decimal
+        ("64MiB", 64 * 2**20),
+        ("64mib", 64 * 2**20),
+        ("512m", 512 * 2**20),  # Docker: MiB, not Kubernetes' milli
+        ("2g", 2 * 2**30),  # Docker: GiB
+        ("1k", 1024),  # Docker: KiB
+        ("1kB", 1000),
+        ("1.5GiB", 3 * 2**29),
+        ("1.5 GiB", 3 * 2**29),
+        ("1e9", 10**9),
+    ],
+)
+def test_parse_bytes_reads_each_form(text, expected):
+    assert gg.parse_bytes(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("1.3Ki", "1.3Ki read as 1.3 KiB is 1331.2 bytes, not a whole number of bytes"),
+        ("0.5", "0.5 is 0.5 bytes, not a whole number"),
+        ("-1Gi", "negative"),
+        ("64Mb", "bits"),
+        ("two gigs", "expected a number"),
+        ("", "expected a number"),
+    ],
+)
+def test_parse_bytes_errors_say_how_it_was_read(text, says):
+    with pytest.raises(ValueError, match="size") as e:
+        gg.parse_bytes(text)
+    assert says in str(e.value)
+
+
+def test_parse_bytes_is_documented():
+    assert "512m" in gg.parse_bytes.__doc__ and "Docker" in gg.parse_bytes.__doc__
+    with pytest.raises(TypeError, match="size"):
+        gg.parse_bytes(1.5)
 
 
 def test_shm_recommendation():
@@ -63,6 +119,15 @@ def test_mtbf_and_lost_work():
             gg.mtbf_hours(*bad)
     with pytest.raises(ValueError, match="hourly_gpu_cost"):
         gg.lost_work_cost(-1, 1)
+
+
+def test_checkpoint_plan_positional_and_keywords_agree():
+    args = (512, 336, 180, 0.2, 730, 16, 600, "young")
+    names = ["hourly_gpu_cost", "run_hours", "checkpoint_seconds", "interruption_rate", "period_hours", "nodes", "restart_seconds", "method"]
+    assert gg.checkpoint_plan(*args) == gg.checkpoint_plan(**dict(zip(names, args)))
+    assert gg.checkpoint_plan(*args)["method"] == "young"
+    with pytest.raises(ValueError, match="nodes"):
+        gg.checkpoint_plan(1, 1, 1, 0.1, nodes=0)
 
 
 def test_checkpoint_plan_and_waste():

@@ -8,18 +8,16 @@ fn math(c: &mut Criterion) {
         b.iter(|| gpuguard::shm_required_bytes(black_box(8), black_box(64 << 20), 2, 1, 8))
     });
     c.bench_function("checkpoint_plan", |b| {
-        b.iter(|| {
-            gpuguard::checkpoint_plan(
-                black_box(512.0),
-                336.0,
-                180.0,
-                0.2,
-                730.0,
-                16,
-                600.0,
-                gpuguard::CheckpointMethod::Daly,
-            )
-        })
+        let job = gpuguard::CheckpointJob {
+            hourly_gpu_cost: 512.0,
+            run_hours: 336.0,
+            checkpoint_seconds: 180.0,
+            interruption_rate: 0.2,
+            nodes: 16,
+            restart_seconds: 600.0,
+            ..Default::default()
+        };
+        b.iter(|| gpuguard::checkpoint_plan(black_box(&job)))
     });
     c.bench_function("validate_gpu_resources", |b| {
         b.iter(|| {

@@ -117,16 +117,21 @@ class Footgun:
 
 def footguns() -> list[Footgun]: ...
 def footgun(key: str) -> Footgun: ...
+def parse_bytes(size: int | str) -> int:
+    """Bytes in a size as the gpuguard command reads it: ``"64Mi"``, ``"64M"`` (10**6), ``"512m"``
+    and ``"2g"`` (Docker's binary units, never milli), ``"64MB"``, ``"1.5 GiB"``; an int as it is.
+    Raises ValueError saying how the text was read when it is not a whole number of bytes."""
+
 def shm_required_bytes(
-    num_workers: int, batch_bytes: int, prefetch_factor: int = 2, loaders: int = 1, local_processes: int = 1
+    num_workers: int, batch_bytes: int | str, prefetch_factor: int = 2, loaders: int = 1, local_processes: int = 1
 ) -> int: ...
 def shm_recommended_size(
     num_workers: int,
-    batch_bytes: int,
+    batch_bytes: int | str,
     prefetch_factor: int = 2,
     loaders: int = 1,
     local_processes: int = 1,
-    memory_limit_bytes: int | None = None,
+    memory_limit_bytes: int | str | None = None,
 ) -> dict[str, Any]: ...
 def lost_work_cost(hourly_gpu_cost: float, hours_since_last_checkpoint: float) -> float: ...
 def mtbf_hours(interruption_rate: float, period_hours: float, nodes: int = 1) -> float: ...

@@ -1,5 +1,5 @@
 //! `gpuguard._gpuguard`: the PyO3 layer. Thin on purpose: it converts arguments and results and
-//! maps errors (one place, [`errors`]); every function runs inside [`errors::guard`] so a Rust
+//! maps errors (one place, `errors`); every function runs inside `errors::guard` so a Rust
 //! panic becomes `GpuGuardError`, never a `PanicException` in a training script.
 
 mod catalog;

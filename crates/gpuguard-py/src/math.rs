@@ -17,18 +17,65 @@ fn method(name: &str) -> PyResult<gpuguard::CheckpointMethod> {
     name.parse().map_err(crate::errors::to_py)
 }
 
+/// A byte-size argument: an int (bytes) or a str read by [`gpuguard::ByteSize`] (`"64Mi"`,
+/// `"512m"`, `"2GiB"`); errors name the argument and say how the text was read.
+fn bytes_arg(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if value.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("invalid argument `{name}`: expected int or str, got bool")));
+    }
+    if let Ok(text) = value.cast::<PyString>() {
+        let text = text.to_str()?;
+        return gpuguard::ByteSize::parse(text).map(|b| b.bytes()).map_err(|e| match e {
+            gpuguard::Error::InvalidArgument { message, .. } => {
+                PyValueError::new_err(format!("invalid argument `{name}`: {message}"))
+            }
+            other => crate::errors::to_py(other),
+        });
+    }
+    match value.extract::<i64>() {
+        Ok(v) => non_negative(name, v),
+        Err(_) if value.is_instance_of::<PyInt>() => {
+            Err(PyValueError::new_err(format!("invalid argument `{name}`: {value} bytes does not fit in 64 bits")))
+        }
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "invalid argument `{name}`: expected int (bytes) or str (\"64Mi\", \"512m\"), got {}",
+            value.get_type().name()?
+        ))),
+    }
+}
+
+/// Parses a byte size the way the `gpuguard` command does, returning bytes.
+///
+/// Accepts plain bytes (`"8388608"`), Kubernetes quantities (`"64Mi"`, `"8Gi"`, `"64M"`),
+/// Docker sizes (`"512m"`, `"2g"`: lower case is binary, as `docker run --shm-size` reads it;
+/// `m` is never milli here) and typed units (`"64MB"`, `"64MiB"`, `"1.5 GiB"`). A unit with `i`
+/// is binary, an all-lower-case unit is Docker's (binary), any other (`M`, `MB`, `kB`) decimal.
+/// An int is returned as it is.
+///
+/// Raises ValueError saying how the text was read when it is not a whole number of bytes
+/// (`"1.3Ki"` is 1331.2 bytes), negative, or not a size.
+///
+/// >>> parse_bytes("512m") == parse_bytes("512Mi") == 512 * 2**20
+/// True
+/// >>> parse_bytes("64MB")
+/// 64000000
+#[pyfunction]
+fn parse_bytes(size: &Bound<'_, PyAny>) -> PyResult<u64> {
+    crate::errors::guard(|| bytes_arg("size", size))
+}
+
 #[pyfunction]
 #[pyo3(signature = (num_workers, batch_bytes, prefetch_factor=2, loaders=1, local_processes=1))]
 fn shm_required_bytes(
     num_workers: i64,
-    batch_bytes: i64,
+    batch_bytes: &Bound<'_, PyAny>,
     prefetch_factor: i64,
     loaders: i64,
     local_processes: i64,
 ) -> PyResult<u64> {
     let (w, b, p) = (
         non_negative("num_workers", num_workers)?,
-        non_negative("batch_bytes", batch_bytes)?,
+        bytes_arg("batch_bytes", batch_bytes)?,
         non_negative("prefetch_factor", prefetch_factor)?,
     );
     let (l, n) = (non_negative("loaders", loaders)?, non_negative("local_processes", local_processes)?);
@@ -40,19 +87,19 @@ fn shm_required_bytes(
 fn shm_recommended_size<'py>(
     py: Python<'py>,
     num_workers: i64,
-    batch_bytes: i64,
+    batch_bytes: &Bound<'py, PyAny>,
     prefetch_factor: i64,
     loaders: i64,
     local_processes: i64,
-    memory_limit_bytes: Option<i64>,
+    memory_limit_bytes: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (w, b, p) = (
         non_negative("num_workers", num_workers)?,
-        non_negative("batch_bytes", batch_bytes)?,
+        bytes_arg("batch_bytes", batch_bytes)?,
         non_negative("prefetch_factor", prefetch_factor)?,
     );
     let (l, n) = (non_negative("loaders", loaders)?, non_negative("local_processes", local_processes)?);
-    let limit = memory_limit_bytes.map(|v| non_negative("memory_limit_bytes", v)).transpose()?;
+    let limit = memory_limit_bytes.map(|v| bytes_arg("memory_limit_bytes", v)).transpose()?;
     let rec = guard_lib(|| gpuguard::shm_recommended_size(w, b, p, l, n, limit))?;
     to_py(py, &rec)
 }
@@ -101,19 +148,17 @@ fn checkpoint_plan<'py>(
     restart_seconds: f64,
     method: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (nodes, m) = (small("nodes", nodes)?, self::method(method)?);
-    let plan = guard_lib(|| {
-        gpuguard::checkpoint_plan(
-            hourly_gpu_cost,
-            run_hours,
-            checkpoint_seconds,
-            interruption_rate,
-            period_hours,
-            nodes,
-            restart_seconds,
-            m,
-        )
-    })?;
+    let job = gpuguard::CheckpointJob {
+        hourly_gpu_cost,
+        run_hours,
+        checkpoint_seconds,
+        interruption_rate,
+        period_hours,
+        nodes: small("nodes", nodes)?,
+        restart_seconds,
+        method: self::method(method)?,
+    };
+    let plan = guard_lib(|| gpuguard::checkpoint_plan(&job))?;
     to_py(py, &plan)
 }
 
@@ -185,6 +230,7 @@ fn validate_gpu_resources(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parse_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(shm_required_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(shm_recommended_size, m)?)?;
     m.add_function(wrap_pyfunction!(lost_work_cost, m)?)?;

@@ -35,12 +35,12 @@ pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};
 pub use finding::{Evidence, Finding, Location};
 pub use math::checkpoint::{
-    CheckpointMethod, CheckpointPlan, checkpoint_plan, checkpoint_waste, lost_work_cost, mtbf_hours,
+    CheckpointJob, CheckpointMethod, CheckpointPlan, checkpoint_plan, checkpoint_waste, lost_work_cost, mtbf_hours,
     optimal_checkpoint_interval,
 };
 pub use math::gpu_resources::{GpuResourceProblem, validate_gpu_resources};
 pub use math::probe_window::{ProbeTiming, estimate_load_seconds, probe_window_seconds, startup_window_covers};
-pub use math::quantity::Quantity;
+pub use math::quantity::{ByteConvention, ByteSize, Quantity};
 pub use math::shm::{ShmRecommendation, shm_recommended_size, shm_required_bytes};
 pub use report::{Check, CheckStatus, InputError, Report, Summary};
 pub use severity::Severity;

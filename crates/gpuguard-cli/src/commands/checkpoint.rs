@@ -1,6 +1,10 @@
-use crate::output::print;
+//! `gpuguard checkpoint`: the optimal checkpoint interval for a run, and what interruptions cost.
+
+use crate::output::{
+    FailOn, Format, OutputArgs, ReportFormat, count, exit_code, findings_after, key_values, print, print_json,
+};
 use clap::Args;
-use gpuguard::CheckpointMethod;
+use gpuguard::{CheckpointJob, CheckpointMethod, CheckpointPlan, Finding, Report, Severity};
 
 #[derive(Debug, Args)]
 pub struct CheckpointArgs {
@@ -20,7 +24,7 @@ pub struct CheckpointArgs {
     #[arg(long, default_value_t = 730.0)]
     period_hours: f64,
     /// Nodes in the job (any one interrupted stops it).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = count::<u32>)]
     nodes: u32,
     /// Seconds to restart and reload after an interruption.
     #[arg(long, default_value_t = 0.0)]
@@ -28,75 +32,123 @@ pub struct CheckpointArgs {
     /// `daly` (default) or `young`.
     #[arg(long, default_value = "daly")]
     method: CheckpointMethod,
-    /// Your current checkpoint interval in seconds, to compare with the optimum.
+    /// Your current checkpoint interval in seconds, to compare with the optimum (a GG003 warning
+    /// when it wastes at least one percentage point of wall time more).
     #[arg(long)]
     current_interval_seconds: Option<f64>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: OutputArgs<ReportFormat>,
+}
+
+/// Extra waste, in fractions of wall time, above which the current interval is worth changing.
+const WORTH_CHANGING: f64 = 0.01;
+
+fn current_finding(plan: &CheckpointPlan, current_seconds: f64, current_waste: f64) -> Option<Finding> {
+    let extra = current_waste - plan.waste_fraction;
+    // Wall time is work / (1 - waste), so the current interval costs this much more than the plan.
+    let extra_cost = plan.expected_cost * extra / (1.0 - current_waste);
+    let costs = if extra_cost.is_finite() { format!(" (${extra_cost:.0} more over the run)") } else { String::new() };
+    (extra >= WORTH_CHANGING).then(|| {
+        Finding::new(
+            "GG003",
+            Severity::Warning,
+            format!(
+                "checkpointing every {current_seconds:.0} s wastes {:.1}% of wall time; every {:.0} s wastes {:.1}%{costs}",
+                current_waste * 100.0,
+                plan.interval_seconds,
+                plan.waste_fraction * 100.0,
+            ),
+            format!("checkpoint every {:.0} s of work, keeping the last {}", plan.interval_seconds, plan.keep_last),
+        )
+        .with_evidence("current_interval_seconds", current_seconds)
+        .with_evidence("current_waste_fraction", current_waste)
+        .with_evidence("interval_seconds", plan.interval_seconds)
+        .with_evidence("waste_fraction", plan.waste_fraction)
+    })
+}
+
+/// The plan as labelled values, the same for text and Markdown.
+fn rows(plan: &CheckpointPlan, current_waste: Option<f64>) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("job MTBF", format!("{:.1} h", plan.mtbf_hours)),
+        (
+            "checkpoint every",
+            format!(
+                "{:.0} s ({:.1} min) of work ({:?})",
+                plan.interval_seconds,
+                plan.interval_seconds / 60.0,
+                plan.method
+            ),
+        ),
+        ("keep the last", plan.keep_last.to_string()),
+        (
+            "expected",
+            format!(
+                "{:.1} h, ${:.0} ({:.1}% wasted, {:.2} interruptions)",
+                plan.expected_hours,
+                plan.expected_cost,
+                plan.waste_fraction * 100.0,
+                plan.expected_interruptions
+            ),
+        ),
+        ("without checkpoints", format!("{:.1} h, ${:.0}", plan.expected_hours_without, plan.expected_cost_without)),
+    ];
+    if let Some(w) = current_waste {
+        rows.push(("your interval wastes", format!("{:.1}% of wall time", w * 100.0)));
+    }
+    rows
 }
 
 pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
-    let plan = gpuguard::checkpoint_plan(
-        a.hourly_cost,
-        a.run_hours,
-        a.checkpoint_seconds,
-        a.interruption_rate,
-        a.period_hours,
-        a.nodes,
-        a.restart_seconds,
-        a.method,
-    );
-    let current = a.current_interval_seconds.map(|t| {
-        plan.as_ref().ok().map(|p| gpuguard::checkpoint_waste(t, a.checkpoint_seconds, p.mtbf_hours, a.restart_seconds))
-    });
-    let plan = match plan {
+    let job = CheckpointJob {
+        hourly_gpu_cost: a.hourly_cost,
+        run_hours: a.run_hours,
+        checkpoint_seconds: a.checkpoint_seconds,
+        interruption_rate: a.interruption_rate,
+        period_hours: a.period_hours,
+        nodes: a.nodes,
+        restart_seconds: a.restart_seconds,
+        method: a.method,
+    };
+    let plan = match gpuguard::checkpoint_plan(&job) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("gpuguard checkpoint: {e}");
             return Ok(crate::EXIT_ERROR);
         }
     };
-    let current_waste = match current.flatten() {
-        Some(Err(e)) => {
+    let current_waste = match a
+        .current_interval_seconds
+        .map(|t| gpuguard::checkpoint_waste(t, a.checkpoint_seconds, plan.mtbf_hours, a.restart_seconds))
+        .transpose()
+    {
+        Ok(w) => w,
+        Err(e) => {
             eprintln!("gpuguard checkpoint: {e}");
             return Ok(crate::EXIT_ERROR);
         }
-        Some(Ok(w)) => Some(w),
-        None => None,
     };
-    if a.json {
-        print(
-            &serde_json::to_string_pretty(&serde_json::json!({
-                "schema": gpuguard::report::SCHEMA_VERSION,
-                "plan": plan,
-                "current_waste_fraction": current_waste,
-                "errors": [],
-                "summary": {"interval_seconds": plan.interval_seconds, "keep_last": plan.keep_last},
-            }))
-            .unwrap_or_default(),
-        )?;
-        return Ok(crate::EXIT_OK);
+    let mut report = Report::new("checkpoint");
+    if let (Some(t), Some(w)) = (a.current_interval_seconds, current_waste) {
+        report.findings.extend(current_finding(&plan, t, w));
     }
-    let mut text = format!(
-        "job MTBF: {:.1} h\ncheckpoint every: {:.0} s ({:.1} min) of work ({:?})\nkeep the last: {}\n\
-         expected: {:.1} h, ${:.0} ({:.1}% wasted, {:.2} interruptions)\n\
-         without checkpoints: {:.1} h, ${:.0}\n",
-        plan.mtbf_hours,
-        plan.interval_seconds,
-        plan.interval_seconds / 60.0,
-        plan.method,
-        plan.keep_last,
-        plan.expected_hours,
-        plan.expected_cost,
-        plan.waste_fraction * 100.0,
-        plan.expected_interruptions,
-        plan.expected_hours_without,
-        plan.expected_cost_without,
-    );
-    if let Some(w) = current_waste {
-        text.push_str(&format!("your interval wastes {:.1}% of wall time\n", w * 100.0));
+    match a.output.format() {
+        Format::Json => print_json(&serde_json::json!({
+            "schema": gpuguard::report::SCHEMA_VERSION,
+            "command": "checkpoint",
+            "job": job,
+            "plan": plan,
+            "current_waste_fraction": current_waste,
+            "findings": report.findings,
+            "errors": [],
+            "summary": {"interval_seconds": plan.interval_seconds, "keep_last": plan.keep_last},
+        }))?,
+        format => {
+            let markdown = format == Format::Markdown;
+            let title = if markdown { "## gpuguard checkpoint\n\n" } else { "" };
+            let body = key_values(&rows(&plan, current_waste), markdown);
+            print(&format!("{title}{body}{}", findings_after(&report, markdown)))?;
+        }
     }
-    print(&text)?;
-    Ok(crate::EXIT_OK)
+    Ok(exit_code(&report, a.output.fail_on_or(FailOn::Error)))
 }

@@ -1,31 +1,14 @@
-use crate::output::{FailOn, Format, emit_report, exit_code, print};
-use clap::{Args, ValueEnum};
+use crate::output::{DoctorFormat, FailOn, Format, OutputArgs, emit_report, exit_code, print};
+use clap::Args;
 use gpuguard::doctor::{DoctorOptions, doctor_with_facts};
 use gpuguard::probe::kernel_log::XidTally;
 use gpuguard::probe::{Host, dev_shm::LoaderShape};
 use std::path::PathBuf;
 
-/// Output formats of `gpuguard doctor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DoctorFormat {
-    /// For people (colour on a terminal).
-    Text,
-    /// The versioned JSON schema.
-    Json,
-    /// Markdown tables.
-    Markdown,
-    /// SARIF 2.1.0.
-    Sarif,
-    /// Prometheus text exposition, the agent's metrics once (for node_exporter's textfile
-    /// collector): `gpuguard_finding{rule,severity}`, NVML and XID families.
-    Prometheus,
-}
-
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: DoctorFormat,
+    #[command(flatten)]
+    output: OutputArgs<DoctorFormat>,
     /// GPUs this job expects to see.
     #[arg(long)]
     expect_gpus: Option<u32>,
@@ -44,9 +27,6 @@ pub struct DoctorArgs {
     /// DataLoader prefetch_factor.
     #[arg(long, default_value_t = 2)]
     prefetch_factor: u64,
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "error")]
-    fail_on: FailOn,
     /// Inspect the filesystem under DIR instead of this machine (a node's root mounted elsewhere,
     /// an unpacked image): every path, link and boot entry is resolved inside DIR, FIFOs, devices
     /// and files over 16 MiB are skipped with a reason, and NVML is not loaded unless
@@ -74,16 +54,11 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
     };
     let mut tally = XidTally::default();
     let (report, facts) = doctor_with_facts(&Host::new(a.root), &options, &mut tally);
-    let format = match a.format {
-        DoctorFormat::Prometheus => {
-            let families = gpuguard::agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
-            print(&gpuguard::render::prometheus::to_prometheus(&families))?;
-            return Ok(exit_code(&report, a.fail_on));
-        }
-        DoctorFormat::Text => Format::Text,
-        DoctorFormat::Json => Format::Json,
-        DoctorFormat::Markdown => Format::Markdown,
-        DoctorFormat::Sarif => Format::Sarif,
-    };
-    emit_report(&report, format, a.fail_on)
+    let fail_on = a.output.fail_on_or(FailOn::Error);
+    if a.output.format() == Format::Prometheus {
+        let families = gpuguard::agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
+        print(&gpuguard::render::prometheus::to_prometheus(&families))?;
+        return Ok(exit_code(&report, fail_on));
+    }
+    emit_report(&report, a.output.format(), fail_on)
 }

@@ -1,65 +1,50 @@
-//! `gpuguard explain xid N`: what an XID code means and what to do.
+//! `gpuguard explain xid N`: what an XID code means and what to do, as text or Markdown.
 
-use crate::output::print;
-use gpuguard::xid::{XidInfo, classify_xid, known_xids};
+use gpuguard::xid::XidInfo;
+use std::fmt::Write;
 
-fn xid_text(x: &XidInfo) -> String {
-    let status = match (x.known, x.legacy) {
+fn status(x: &XidInfo) -> String {
+    match (x.known, x.legacy) {
         (false, _) if x.mnemonic.is_empty() => " (not in NVIDIA's catalog)".to_string(),
         (false, _) => format!(" ({}, listed as unused by NVIDIA)", x.mnemonic),
         (true, true) => {
             format!(" ({}; unused on Ampere and newer, described from NVIDIA's older Xid page)", x.mnemonic)
         }
         (true, false) => format!(" ({})", x.mnemonic),
-    };
-    let nvidia = x.nvidia_action.map(|a| format!("  NVIDIA's immediate action: {a}\n")).unwrap_or_default();
-    format!(
-        "XID {}: {}{}\n  category: {}\n  severity: {}\n  action:   {}\n{}\n  {}\n\n  What to do: {}\n",
-        x.code,
-        x.name,
-        status,
-        x.category.as_str(),
-        x.severity,
-        x.action.as_str(),
-        nvidia,
-        x.meaning,
-        x.action.advice(),
-    )
+    }
 }
 
-pub fn run(rest: &[String], json: bool) -> std::io::Result<i32> {
-    let infos: Vec<XidInfo> = match rest {
-        [] => known_xids().to_vec(),
-        [code] => match code.trim().parse::<u32>() {
-            Ok(c) => vec![classify_xid(c)],
-            Err(_) => {
-                eprintln!("gpuguard explain xid: expected an XID number such as 48, got {code:?}");
-                return Ok(crate::EXIT_ERROR);
-            }
-        },
-        _ => {
-            eprintln!("gpuguard explain xid: expected one XID number, got {}", rest.join(" "));
-            return Ok(crate::EXIT_ERROR);
-        }
-    };
-    if json {
-        let v = if rest.is_empty() { serde_json::to_value(&infos) } else { serde_json::to_value(infos[0]) };
-        print(&serde_json::to_string_pretty(&v.unwrap_or_default()).unwrap_or_default())?;
-    } else if rest.is_empty() {
-        let mut t = String::new();
-        for x in &infos {
-            t.push_str(&format!(
-                "{:>4}  {:<8} {:<14} {:<18} {}\n",
-                x.code,
-                x.severity.as_str(),
-                x.category.as_str(),
-                x.action.as_str(),
-                x.name
-            ));
-        }
-        print(&t)?;
-    } else {
-        print(&xid_text(&infos[0]))?;
+/// One code in full.
+pub fn one(x: &XidInfo, markdown: bool) -> String {
+    let mut fields =
+        vec![("category", x.category.as_str()), ("severity", x.severity.as_str()), ("action", x.action.as_str())];
+    fields.extend(x.nvidia_action.map(|a| ("NVIDIA's immediate action", a)));
+    let (head, bullet, indent, todo) =
+        if markdown { ("## ", "- ", "", "**What to do:**") } else { ("", "  ", "  ", "What to do:") };
+    let mut out = format!("{head}XID {}: {}{}\n", x.code, x.name, status(x));
+    if markdown {
+        out.push('\n');
     }
-    Ok(crate::EXIT_OK)
+    for (label, value) in fields {
+        out.push_str(&format!("{bullet}{label}: {value}\n"));
+    }
+    out.push_str(&format!("\n{indent}{}\n\n{indent}{todo} {}\n", x.meaning, x.action.advice()));
+    out
+}
+
+/// Every code in `infos`, one line (or table row) each.
+pub fn table(infos: &[XidInfo], markdown: bool) -> String {
+    let mut t = String::new();
+    if markdown {
+        t.push_str("| XID | severity | category | action | name |\n|---|---|---|---|---|\n");
+    }
+    for x in infos {
+        let (sev, cat, act) = (x.severity.as_str(), x.category.as_str(), x.action.as_str());
+        let _ = if markdown {
+            writeln!(t, "| {} | {sev} | {cat} | {act} | {} |", x.code, x.name.replace('|', "\\|"))
+        } else {
+            writeln!(t, "{:>4}  {sev:<8} {cat:<14} {act:<18} {}", x.code, x.name)
+        };
+    }
+    t
 }

@@ -1,47 +1,45 @@
-use crate::output::print;
-use clap::{Args, ValueEnum};
-use std::fmt::Write;
+//! `gpuguard footguns`: the catalog of the ten footguns, one line each.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CatalogFormat {
-    Text,
-    Json,
-    Markdown,
-}
+use crate::output::{Format, FormatArgs, ReportFormat, print, print_json};
+use clap::Args;
+use std::fmt::Write;
 
 #[derive(Debug, Args)]
 pub struct FootgunsArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: CatalogFormat,
+    #[command(flatten)]
+    output: FormatArgs<ReportFormat>,
 }
 
-pub fn run(args: FootgunsArgs) -> std::io::Result<i32> {
+/// Prints the catalog in `format` (also `gpuguard explain` with no topic).
+pub fn print_catalog(format: Format) -> std::io::Result<i32> {
     let catalog = gpuguard::catalog();
-    let text = match args.format {
-        CatalogFormat::Json => serde_json::to_string_pretty(&serde_json::json!({
+    match format {
+        Format::Json => print_json(&serde_json::json!({
             "schema": gpuguard::report::SCHEMA_VERSION,
+            "command": "footguns",
             "footguns": catalog,
             "errors": [],
             "summary": {"footguns": catalog.len()},
-        }))
-        .unwrap_or_default(),
-        CatalogFormat::Text => {
+        }))?,
+        Format::Markdown => {
+            let mut out = String::from("| id | slug | severity | title |\n|---|---|---|---|\n");
+            for f in catalog {
+                let _ = writeln!(out, "| {} | {} | {} | {} |", f.id, f.slug, f.default_severity, f.title);
+            }
+            print(&out)?;
+        }
+        _ => {
             let mut out = String::new();
             for f in catalog {
                 let _ = writeln!(out, "{}  {:<20} {:<8} {}", f.id, f.slug, f.default_severity.as_str(), f.title);
             }
             out.push_str("\nRun `gpuguard explain GG001` (or a slug) for what, why and how to fix.\n");
-            out
+            print(&out)?;
         }
-        CatalogFormat::Markdown => {
-            let mut out = String::from("| id | slug | severity | title |\n|---|---|---|---|\n");
-            for f in catalog {
-                let _ = writeln!(out, "| {} | {} | {} | {} |", f.id, f.slug, f.default_severity, f.title);
-            }
-            out
-        }
-    };
-    print(&text)?;
+    }
     Ok(crate::EXIT_OK)
+}
+
+pub fn run(args: FootgunsArgs) -> std::io::Result<i32> {
+    print_catalog(args.output.format())
 }

@@ -1,7 +1,7 @@
 //! `gpuguard lint [PATH|-]...`: Kubernetes manifests (files, directories, stdin) against the GPU
 //! rules. Text output is grouped by file; JSON, SARIF and Markdown carry file and line per finding.
 
-use crate::output::{FailOn, Format, colour, emit_report, exit_code, print};
+use crate::output::{FailOn, Format, LintFormat, OutputArgs, colour, emit_report, exit_code, print};
 use clap::Args;
 use gpuguard::Report;
 use gpuguard::lint::{LintConfig, LintOptions};
@@ -12,15 +12,11 @@ pub struct LintArgs {
     /// Files, directories (searched recursively for *.yaml, *.yml, *.json) or `-` for stdin
     /// (the default when stdin is not a terminal).
     paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs<LintFormat>,
     /// Config file (rules to run, severities, fail level); default `.gpuguard.yaml` if present.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity (default: the config's, else warning).
-    #[arg(long, value_enum)]
-    fail_on: Option<FailOn>,
     /// Refuse `ignore-check.gpuguard.io/*` annotations (for CI).
     #[arg(long)]
     no_ignore_annotations: bool,
@@ -36,7 +32,7 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
             return Ok(crate::EXIT_ERROR);
         }
     };
-    let fail_on = match (a.fail_on, config.fail_on.as_deref()) {
+    let fail_on = match (a.output.fail_on(), config.fail_on.as_deref()) {
         (Some(f), _) => f,
         (None, Some(level)) => clap::ValueEnum::from_str(level, true).unwrap_or(FailOn::Warning),
         (None, None) => FailOn::Warning,
@@ -52,8 +48,8 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
         a.paths
     };
     let report = gpuguard::lint::lint_paths(&paths, &opts);
-    if a.format != Format::Text {
-        return emit_report(&report, a.format, fail_on);
+    if a.output.format() != Format::Text {
+        return emit_report(&report, a.output.format(), fail_on);
     }
     print(&grouped_text(&report, colour()))?;
     Ok(exit_code(&report, fail_on))

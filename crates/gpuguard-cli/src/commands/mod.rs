@@ -10,10 +10,8 @@ pub mod lint;
 pub mod shm;
 pub mod xid;
 
-/// Parses a byte size given as a plain number or a Kubernetes quantity (`8388608`, `8Mi`, `1.5Gi`).
+/// Parses a byte size as every command does ([`gpuguard::ByteSize`]: `8388608`, `8Mi`, `512m`,
+/// `1.5GiB`), for arguments that need only the bytes.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let q = gpuguard::Quantity::parse(s).map_err(|e| e.to_string())?;
-    q.to_bytes()
-        .and_then(|b| u64::try_from(b).ok())
-        .ok_or_else(|| format!("{s:?} is not a byte size that fits in 64 bits"))
+    crate::output::byte_size(s).map(|b| b.bytes())
 }

@@ -1,8 +1,8 @@
 //! `gpuguard xid`: scan kernel logs for NVIDIA XID events (and optionally nvidia-smi -q ECC
 //! snapshots), classify them, collapse follow-ons into root causes, and exit 1 on bad ones.
 
-use crate::output::{FailOn, colour};
-use clap::{Args, ValueEnum};
+use crate::output::{FailOn, OutputArgs, XidFormat, colour};
+use clap::Args;
 use gpuguard::ecc::{EccSample, GpuEcc};
 use gpuguard::render::prometheus::to_prometheus;
 use gpuguard::xid::{XidRecord, XidScanner, XidSummary};
@@ -10,29 +10,14 @@ use gpuguard::{InputError, Report};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Output formats of `gpuguard xid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum XidFormat {
-    /// Findings per GPU and code, then a verdict per GPU.
-    Text,
-    /// `{"schema": 1, "events": [...], "summary": {...}, "findings": [...], "errors": [...]}`.
-    Json,
-    /// Prometheus text exposition (for node_exporter's textfile collector).
-    Prometheus,
-}
-
 #[derive(Debug, Args)]
 pub struct XidArgs {
     /// Kernel logs: files (plain or gzip), directories (scanned recursively) or `-` for stdin.
     /// Default: stdin.
     #[arg(value_name = "FILE|DIR|-")]
     inputs: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: XidFormat,
-    /// Exit 1 when an XID (or ECC finding) is at or above this severity.
-    #[arg(long, value_enum, default_value = "error")]
-    fail_on: FailOn,
+    #[command(flatten)]
+    output: OutputArgs<XidFormat>,
     /// `nvidia-smi -q` (or `-q -d ECC`) output files, one snapshot each; two or more give the
     /// corrected-error rate per GPU (times from their Timestamp lines).
     #[arg(long = "nvidia-smi", value_name = "FILE")]
@@ -127,7 +112,8 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
     let stdout = std::io::stdout();
     let mut sink =
         EventSink { out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()), first: true, error: None };
-    let json = a.format == XidFormat::Json;
+    let format = a.output.choice();
+    let json = format == XidFormat::Json;
     if json {
         sink.out.write_all(b"{\n  \"schema\": 1,\n  \"command\": \"xid\",\n  \"events\": [")?;
     }
@@ -145,7 +131,7 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
     report.findings.extend(gpuguard::xid::xid_findings(&summary));
     let ecc = read_ecc(&a.nvidia_smi, a.ecc_rate_threshold, &mut report);
     let mut out = sink.out;
-    match a.format {
+    match format {
         XidFormat::Json => {
             let tail = serde_json::json!({
                 "summary": summary_json(&summary, &report),
@@ -164,18 +150,24 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
             fams.extend(gpuguard::ecc::ecc_metrics(&ecc));
             out.write_all(to_prometheus(&fams).as_bytes())?;
         }
-        XidFormat::Text => {
-            let mut text = gpuguard::render::to_text(&report, colour());
+        XidFormat::Text | XidFormat::Markdown => {
+            let markdown = format == XidFormat::Markdown;
+            let mut text = if markdown {
+                gpuguard::render::to_markdown(&report)
+            } else {
+                gpuguard::render::to_text(&report, colour())
+            };
+            let bullet = if markdown { "- " } else { "" };
             for v in &summary.verdicts {
-                text.push_str(&format!("verdict: {}\n", v.message));
+                text.push_str(&format!("{bullet}verdict: {}\n", v.message));
             }
             text.push_str(&format!(
-                "scanned {} line(s) in {} input(s): {} XID event(s)\n",
+                "{bullet}scanned {} line(s) in {} input(s): {} XID event(s)\n",
                 summary.lines, summary.inputs, summary.events
             ));
             out.write_all(text.as_bytes())?;
         }
     }
     out.flush()?;
-    Ok(crate::output::exit_code(&report, a.fail_on))
+    Ok(crate::output::exit_code(&report, a.output.fail_on_or(FailOn::Error)))
 }

@@ -178,31 +178,83 @@ pub struct CheckpointPlan {
     pub method: CheckpointMethod,
 }
 
-/// Plans checkpoints for a run of `run_hours` of work on GPUs costing `hourly_gpu_cost` per hour,
-/// where a checkpoint takes `checkpoint_seconds` to write and each node is interrupted with
-/// probability `interruption_rate` per `period_hours` (see [`mtbf_hours`]).
+/// One training run, as [`checkpoint_plan`] needs it described. Build it with the fields you know
+/// and `..CheckpointJob::default()` for the rest (a month of 730 hours, one node, no restart
+/// time, Daly's method).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CheckpointJob {
+    /// What the whole job's GPUs cost per hour (any currency; e.g. 32 for one 8×A100 node).
+    pub hourly_gpu_cost: f64,
+    /// Hours of training work the run needs, excluding checkpoints and restarts (> 0).
+    pub run_hours: f64,
+    /// Seconds one checkpoint takes to write (> 0).
+    pub checkpoint_seconds: f64,
+    /// Probability in `[0, 1)` that one node is interrupted at least once per `period_hours`.
+    pub interruption_rate: f64,
+    /// The period `interruption_rate` is given for, in hours (AWS Spot's buckets: a month, 730).
+    pub period_hours: f64,
+    /// Nodes in the job; any one of them interrupted stops it (≥ 1).
+    pub nodes: u32,
+    /// Seconds to restart and reload after an interruption (≥ 0).
+    pub restart_seconds: f64,
+    /// The formula that chooses the interval.
+    pub method: CheckpointMethod,
+}
+
+impl Default for CheckpointJob {
+    /// No cost, no run (fill those in), 730-hour period, one node, instant restarts, Daly.
+    fn default() -> Self {
+        CheckpointJob {
+            hourly_gpu_cost: 0.0,
+            run_hours: 0.0,
+            checkpoint_seconds: 0.0,
+            interruption_rate: 0.0,
+            period_hours: 730.0,
+            nodes: 1,
+            restart_seconds: 0.0,
+            method: CheckpointMethod::Daly,
+        }
+    }
+}
+
+/// Plans checkpoints for a [`CheckpointJob`]: `run_hours` of work on GPUs costing
+/// `hourly_gpu_cost` per hour, where a checkpoint takes `checkpoint_seconds` to write and each
+/// node is interrupted with probability `interruption_rate` per `period_hours` (see
+/// [`mtbf_hours`]).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the field that is out of its domain.
 ///
 /// ```
-/// use gpuguard::{checkpoint_plan, CheckpointMethod};
+/// use gpuguard::{checkpoint_plan, CheckpointJob};
 /// // 2 weeks on 16 spot nodes at $32/h each (8×A100), 20% interruptions a month per node,
 /// // 3-minute checkpoints, 10 minutes to restart.
-/// let plan = checkpoint_plan(16.0 * 32.0, 336.0, 180.0, 0.2, 730.0, 16, 600.0, CheckpointMethod::Daly).unwrap();
+/// let plan = checkpoint_plan(&CheckpointJob {
+///     hourly_gpu_cost: 16.0 * 32.0,
+///     run_hours: 336.0,
+///     checkpoint_seconds: 180.0,
+///     interruption_rate: 0.2,
+///     nodes: 16,
+///     restart_seconds: 600.0,
+///     ..CheckpointJob::default()
+/// })
+/// .unwrap();
 /// assert_eq!(plan.keep_last, 3);
 /// assert!((plan.mtbf_hours - 204.5).abs() < 0.5);
 /// assert!(plan.interval_seconds > 3.0 * 3600.0 && plan.interval_seconds < 6.0 * 3600.0);
 /// assert!(plan.expected_cost < plan.expected_cost_without);
 /// ```
-#[allow(clippy::too_many_arguments)]
-pub fn checkpoint_plan(
-    hourly_gpu_cost: f64,
-    run_hours: f64,
-    checkpoint_seconds: f64,
-    interruption_rate: f64,
-    period_hours: f64,
-    nodes: u32,
-    restart_seconds: f64,
-    method: CheckpointMethod,
-) -> Result<CheckpointPlan> {
+pub fn checkpoint_plan(job: &CheckpointJob) -> Result<CheckpointPlan> {
+    let CheckpointJob {
+        hourly_gpu_cost,
+        run_hours,
+        checkpoint_seconds,
+        interruption_rate,
+        period_hours,
+        nodes,
+        restart_seconds,
+        method,
+    } = *job;
     let cost = check_non_negative("hourly_gpu_cost", hourly_gpu_cost, false)?;
     let run = check_non_negative("run_hours", run_hours, true)?;
     let restart = check_non_negative("restart_seconds", restart_seconds, false)?;
@@ -252,7 +304,9 @@ mod tests {
 
     #[test]
     fn no_interruptions() {
-        let plan = checkpoint_plan(10.0, 5.0, 60.0, 0.0, 730.0, 1, 0.0, CheckpointMethod::Daly).unwrap();
+        let job =
+            CheckpointJob { hourly_gpu_cost: 10.0, run_hours: 5.0, checkpoint_seconds: 60.0, ..Default::default() };
+        let plan = checkpoint_plan(&job).unwrap();
         assert_eq!(plan.interval_seconds, 5.0 * 3600.0);
         assert_eq!(plan.expected_interruptions, 0.0);
         assert_eq!(plan.expected_cost_without, 50.0);
@@ -292,7 +346,8 @@ mod tests {
         #[test]
         fn plan_never_panics(cost in 0.0f64..1e4, run in 0.01f64..1e5, c in 0.1f64..1e5,
                              r in 0.0f64..0.999, p in 0.01f64..1e4, n in 1u32..10_000) {
-            let plan = checkpoint_plan(cost, run, c, r, p, n, 0.0, CheckpointMethod::Daly).unwrap();
+            let job = CheckpointJob { hourly_gpu_cost: cost, run_hours: run, checkpoint_seconds: c, interruption_rate: r, period_hours: p, nodes: n, ..Default::default() };
+            let plan = checkpoint_plan(&job).unwrap();
             prop_assert!(plan.interval_seconds > 0.0 && plan.interval_seconds <= run * 3600.0);
             prop_assert!(plan.expected_hours >= run * (1.0 - 1e-12));
             // 1.0 when interruptions come so fast the run never finishes (infinite expected time).

@@ -29,7 +29,7 @@
 //! needs one batch more per loader: `for t in zip(a, b)` keeps the previous tuple alive
 //! (`for x, y in zip(a, b)` does not); pass `loaders` one higher for it.
 
-use crate::math::quantity::{format_bytes, human_bytes};
+use crate::math::quantity::{docker_size, format_bytes, human_bytes};
 use crate::{Error, Result};
 use serde::Serialize;
 
@@ -115,6 +115,8 @@ pub struct ShmRecommendation {
     pub size_bytes: u64,
     /// The same as a Kubernetes quantity (`8Gi`), ready for `sizeLimit`.
     pub quantity: String,
+    /// The same as Docker writes it (`8g`), ready for `docker run --shm-size=8g`.
+    pub docker_shm_size: String,
     /// Why this size, in sentences a user can paste into a review.
     pub reasoning: String,
 }
@@ -131,6 +133,7 @@ pub const MIN_RECOMMENDED_BYTES: u64 = 1 << 30;
 /// let r = gpuguard::shm_recommended_size(8, 64 << 20, 2, 1, 1, None).unwrap();
 /// assert_eq!(r.required_bytes, gpuguard::shm_required_bytes(8, 64 << 20, 2, 1, 1).unwrap());
 /// assert_eq!(r.quantity, "2Gi");
+/// assert_eq!(r.docker_shm_size, "2g");
 /// assert!(r.reasoning.contains("memory limit"));
 /// ```
 pub fn shm_recommended_size(
@@ -175,7 +178,13 @@ pub fn shm_recommended_size(
         ),
         None => format!(" tmpfs pages count against the container's memory limit: raise it by {quantity}."),
     });
-    Ok(ShmRecommendation { required_bytes: required, size_bytes: size, quantity, reasoning })
+    Ok(ShmRecommendation {
+        required_bytes: required,
+        size_bytes: size,
+        docker_shm_size: docker_size(size),
+        quantity,
+        reasoning,
+    })
 }
 
 #[cfg(test)]

@@ -404,8 +404,17 @@ impl CheckpointStore {
     /// least `plan.keep_last`.
     ///
     /// ```
-    /// use gpuguard::{checkpoint_plan, CheckpointMethod, store::CheckpointStore};
-    /// let plan = checkpoint_plan(32.0, 100.0, 120.0, 0.1, 730.0, 4, 300.0, CheckpointMethod::Daly).unwrap();
+    /// use gpuguard::{checkpoint_plan, CheckpointJob, store::CheckpointStore};
+    /// let job = CheckpointJob {
+    ///     hourly_gpu_cost: 32.0,
+    ///     run_hours: 100.0,
+    ///     checkpoint_seconds: 120.0,
+    ///     interruption_rate: 0.1,
+    ///     nodes: 4,
+    ///     restart_seconds: 300.0,
+    ///     ..Default::default()
+    /// };
+    /// let plan = checkpoint_plan(&job).unwrap();
     /// let dir = tempfile::tempdir().unwrap();
     /// let store = CheckpointStore::open(dir.path(), 1).unwrap().with_plan(&plan);
     /// assert_eq!(store.interval().every_seconds, Some(plan.interval_seconds));

@@ -1,6 +1,6 @@
 //! The manifest rules, one file per rule, and the facts several of them share (what is a GPU
 //! agent, a model server, a persistent volume). Each rule's long docs (what, why, example, fix)
-//! live in its file's module docs and in the [catalog](crate::catalog) entry `gpuguard explain`
+//! live in its file's module docs and in the [catalog](mod@crate::catalog) entry `gpuguard explain`
 //! prints.
 
 mod gg001_dev_shm;

@@ -1,0 +1,296 @@
+//! The command line's shared contract, run through the real binary: byte sizes read the same way
+//! everywhere and echoed, `--format`/`--json`/`--fail-on` on every reporting command, clear
+//! messages for negative numbers, `explain` with several topics, and shell completions that the
+//! real shells accept.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gpuguard");
+
+fn gpuguard(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("NO_COLOR", "1").stdin(Stdio::null()).output().expect("run gpuguard")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", stdout(o), stderr(o)))
+}
+
+fn shm_json(batch: &str) -> serde_json::Value {
+    let o = gpuguard(&["shm", "--workers", "16", "--batch-bytes", batch, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{batch}: {}", stderr(&o));
+    json(&o)
+}
+
+#[test]
+fn docker_512m_is_512_mib_not_milli() {
+    // The case: 16 workers of 512m batches need about 26Gi, not 1Gi.
+    let docker = shm_json("512m");
+    let kube = shm_json("512Mi");
+    assert_eq!(docker["recommendation"], kube["recommendation"]);
+    assert_eq!(docker["summary"]["size_limit"], "26Gi");
+    assert_eq!(docker["summary"]["docker_shm_size"], "26g");
+    assert_eq!(docker["inputs"]["batch_bytes"]["bytes"], 512u64 << 20);
+    assert_eq!(docker["inputs"]["batch_bytes"]["convention"], "docker");
+    let text = stdout(&gpuguard(&["shm", "--workers", "16", "--batch-bytes", "512m"]));
+    assert!(
+        text.contains("512m read as 512 MiB = 536870912 bytes (Docker's m; Kubernetes' m would be milli)"),
+        "{text}"
+    );
+    assert!(text.contains("--shm-size=26g"), "{text}");
+}
+
+#[test]
+fn every_ambiguous_form_is_read_and_echoed() {
+    for (form, bytes, convention) in [
+        ("64Mi", 64u64 << 20, "binary"),
+        ("64MiB", 64 << 20, "binary"),
+        ("64M", 64_000_000, "decimal"),
+        ("64MB", 64_000_000, "decimal"),
+        ("64m", 64 << 20, "docker"),
+        ("64mb", 64 << 20, "docker"),
+        ("2g", 2 << 30, "docker"),
+        ("1.5GiB", 3 << 29, "binary"),
+        ("67108864", 64 << 20, "bytes"),
+    ] {
+        let v = shm_json(form);
+        assert_eq!(v["inputs"]["batch_bytes"]["bytes"], bytes, "{form}");
+        assert_eq!(v["inputs"]["batch_bytes"]["convention"], convention, "{form}");
+        assert!(
+            v["inputs"]["batch_bytes"]["read_as"].as_str().is_some_and(|r| r.contains(&bytes.to_string())),
+            "{form}"
+        );
+    }
+    // Not a whole number of bytes: exit 2, saying how it was read.
+    let o = gpuguard(&["shm", "--workers", "2", "--batch-bytes", "1.3Ki"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("1.3Ki read as 1.3 KiB is 1331.2 bytes, not a whole number of bytes"),
+        "{}",
+        stderr(&o)
+    );
+    let o = gpuguard(&["shm", "--workers", "2", "--batch-bytes", "64Mb"]);
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("bits"), "{}", stderr(&o));
+}
+
+#[test]
+fn memory_limit_that_cannot_hold_the_size_fails_on_error() {
+    let args = ["shm", "--workers", "8", "--batch-bytes", "256Mi", "--memory-limit", "4g"];
+    let o = gpuguard(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("memory limit: 4g read as 4 GiB"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("error GG001"), "{}", stdout(&o));
+    let o = gpuguard(&[&args[..], &["--fail-on", "never"]].concat());
+    assert_eq!(o.status.code(), Some(0));
+}
+
+/// Each reporting command with arguments that make it run without a GPU or network.
+fn reporting_commands(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let manifest = dir.join("pod.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: t\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
+    )
+    .expect("write the manifest");
+    let log = dir.join("kern.log");
+    std::fs::write(&log, "[ 5.0] NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\n")
+        .expect("write the log");
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let path = |p: &std::path::Path| p.to_str().expect("a UTF-8 temporary path").to_owned();
+    let (manifest, log, dir) = (path(&manifest), path(&log), path(dir));
+    vec![
+        s(&["shm", "--workers", "2", "--batch-bytes", "8Mi"]),
+        s(&[
+            "checkpoint",
+            "--hourly-cost",
+            "32",
+            "--run-hours",
+            "70",
+            "--checkpoint-seconds",
+            "120",
+            "--interruption-rate",
+            "0.05",
+        ]),
+        s(&["lint", &manifest]),
+        s(&["xid", &log]),
+        s(&["doctor", "--root", &dir]),
+    ]
+}
+
+#[test]
+fn every_reporting_command_takes_format_fail_on_and_hidden_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in reporting_commands(dir.path()) {
+        let name = cmd[0].clone();
+        let run = |extra: &[&str]| {
+            let args: Vec<&str> = cmd.iter().map(String::as_str).chain(extra.iter().copied()).collect();
+            gpuguard(&args)
+        };
+        for format in ["text", "json", "markdown"] {
+            let o = run(&["--format", format, "--fail-on", "never"]);
+            assert_eq!(o.status.code(), Some(0), "{name} --format {format}: {}", stderr(&o));
+            assert!(!o.stdout.is_empty(), "{name} --format {format}");
+            if format == "markdown" {
+                assert!(stdout(&o).contains("## ") || stdout(&o).contains('|'), "{name}: {}", stdout(&o));
+            }
+        }
+        let v = json(&run(&["--format", "json", "--fail-on", "never"]));
+        assert_eq!(v["schema"], 1, "{name}");
+        assert!(v["errors"].is_array() && v["summary"].is_object(), "{name}: {v}");
+        // --json is the same as --format json, and hidden from --help.
+        assert_eq!(
+            stdout(&run(&["--json", "--fail-on", "never"])),
+            stdout(&run(&["--format", "json", "--fail-on", "never"])),
+            "{name}"
+        );
+        let help = stdout(&gpuguard(&[name.as_str(), "--help"]));
+        assert!(help.contains("--format") && help.contains("--fail-on"), "{name}: {help}");
+        assert!(!help.contains("--json"), "{name}: --json should be hidden");
+        // A format the command does not print is a usage error naming the ones it does.
+        let o = run(&["--format", "yaml"]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(stderr(&o).contains("possible values: text, json, markdown"), "{name}: {}", stderr(&o));
+    }
+    // The extra formats where they apply.
+    let help = |c: &str| stdout(&gpuguard(&[c, "--help"]));
+    assert!(help("lint").contains("sarif") && !help("lint").contains("prometheus"));
+    assert!(help("xid").contains("prometheus") && !help("xid").contains("sarif"));
+    assert!(help("doctor").contains("prometheus") && help("doctor").contains("sarif"));
+    assert!(!help("shm").contains("sarif") && !help("shm").contains("prometheus"));
+}
+
+#[test]
+fn xid_fails_on_the_level_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let xid = &reporting_commands(dir.path())[3];
+    let args: Vec<&str> = xid.iter().map(String::as_str).collect();
+    assert_eq!(gpuguard(&args).status.code(), Some(1), "XID 79 is an error");
+    assert_eq!(gpuguard(&[&args[..], &["--fail-on", "never"]].concat()).status.code(), Some(0));
+}
+
+#[test]
+fn negative_numbers_get_a_clear_message() {
+    for (args, says) in [
+        (&["shm", "--workers", "-1", "--batch-bytes", "8Mi"][..], "-1 is negative; give a whole number, 0 or more"),
+        (&["shm", "--workers", "2", "--batch-bytes", "-8Mi"][..], "negative"),
+        (&["shm", "--workers", "2.5", "--batch-bytes", "8Mi"][..], "not a whole number"),
+        (
+            &[
+                "checkpoint",
+                "--hourly-cost",
+                "-32",
+                "--run-hours",
+                "1",
+                "--checkpoint-seconds",
+                "1",
+                "--interruption-rate",
+                "0",
+            ][..],
+            "hourly_gpu_cost",
+        ),
+        (
+            &[
+                "checkpoint",
+                "--hourly-cost",
+                "1",
+                "--run-hours",
+                "1",
+                "--checkpoint-seconds",
+                "1",
+                "--interruption-rate",
+                "0",
+                "--nodes",
+                "-4",
+            ][..],
+            "-4 is negative",
+        ),
+        (&["doctor", "--expect-gpus", "-1"][..], "--expect-gpus <EXPECT_GPUS> takes a number 0 or more, not -1"),
+        (&["xid", "--ecc-rate-threshold", "-5", "/dev/null"][..], "--ecc-rate-threshold must be a number >= 0"),
+    ] {
+        let o = gpuguard(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn explain_takes_several_topics_and_lists_with_none() {
+    let o = gpuguard(&["explain", "GG001", "gpu-node-taint", "xid", "48", "79"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    for part in ["GG001 dev-shm", "GG002 gpu-node-taint", "XID 48:", "XID 79:"] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    let v = json(&gpuguard(&["explain", "GG001", "GG007", "xid", "48", "--format", "json"]));
+    assert_eq!(v["summary"], serde_json::json!({"footguns": 2, "xids": 1}));
+    let list = stdout(&gpuguard(&["explain"]));
+    assert_eq!(list.lines().filter(|l| l.starts_with("GG0")).count(), 10, "{list}");
+    // An unknown topic is named, the known ones are still explained, and the exit code is 2.
+    let o = gpuguard(&["explain", "GG001", "GG042"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("GG042") && stdout(&o).contains("GG001 dev-shm"));
+}
+
+fn completion(shell: &str) -> String {
+    let o = gpuguard(&["completions", shell]);
+    assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// Whether `shell` is installed; says so when not (CI installs bash, zsh and fish).
+fn have(shell: &str) -> bool {
+    let ok = Command::new(shell).arg("-c").arg("true").status().is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped {shell}: not installed (.ci/run installs it)");
+    }
+    ok
+}
+
+#[test]
+fn bash_completion_parses_and_completes_subcommands_and_formats() {
+    let script = completion("bash");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(file.path()).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    // Ask the completion function what `gpuguard ex<TAB>` and `gpuguard lint --format <TAB>` give.
+    let ask = |words: &str, cword: usize| {
+        let driver = format!(
+            "source {}\nCOMP_WORDS=({words})\nCOMP_CWORD={cword}\nCOMP_LINE=\"{words}\"\nCOMP_POINT=${{#COMP_LINE}}\n_gpuguard gpuguard \"${{COMP_WORDS[$COMP_CWORD]}}\" \"${{COMP_WORDS[$COMP_CWORD-1]}}\"\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            file.path().display()
+        );
+        let o = Command::new("bash").arg("-c").arg(driver).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let sub = ask("gpuguard ex", 1);
+    assert!(sub.lines().any(|l| l == "explain"), "{sub}");
+    let formats = ask("gpuguard lint --format ''", 3);
+    assert!(formats.lines().any(|l| l == "sarif"), "{formats}");
+}
+
+#[test]
+fn zsh_and_fish_completions_parse() {
+    for (shell, check) in [("zsh", vec!["-n"]), ("fish", vec!["--no-execute"])] {
+        let script = completion(shell);
+        assert!(script.contains("explain") && script.contains("completions"), "{shell}");
+        if !have(shell) {
+            continue;
+        }
+        let mut child = Command::new(shell).args(&check).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{shell}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = gpuguard(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+}
