@@ -1,7 +1,7 @@
 //! `gpuguard explain xid N`: what an XID code means and what to do.
 
 use crate::output::print;
-use gpuguard::xid::{XidInfo, classify_xid, known_xids};
+use gpuguard::xid::{XidInfo, classify_xid, known_xids, xid_word_rules};
 
 fn xid_text(x: &XidInfo) -> String {
     let status = match (x.known, x.legacy) {
@@ -13,8 +13,22 @@ fn xid_text(x: &XidInfo) -> String {
         (true, false) => format!(" ({})", x.mnemonic),
     };
     let nvidia = x.nvidia_action.map(|a| format!("  NVIDIA's immediate action: {a}\n")).unwrap_or_default();
+    let rules = xid_word_rules(x.code);
+    let mut words = String::new();
+    if !rules.is_empty() {
+        words.push_str("\n  Words in the message that change the verdict (each event is judged on its own):\n");
+        for r in rules {
+            words.push_str(&format!(
+                "    {:<24} severity {:<8} action {:<18} {}\n",
+                r.words,
+                r.severity.as_str(),
+                r.action.as_str(),
+                r.meaning
+            ));
+        }
+    }
     format!(
-        "XID {}: {}{}\n  category: {}\n  severity: {}\n  action:   {}\n{}\n  {}\n\n  What to do: {}\n",
+        "XID {}: {}{}\n  category: {}\n  severity: {}\n  action:   {}\n{}\n  {}\n{words}\n  What to do: {}\n",
         x.code,
         x.name,
         status,
@@ -43,7 +57,18 @@ pub fn run(rest: &[String], json: bool) -> std::io::Result<i32> {
         }
     };
     if json {
-        let v = if rest.is_empty() { serde_json::to_value(&infos) } else { serde_json::to_value(infos[0]) };
+        let with_words = |x: &XidInfo| {
+            let mut v = serde_json::to_value(x).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("verdict_words".into(), serde_json::to_value(xid_word_rules(x.code)).unwrap_or_default());
+            }
+            v
+        };
+        let v = if rest.is_empty() {
+            Ok(serde_json::Value::Array(infos.iter().map(with_words).collect()))
+        } else {
+            Ok::<_, serde_json::Error>(with_words(&infos[0]))
+        };
         print(&serde_json::to_string_pretty(&v.unwrap_or_default()).unwrap_or_default())?;
     } else if rest.is_empty() {
         let mut t = String::new();
