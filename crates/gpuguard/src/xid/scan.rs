@@ -6,7 +6,7 @@
 
 use super::event::XidEvent;
 use super::find::Engine;
-use super::parse::{LineKind, parse_line};
+use super::parse::{LineKind, XID_FINDER, XID_MARKER, parse_line};
 use super::summary::{SummarySink, XidSummary};
 use std::io::Read;
 
@@ -206,10 +206,20 @@ impl XidScanner {
             // The line around the marker: both ends are near it, so these searches are short.
             let ls = memchr::memrchr(b'\n', &block[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
             let le = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |i| hit + i);
-            match parse_line(&block[ls..le], hit - ls) {
-                LineKind::Event(p) => on_event(self.sink.event(p, name, line_no)),
-                LineKind::Ignored { reason, writer } => self.sink.ignored(name, line_no, writer, reason),
-                LineKind::NotXid => {}
+            let mut at = hit;
+            loop {
+                match parse_line(&block[ls..le], at - ls) {
+                    LineKind::Event(p) => on_event(self.sink.event(p, name, line_no)),
+                    LineKind::Ignored { reason, writer } => self.sink.ignored(name, line_no, writer, reason),
+                    LineKind::NotXid => {}
+                }
+                // rsyslog writes a multi-line message as one line with "#012" for each newline,
+                // so one line can hold several events: the next marker after a "#012".
+                let rest = &block[at + XID_MARKER.len()..le];
+                match memchr::memmem::find(rest, b"#012").and_then(|nl| Some(nl + XID_FINDER.find(&rest[nl..])?)) {
+                    Some(next) => at += XID_MARKER.len() + next,
+                    None => break,
+                }
             }
             if le == block.len() {
                 return line_no;
