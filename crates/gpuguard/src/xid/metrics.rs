@@ -1,28 +1,41 @@
 //! XID summary → Prometheus families (the metrics sink).
 //!
 //! Series stay stable while an agent runs: every label of a series comes from the GPU and the
-//! code, never from an event's words. An event's own severity (an NVLink `Nonfatal` is a
-//! warning, its `Fatal` twin an error) is counted in the `severity` series, and each row always
-//! has all three (`error`, `warning`, `info`), zeros included, so a series never appears or
-//! vanishes when a message changes.
+//! code (the `severity` label of `gpuguard_xid_events_total` is the code's, from the catalog),
+//! never from an event's words. What the words decide (an NVLink `Nonfatal` is a warning, its
+//! `Fatal` twin an error) is counted in two separate families, `gpuguard_xid_fatal_events_total`
+//! and `gpuguard_xid_nonfatal_events_total`, each present for every row, zeros included, so a
+//! series never appears or vanishes when a message changes.
 
+use super::catalog::classify_xid;
 use super::summary::XidSummary;
 use crate::render::prometheus::{MetricFamily, MetricType};
 
-/// Families for a scan: events and root-cause events per GPU, code and event severity; lines
-/// scanned; lines ignored (not the kernel's); events past the summary's bound.
+/// Families for a scan: events, fatal and non-fatal events and root-cause events per GPU and
+/// code; lines scanned; lines ignored (not the kernel's); events past the summary's bound.
 ///
 /// ```
 /// let mut s = gpuguard::xid::XidScanner::new();
 /// s.scan_bytes(b"NVRM: Xid (PCI:0000:3b:00): 145, RLW_SRC_TRACK Nonfatal XC0 i0 Link 05\n", "x", &mut |_| {});
 /// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard::xid::xid_metrics(&s.summary()));
-/// assert!(text.contains(r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="145",category="nvlink",severity="warning"} 1"#));
-/// assert!(text.contains(r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="145",category="nvlink",severity="error"} 0"#));
+/// assert!(text.contains(r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="145",severity="error",category="nvlink"} 1"#));
+/// assert!(text.contains(r#"gpuguard_xid_nonfatal_events_total{gpu="0000:3b:00",xid="145"} 1"#));
+/// assert!(text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:3b:00",xid="145"} 0"#));
 /// ```
 pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
     let mut events = MetricFamily::new(
         "gpuguard_xid_events_total",
-        "NVIDIA XID events found in kernel logs, by GPU, code and the event's own severity.",
+        "NVIDIA XID events found in kernel logs (severity: the code's, from the catalog).",
+        MetricType::Counter,
+    );
+    let mut fatal = MetricFamily::new(
+        "gpuguard_xid_fatal_events_total",
+        "XID events judged errors from their own words (an NVLink Fatal, an ECC error, fallen off the bus).",
+        MetricType::Counter,
+    );
+    let mut nonfatal = MetricFamily::new(
+        "gpuguard_xid_nonfatal_events_total",
+        "XID events judged warnings or info from their own words (an NVLink Nonfatal, an application fault).",
         MetricType::Counter,
     );
     let mut roots = MetricFamily::new(
@@ -32,13 +45,18 @@ pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
     );
     for e in &summary.by_gpu {
         let xid = e.xid.to_string();
-        let base = [("gpu", e.gpu.as_str()), ("xid", xid.as_str()), ("category", e.category)];
-        for (sev, n) in [("error", e.by_severity.error), ("warning", e.by_severity.warning), ("info", e.by_severity.info)]
-        {
-            let labels = [base[0], base[1], base[2], ("severity", sev)];
-            events.push(&labels, n as f64);
-        }
-        roots.push(&base, e.root_cause_count as f64);
+        let code_severity = classify_xid(e.xid).severity;
+        let labels = [
+            ("gpu", e.gpu.as_str()),
+            ("xid", xid.as_str()),
+            ("severity", code_severity.as_str()),
+            ("category", e.category),
+        ];
+        events.push(&labels, e.count as f64);
+        roots.push(&labels, e.root_cause_count as f64);
+        let short = [("gpu", e.gpu.as_str()), ("xid", xid.as_str())];
+        fatal.push(&short, e.by_severity.error as f64);
+        nonfatal.push(&short, (e.by_severity.warning + e.by_severity.info) as f64);
     }
     let mut lines =
         MetricFamily::new("gpuguard_xid_scanned_lines_total", "Log lines scanned for XID events.", MetricType::Counter);
@@ -55,5 +73,5 @@ pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
         MetricType::Counter,
     );
     overflow.push(&[], summary.overflow_events as f64);
-    vec![events, roots, lines, ignored, overflow]
+    vec![events, fatal, nonfatal, roots, lines, ignored, overflow]
 }
