@@ -56,7 +56,9 @@ pub(crate) fn parse_line(line: &[u8], at: usize) -> LineKind {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if journal::is_json(line) {
         return match journal::journal_line(line) {
-            Ok(j) => match XID_FINDER.find(&j.message) {
+            // The n-th marker of the line is the n-th of its MESSAGE (JSON escapes none of
+            // the marker's bytes), so each event of a "#012"-joined message is read once.
+            Ok(j) => match XID_FINDER.find_iter(&j.message).nth(XID_FINDER.find_iter(&line[..at]).count()) {
                 Some(m) => judge_writer(j.header, body(&j.message, m)),
                 None => LineKind::NotXid,
             },

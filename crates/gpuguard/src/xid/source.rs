@@ -134,8 +134,7 @@ impl XidScanner {
         let got = f.read(&mut magic)?;
         let head = std::io::Cursor::new(magic[..got].to_vec());
         if got == 2 && magic == [0x1f, 0x8b] {
-            let gz = flate2::read::MultiGzDecoder::new(head.chain(f));
-            return self.scan_reader(std::io::BufReader::with_capacity(1 << 16, gz), name, on_event);
+            return self.scan_gzip(head.chain(f), name, on_event);
         }
         // Only settled files are mapped: a live log is read (see `window`).
         if window::should_map(&meta, std::time::SystemTime::now()) {
@@ -160,6 +159,28 @@ impl XidScanner {
             );
         }
         Ok(())
+    }
+
+    /// Scans a gzip stream (`kern.log.2.gz`; several members, as `cat a.gz b.gz` makes, are read
+    /// one after the other). A corrupt or cut stream is an error after the events before the
+    /// damage were reported.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    /// gz.write_all(b"NVRM: Xid (PCI:0000:01:00): 79, gone\n").unwrap();
+    /// let bytes = gz.finish().unwrap();
+    /// let (mut s, mut n) = (gpuguard::xid::XidScanner::new(), 0);
+    /// s.scan_gzip(&bytes[..], "kern.log.2.gz", &mut |_| n += 1).unwrap();
+    /// assert_eq!(n, 1);
+    /// assert!(s.scan_gzip(&bytes[..bytes.len() / 2], "cut.gz", &mut |_| {}).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// The reader's, or the stream is not valid gzip.
+    pub fn scan_gzip<R: Read>(&mut self, reader: R, name: &str, on_event: &mut dyn FnMut(XidEvent)) -> std::io::Result<()> {
+        let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, reader));
+        self.scan_reader(gz, name, on_event)
     }
 
     /// Reads the records `/dev/kmsg` holds now (one per read; `EAGAIN` is the end, `EPIPE` means
