@@ -50,10 +50,7 @@ fn fields_as_written() {
     let (ev, _) = scan(&fixtures().join("journalctl-de.log"));
     assert_eq!(ev[0].timestamp.as_deref(), Some("Dez 03 14:22:10"));
     let (ev, _) = scan(&fixtures().join("kmsg.txt"));
-    assert_eq!(
-        (ev[1].timestamp.as_deref(), ev[1].caused_by, ev[1].follow_on),
-        (Some("1412000500"), Some(62), true)
-    );
+    assert_eq!((ev[1].timestamp.as_deref(), ev[1].caused_by, ev[1].follow_on), (Some("1412000500"), Some(62), true));
     let (ev, _) = scan(&fixtures().join("old-driver.log"));
     assert_eq!((ev[0].pci.as_deref(), ev[0].message.as_str()), (Some("0000:03:00"), "Channel 00000001"));
     let (ev, _) = scan(&fixtures().join("kern.log"));
@@ -167,7 +164,10 @@ fn field_nvlink_nonfatal_is_not_a_reset() {
     let (ev, sum) = scan(&field("nvlink_nonfatal_145.log"));
     assert_eq!(ev.len(), 2);
     let (nonfatal, fatal) = (&ev[0], &ev[1]);
-    assert_eq!((nonfatal.severity, nonfatal.action, nonfatal.verdict_words), (Severity::Warning, "none", Some("Nonfatal")));
+    assert_eq!(
+        (nonfatal.severity, nonfatal.action, nonfatal.verdict_words),
+        (Severity::Warning, "none", Some("Nonfatal"))
+    );
     assert_eq!((fatal.severity, fatal.action, fatal.verdict_words), (Severity::Error, "reset-gpu", Some("Fatal")));
     let v = &sum.verdicts[0];
     assert_eq!((v.gpu.as_str(), v.root_xid, v.action, v.severity), ("0000:a3:00", 145, "reset-gpu", Severity::Error));
@@ -249,7 +249,9 @@ fn field_forged_userspace_lines_are_ignored() {
 /// user space wrote in the same format ignored.
 #[test]
 fn every_timestamp_format() {
-    let want: &[(&str, &[(u32, &str)], u64)] = &[
+    /// (file, events as (code, timestamp), lines ignored)
+    type Case<'a> = (&'a str, &'a [(u32, &'a str)], u64);
+    let want: &[Case] = &[
         ("talos-dmesg.log", &[(79, "2026-03-14T08:02:11.123456789Z")], 1),
         ("dmesg-time-format-iso.log", &[(79, "2026-03-14T08:02:11.1002+01:00")], 0),
         ("dmesg-decode.log", &[(48, "4321.123456"), (63, "4321.200001")], 1),

@@ -152,8 +152,29 @@ fn rfc5424(facility: u32, r: &[u8]) -> Header {
 }
 
 const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
-    "security", "console", "solaris-cron", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
     "local7",
 ];
 
@@ -190,7 +211,8 @@ fn facility_form(p: &[u8]) -> Option<Header> {
         iso(inner.as_bytes()).or_else(|| dmesg_t(&inner)).or_else(|| Some(inner).filter(|s| time_like(s)))
     });
     let ts = ts.or_else(|| iso(first_token(rest)));
-    let writer = if facility == b"kern" { Writer::Kernel } else { Writer::Program(format!("facility {}", text(facility))) };
+    let writer =
+        if facility == b"kern" { Writer::Kernel } else { Writer::Program(format!("facility {}", text(facility))) };
     Some(Header::new(ts, writer))
 }
 
@@ -211,8 +233,8 @@ fn syslog_tag(rest: &[u8]) -> Writer {
     }
     let name_end = tag.iter().position(|&b| b == b'[').unwrap_or(tag.len());
     let (name, pid) = tag.split_at(name_end);
-    let name_ok = !name.is_empty()
-        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_./@()".contains(&b) || b >= 0x80);
+    let name_ok =
+        !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_./@()".contains(&b) || b >= 0x80);
     let pid_ok = pid.is_empty()
         || (pid.len() > 2 && pid.ends_with(b"]") && pid[1..pid.len() - 1].iter().all(u8::is_ascii_digit));
     if name_ok && pid_ok { Writer::Program(text(tag)) } else { Writer::Untagged }
@@ -247,7 +269,11 @@ fn digits(b: &[u8], n: usize) -> Option<&[u8]> {
 /// "2026-03-14T08:02:11.1002+00:00".
 pub(crate) fn iso(t: &[u8]) -> Option<String> {
     digits(t, 4).and(t.get(4).filter(|b| **b == b'-'))?;
-    if digits(&t[5..], 2).is_none() || t.get(7) != Some(&b'-') || digits(&t[8..], 2).is_none() || !matches!(t.get(10), Some(b'T' | b't' | b' ')) {
+    if digits(&t[5..], 2).is_none()
+        || t.get(7) != Some(&b'-')
+        || digits(&t[8..], 2).is_none()
+        || !matches!(t.get(10), Some(b'T' | b't' | b' '))
+    {
         return None;
     }
     let time = t.get(11..19)?;
@@ -399,7 +425,7 @@ mod tests {
         assert_eq!(from_epoch_micros(0), "1970-01-01T00:00:00Z");
         assert_eq!(from_epoch_micros(1_710_403_331_100_200), "2024-03-14T08:02:11.1002Z");
         assert_eq!(from_epoch_micros(951_782_400_000_000), "2000-02-29T00:00:00Z");
-        assert_eq!(from_epoch_micros(u64::MAX).len() > 10, true);
+        assert!(from_epoch_micros(u64::MAX).len() > 10);
     }
 
     #[test]

@@ -53,7 +53,8 @@ mod tests {
         let k = journal_line(br#"{"__REALTIME_TIMESTAMP":"1710403331100200","_TRANSPORT":"kernel","SYSLOG_IDENTIFIER":"kernel","MESSAGE":"NVRM: Xid (PCI:0000:3b:00): 79, pid=1, name=x, GPU has fallen off the bus."}"#).unwrap();
         assert_eq!(k.header, Header { timestamp: Some("2024-03-14T08:02:11.1002Z".into()), writer: Writer::Kernel });
         assert!(k.message.starts_with(b"NVRM: Xid"));
-        let u = journal_line(br#"{"_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"someuser","MESSAGE":"NVRM: Xid 79"}"#).unwrap();
+        let u = journal_line(br#"{"_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"someuser","MESSAGE":"NVRM: Xid 79"}"#)
+            .unwrap();
         assert_eq!(u.header.writer, Writer::Program("someuser".into()));
         let b = journal_line(br#"{"_TRANSPORT":"kernel","MESSAGE":[78,86,82,77,255]}"#).unwrap();
         assert_eq!(b.message, b"NVRM\xff");

@@ -225,10 +225,17 @@ mod tests {
         assert_eq!((e.xid, e.pci.clone(), e.timestamp.as_deref()), (79, None, Some("2024-03-01T10:00:00.123+00:00")));
 
         // rsyslog's #012 ends the event; the header is the first line's.
-        let e = p("Mar 14 08:02:11 n kernel: NVRM: GPU at PCI:0000:3b:00#012NVRM: Xid (PCI:0000:3b:00): 79, pid=1, name=x, GPU has fallen off the bus.#012NVRM: GPU Board Serial Number: 1");
-        assert_eq!((e.xid, e.timestamp.as_deref(), e.message.as_str()), (79, Some("Mar 14 08:02:11"), "GPU has fallen off the bus."));
+        let e = p(
+            "Mar 14 08:02:11 n kernel: NVRM: GPU at PCI:0000:3b:00#012NVRM: Xid (PCI:0000:3b:00): 79, pid=1, name=x, GPU has fallen off the bus.#012NVRM: GPU Board Serial Number: 1",
+        );
+        assert_eq!(
+            (e.xid, e.timestamp.as_deref(), e.message.as_str()),
+            (79, Some("Mar 14 08:02:11"), "GPU has fallen off the bus.")
+        );
         // journalctl -o json
-        let e = p(r#"{"__REALTIME_TIMESTAMP":"1710403331100200","_TRANSPORT":"kernel","MESSAGE":"NVRM: Xid (PCI:0000:3b:00): 48, pid=7, name=py, DBE"}"#);
+        let e = p(
+            r#"{"__REALTIME_TIMESTAMP":"1710403331100200","_TRANSPORT":"kernel","MESSAGE":"NVRM: Xid (PCI:0000:3b:00): 48, pid=7, name=py, DBE"}"#,
+        );
         assert_eq!((e.xid, e.pid, e.timestamp.as_deref()), (48, Some(7), Some("2024-03-14T08:02:11.1002Z")));
     }
 

@@ -5,9 +5,9 @@
 
 use super::event::XidEvent;
 use super::summary::XidSummary;
+use crate::Finding;
 use crate::ecc::GpuEcc;
 use crate::report::{InputError, Report, Summary};
-use crate::Finding;
 use serde::Serialize;
 use std::io::Write;
 

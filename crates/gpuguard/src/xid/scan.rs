@@ -177,7 +177,13 @@ impl XidScanner {
     /// cache-sized pieces cut at newlines, so that the portable engine's newline count re-reads
     /// bytes its marker search just brought into cache instead of going back to memory (the
     /// AVX2 engine reads each byte once either way).
-    pub(crate) fn scan_block(&mut self, block: &[u8], mut line_no: u64, name: &str, on_event: &mut dyn FnMut(XidEvent)) -> u64 {
+    pub(crate) fn scan_block(
+        &mut self,
+        block: &[u8],
+        mut line_no: u64,
+        name: &str,
+        on_event: &mut dyn FnMut(XidEvent),
+    ) -> u64 {
         const PIECE: usize = 128 << 10;
         let mut a = 0;
         while a < block.len() {
@@ -228,7 +234,6 @@ impl XidScanner {
             cursor = le + 1;
         }
     }
-
 }
 
 #[cfg(test)]

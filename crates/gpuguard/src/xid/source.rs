@@ -178,7 +178,12 @@ impl XidScanner {
     ///
     /// # Errors
     /// The reader's, or the stream is not valid gzip.
-    pub fn scan_gzip<R: Read>(&mut self, reader: R, name: &str, on_event: &mut dyn FnMut(XidEvent)) -> std::io::Result<()> {
+    pub fn scan_gzip<R: Read>(
+        &mut self,
+        reader: R,
+        name: &str,
+        on_event: &mut dyn FnMut(XidEvent),
+    ) -> std::io::Result<()> {
         let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, reader));
         self.scan_reader(gz, name, on_event)
     }

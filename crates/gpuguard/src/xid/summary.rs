@@ -297,7 +297,8 @@ impl SummarySink {
             let events: u64 = rows.iter().map(|r| r.count).sum();
             let roots: u64 = rows.iter().map(|r| r.root_cause_count).sum();
             // The worst root cause decides; a line that names another cause never does.
-            let root = rows.iter().filter(|r| r.root_cause_count > 0).max_by_key(|r| (r.worst, std::cmp::Reverse(r.xid)));
+            let root =
+                rows.iter().filter(|r| r.root_cause_count > 0).max_by_key(|r| (r.worst, std::cmp::Reverse(r.xid)));
             let (root_xid, severity, action, root_in_log, decided_by) = match (root, g.named_causes.first()) {
                 (Some(r), _) => (r.xid, r.worst.0, r.worst.1, true, Some(r.worst_location.clone())),
                 (None, Some(&named)) => {
@@ -379,7 +380,10 @@ pub fn xid_findings(summary: &XidSummary) -> Vec<crate::Finding> {
             crate::Finding::new(
                 "GG005",
                 e.severity,
-                format!("GPU {}: XID {} ({}) seen {} time(s){when}; action: {}", e.gpu, e.xid, e.name, e.count, e.action),
+                format!(
+                    "GPU {}: XID {} ({}) seen {} time(s){when}; action: {}",
+                    e.gpu, e.xid, e.name, e.count, e.action
+                ),
                 action.advice(),
             )
             .with_location(crate::Location { file, line, path: Some(e.gpu.clone()), ..Default::default() })
@@ -393,17 +397,12 @@ pub fn xid_findings(summary: &XidSummary) -> Vec<crate::Finding> {
         .collect();
     for v in summary.verdicts.iter().filter(|v| !v.root_in_log) {
         out.push(
-            crate::Finding::new(
-                "GG005",
-                v.severity,
-                v.message.clone(),
-                action_of(v.action).advice(),
-            )
-            .with_location(crate::Location { path: Some(v.gpu.clone()), ..Default::default() })
-            .with_evidence("xid", v.root_xid)
-            .with_evidence("action", v.action)
-            .with_evidence("count", v.events)
-            .with_evidence("root_cause_count", 0),
+            crate::Finding::new("GG005", v.severity, v.message.clone(), action_of(v.action).advice())
+                .with_location(crate::Location { path: Some(v.gpu.clone()), ..Default::default() })
+                .with_evidence("xid", v.root_xid)
+                .with_evidence("action", v.action)
+                .with_evidence("count", v.events)
+                .with_evidence("root_cause_count", 0),
         );
     }
     out
