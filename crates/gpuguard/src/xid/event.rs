@@ -2,7 +2,7 @@
 //! and the event's own words, whether it only follows another event).
 
 use super::catalog::{classify_xid, judge_xid};
-use super::parse::{LineKind, Parsed, XID_FINDER, parse_line};
+use super::parse::{LineKind, Parsed, XID_FINDER, next_marker, parse_line};
 use crate::severity::Severity;
 use serde::Serialize;
 
@@ -76,7 +76,8 @@ impl XidEvent {
     }
 }
 
-/// Parses one line on its own (file `<string>`, line 1). `None` for lines that are not XID events
+/// Parses one line on its own (file `<string>`, line 1): its first event (an rsyslog line can
+/// hold several, joined by `#012`; [`super::XidScanner`] reports them all). `None` for lines that are not XID events
 /// (NVRM banners, "GPU at PCI…", API mismatch, "Xid" in other text) and for XID text a user-space
 /// program wrote (see [`super::XidScanner`] for the count of those). A line that names its cause
 /// is a follow-on; other follow-ons need the lines before it (scan them with
@@ -92,12 +93,16 @@ impl XidEvent {
 /// assert!(gpuguard::xid::parse_xid_line(b"Mar 14 08:05:40 n someuser[51234]: NVRM: Xid (PCI:0000:3b:00): 79, x").is_none());
 /// ```
 pub fn parse_xid_line(line: &[u8]) -> Option<XidEvent> {
-    let at = XID_FINDER.find(line)?;
-    match parse_line(line, at) {
-        LineKind::Event(p) => {
-            let follow_on = p.caused_by.is_some();
-            Some(XidEvent::new(p, "<string>", 1, follow_on))
+    let mut at = XID_FINDER.find(line)?;
+    loop {
+        match parse_line(line, at) {
+            LineKind::Event(p) => {
+                let follow_on = p.caused_by.is_some();
+                return Some(XidEvent::new(p, "<string>", 1, follow_on));
+            }
+            LineKind::Ignored { .. } => return None,
+            // "NVRM: Xid tracking …#012NVRM: Xid (…): 13, …": the first event of the line.
+            LineKind::NotXid => at = next_marker(line, at)?,
         }
-        LineKind::Ignored { .. } | LineKind::NotXid => None,
     }
 }

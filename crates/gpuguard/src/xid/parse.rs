@@ -69,6 +69,15 @@ pub(crate) fn parse_line(line: &[u8], at: usize) -> LineKind {
     judge_writer(h, body(line, at))
 }
 
+/// The next marker on the line that starts a message of its own: rsyslog writes a multi-line
+/// message as one line with "#012" for each newline, so one line can hold several events.
+pub(crate) fn next_marker(line: &[u8], at: usize) -> Option<usize> {
+    let from = at + XID_MARKER.len();
+    let rest = line.get(from..)?;
+    let nl = memmem::find(rest, b"#012")?;
+    Some(from + nl + XID_FINDER.find(&rest[nl..])?)
+}
+
 fn judge_writer(h: Header, body: Option<Parsed>) -> LineKind {
     let Some(mut p) = body else { return LineKind::NotXid };
     match h.writer {

@@ -6,7 +6,7 @@
 
 use super::event::XidEvent;
 use super::find::Engine;
-use super::parse::{LineKind, XID_FINDER, XID_MARKER, parse_line};
+use super::parse::{LineKind, next_marker, parse_line};
 use super::summary::{SummarySink, XidSummary};
 use std::io::Read;
 
@@ -219,11 +219,9 @@ impl XidScanner {
                     LineKind::Ignored { reason, writer } => self.sink.ignored(name, line_no, writer, reason),
                     LineKind::NotXid => {}
                 }
-                // rsyslog writes a multi-line message as one line with "#012" for each newline,
-                // so one line can hold several events: the next marker after a "#012".
-                let rest = &block[at + XID_MARKER.len()..le];
-                match memchr::memmem::find(rest, b"#012").and_then(|nl| Some(nl + XID_FINDER.find(&rest[nl..])?)) {
-                    Some(next) => at += XID_MARKER.len() + next,
+                // Several events on one line, joined by rsyslog's "#012".
+                match next_marker(&block[ls..le], at - ls) {
+                    Some(next) => at = ls + next,
                     None => break,
                 }
             }
