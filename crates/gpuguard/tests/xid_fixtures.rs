@@ -358,3 +358,18 @@ fn log_truncated_during_mapped_scan() {
     let sum = s.summary();
     assert!(sum.notes.iter().any(|n| n.message.contains("truncated")), "{:?}", sum.notes);
 }
+
+/// The doctor reads the forged log the same way: GG005 for the kernel's XID 31 only, the two
+/// user-space lines named in the kernel-log check.
+#[test]
+fn field_forged_userspace_through_the_doctor() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/log")).unwrap();
+    std::fs::copy(field("forged_userspace.log"), root.path().join("var/log/syslog")).unwrap();
+    let report = gpuguard::doctor::doctor(&gpuguard::probe::Host::new(root.path()), &Default::default());
+    let gg005: Vec<_> = report.findings.iter().filter(|f| f.rule == "GG005").collect();
+    assert_eq!(gg005.len(), 1, "{gg005:?}");
+    assert_eq!(gg005[0].evidence["xid"], 31);
+    let check = report.checks.iter().find(|c| c.name == "kernel-log").unwrap();
+    assert!(check.reason.contains("ignored 2 line(s)"), "{}", check.reason);
+}

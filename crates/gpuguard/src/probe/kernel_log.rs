@@ -13,6 +13,10 @@ pub trait LogSink {
     fn line(&mut self, source: &str, line: usize, text: &str);
     /// The findings for everything fed so far.
     fn findings(&mut self) -> Vec<Finding>;
+    /// What the check should also say about the lines (such as lines it ignored and why).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Judges kernel log lines with the same XID pipeline as `gpuguard xid` ([`crate::xid`]), so the
@@ -35,6 +39,17 @@ impl LogSink for XidLineCounter {
 
     fn findings(&mut self) -> Vec<Finding> {
         crate::xid::xid_findings(&self.scanner.summary())
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let ignored = self.scanner.summary().ignored;
+        match ignored.examples.first() {
+            Some(first) => vec![format!(
+                "ignored {} line(s) with XID text that user space wrote, not the kernel (first: {}:{}, {})",
+                ignored.lines, first.file, first.line, first.writer
+            )],
+            None => Vec::new(),
+        }
     }
 }
 
@@ -282,6 +297,9 @@ pub fn check(host: &Host, sink: &mut dyn LogSink) -> (Check, Vec<Finding>) {
     if !denied.is_empty() {
         seen.push_str(&format!("; not read: {}", denied.join("; ")));
     }
+    for note in sink.notes() {
+        seen.push_str(&format!("; {note}"));
+    }
     let status = if findings.is_empty() { CheckStatus::Ok } else { CheckStatus::Finding };
     (Check::new("kernel-log", status, seen), findings)
 }
@@ -329,6 +347,7 @@ mod tests {
         assert_eq!(doctor.len(), 1);
         assert_eq!((doctor[0].severity, doctor[0].evidence["action"].as_str()), (Severity::Warning, Some("none")));
         assert_eq!(sink.scanner.summary().ignored.lines, 2);
+        assert!(sink.notes()[0].contains("ignored 2 line(s)"), "{:?}", sink.notes());
     }
 
     #[test]

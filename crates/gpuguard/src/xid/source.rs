@@ -139,7 +139,7 @@ impl XidScanner {
         // Only settled files are mapped: a live log is read (see `window`).
         if window::should_map(&meta, std::time::SystemTime::now()) {
             match self.scan_mapped(&f, meta.len(), window::WINDOW, name, on_event) {
-                Err(e) if e.kind() == ErrorKind::Other && e.to_string().contains("too many logs mapped") => {}
+                Err(e) if e.kind() == ErrorKind::ResourceBusy => {}
                 other => return other,
             }
             // Every guarded slot is in use (many scans at once): read instead.

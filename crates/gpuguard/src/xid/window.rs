@@ -46,7 +46,8 @@ pub(crate) struct Window {
 
 impl Window {
     /// Maps `len` (> 0) bytes at `offset` (a multiple of the page size).
-    /// Fails (and nothing is mapped) when the SIGBUS guard cannot protect another window.
+    /// Fails with `ResourceBusy` (and nothing is mapped) when the SIGBUS guard cannot protect
+    /// another window: the caller reads the file instead.
     pub(crate) fn map(file: &File, offset: u64, len: usize) -> std::io::Result<Window> {
         guard::install()?;
         let off = libc::off_t::try_from(offset).map_err(|_| std::io::Error::other("file offset too large to map"))?;
@@ -59,7 +60,7 @@ impl Window {
         let Some(slot) = guard::register(ptr as usize, len) else {
             // SAFETY: unmapping the mapping just made, never handed out.
             unsafe { libc::munmap(ptr, len) };
-            return Err(std::io::Error::other("too many logs mapped at once"));
+            return Err(std::io::Error::new(std::io::ErrorKind::ResourceBusy, "too many logs mapped at once"));
         };
         // SAFETY: advice on the range just mapped; failure only loses the hint.
         unsafe {
