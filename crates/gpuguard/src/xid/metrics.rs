@@ -75,3 +75,32 @@ pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
     overflow.push(&[], summary.overflow_events as f64);
     vec![events, fatal, nonfatal, roots, lines, ignored, overflow]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xid::XidScanner;
+
+    /// The series (names and label sets) of a GPU whose NVLink errors are all Nonfatal are the
+    /// series of one whose errors are Fatal: only the values differ.
+    #[test]
+    fn label_sets_never_depend_on_event_words() {
+        let series = |words: &str| {
+            let mut s = XidScanner::new();
+            let line = format!("NVRM: Xid (PCI:0000:a3:00): 145, RLW_SRC_TRACK {words} XC0 i0 Link 05 (0x04084507)\n");
+            s.scan_bytes(line.as_bytes(), "x", &mut |_| {});
+            let text = crate::render::prometheus::to_prometheus(&xid_metrics(&s.summary()));
+            let keys: Vec<String> = text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| l.rsplit_once(' ').map_or(l, |(k, _)| k).to_owned())
+                .collect();
+            (keys, text)
+        };
+        let (nonfatal, nonfatal_text) = series("Nonfatal");
+        let (fatal, fatal_text) = series("Fatal");
+        assert_eq!(nonfatal, fatal);
+        assert!(nonfatal_text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:a3:00",xid="145"} 0"#));
+        assert!(fatal_text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:a3:00",xid="145"} 1"#));
+    }
+}
