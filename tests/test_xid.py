@@ -2,9 +2,13 @@
 
 import gzip
 import json
+import os
 import pathlib
 import shutil
 import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -12,6 +16,8 @@ import gpuguard
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "crates/gpuguard/tests/fixtures/xid"
 ECC = FIXTURES.parent / "ecc"
+FIELD = FIXTURES.parent / "xid-field"
+FORMATS = FIXTURES.parent / "xid-formats"
 
 
 def test_classify_known_and_unknown():
@@ -69,7 +75,7 @@ def test_forms_seen_in_public_reports():
         (7, 119, "0000:01:00", None, 15041, "2026-03-01T12:42:15+01:00"),
         (8, 154, "0000:01:00", None, None, "2026-03-01T12:42:15+01:00"),
         (9, 145, "0000:1b:00", None, None, "123.456"),
-        (10, 48, "0000:3b:00", None, 2210, "Mon Mar  2 10:00:00 2026"),
+        (10, 48, "0000:3b:00", None, 2210, "2026-03-02T10:00:00"),
     ]
     # Line 3 ("NVRM: GPU 0000:01:00.0: GPU has fallen off the bus.") is not an XID event.
     verdicts = {v["gpu"]: (v["root_xid"], v["action"]) for v in scan.summary["verdicts"]}
@@ -174,3 +180,145 @@ def test_ecc_parse_and_rate():
     assert rate["peak_per_hour"] == pytest.approx(600.0)
     with pytest.raises(ValueError, match="samples"):
         gpuguard.corrected_error_rate([(0.0, 1)])
+
+
+def test_field_cases():
+    """The four field cases, with the answers in shared/field-cases/README.md."""
+    nvlink = gpuguard.scan_xid(FIELD / "nvlink_nonfatal_145.log")
+    assert [(e.xid, e.severity, e.action, e.verdict_words) for e in nvlink.events] == [
+        (145, "warning", "none", "Nonfatal"),
+        (145, "error", "reset-gpu", "Fatal"),
+    ]
+    (v,) = nvlink.summary["verdicts"]
+    assert (v["root_xid"], v["action"], v["severity"]) == (145, "reset-gpu", "error")
+    assert v["decided_by"].endswith("nvlink_nonfatal_145.log:2")
+
+    talos = gpuguard.scan_xid(FIELD / "talos_rfc3339_followons.log")
+    assert [(e.xid, e.timestamp, e.follow_on) for e in talos.events] == [
+        (45, "2026-03-14T08:02:11.1002003Z", True),
+        (45, "2026-03-14T08:02:11.1003004Z", True),
+        (74, "2026-03-14T08:02:11.1004005Z", False),
+        (154, "2026-03-14T08:02:11.19Z", True),
+    ]
+    (v,) = talos.summary["verdicts"]
+    assert (v["root_xid"], v["action"], v["driver_action"]) == (74, "reset-gpu", "reset-gpu")
+
+    assert len(gpuguard.scan_xid(FIELD / "api_mismatch_dmesg.log")) == 0
+
+    forged = gpuguard.scan_xid(FIELD / "forged_userspace.log")
+    assert [e.xid for e in forged.events] == [31]
+    ignored = forged.summary["ignored"]
+    assert ignored["lines"] == 2
+    assert [(x["line"], x["writer"]) for x in ignored["examples"]] == [(2, "someuser[51234]"), (3, "python3[51240]")]
+    assert all("not the kernel" in x["reason"] for x in ignored["examples"])
+
+
+def test_api_mismatch_gg010_from_doctor_without_nvml(run_cli, tmp_path):
+    (tmp_path / "var/log").mkdir(parents=True)
+    shutil.copy(FIELD / "api_mismatch_dmesg.log", tmp_path / "var/log/kern.log")
+    r = run_cli("doctor", "--root", str(tmp_path), "--format", "json")
+    doc = json.loads(r.stdout)
+    gg010 = [f for f in doc["findings"] if f["rule"] == "GG010"]
+    assert gg010, doc["findings"]
+    f = gg010[0]
+    assert f["severity"] == "error" and "550.90.12" in f["message"] and "550.90.07" in f["message"]
+    assert "Reboot" in f["fix"] and "reinstall" in f["fix"]
+    assert r.returncode == 1
+
+
+def test_every_timestamp_format_from_the_cli(run_cli):
+    r = run_cli("xid", "--format", "json", "--fail-on", "never", str(FORMATS))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    stamps = {(pathlib.Path(e["file"]).name, e["xid"]): e["timestamp"] for e in doc["events"]}
+    assert stamps[("talos-dmesg.log", 79)] == "2026-03-14T08:02:11.123456789Z"
+    assert stamps[("dmesg-time-format-iso.log", 79)] == "2026-03-14T08:02:11.1002+01:00"
+    assert stamps[("journalctl-json.log", 94)] == "2026-03-14T08:02:11.1002Z"
+    assert stamps[("rfc5424.log", 43)] == "2026-03-14T08:02:13.5+02:00"
+    assert stamps[("journalctl-short-iso.log", 31)] == "2026-03-14T08:02:11+00:00"
+    assert doc["summary"]["ignored"]["lines"] == 5
+    # journalctl -o json from stdin, the way people pipe it.
+    r = run_cli("xid", "--format", "json", "-", input=(FORMATS / "journalctl-json.log").read_text())
+    assert [e["xid"] for e in json.loads(r.stdout)["events"]] == [94, 45]
+
+
+def _settled_log(path, head_events, filler_bytes, tail_events):
+    line = b"[ 1.0] NVRM: Xid (PCI:0000:01:00): 13, pid=7, name=python3, Graphics SM Warp Exception\n"
+    filler = b"Mar 14 08:02:11 node kernel: eth0: link up, 25Gbps, full duplex, flow control rx/tx\n" * 1024
+    with open(path, "wb") as f:
+        f.write(line * head_events)
+        written = 0
+        while written < filler_bytes:
+            f.write(filler)
+            written += len(filler)
+        f.write(line.replace(b" 13,", b" 79,") * tail_events)
+    old = time.time() - 600  # settled: gpuguard maps it
+    os.utime(path, (old, old))
+    return len(line)
+
+
+def test_truncated_during_scan_cli(run_cli, tmp_path):
+    """A settled log truncated while `gpuguard xid` scans it (mapped): no SIGBUS, the events read
+    so far and a note. The scan is held mid-way by not reading its output (the pipe fills)."""
+    log = tmp_path / "kern.log"
+    line_len = _settled_log(log, 20_000, 16 << 20, 500)
+    exe = shutil.which("gpuguard")
+    p = subprocess.Popen([exe, "xid", "--format", "json", "--fail-on", "never", str(log)], stdout=subprocess.PIPE)
+    try:
+        maps = pathlib.Path(f"/proc/{p.pid}/maps")
+        deadline = time.time() + 60
+        while str(log) not in maps.read_text() and time.time() < deadline:
+            time.sleep(0.01)
+        assert str(log) in maps.read_text(), "the log was never mapped"
+        time.sleep(0.5)  # the writer is now blocked on the full pipe, the window still mapped
+        cut = 10_000 * line_len  # inside the head events, well past what was written out
+        os.truncate(log, cut)
+        out, _ = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 0, f"killed by signal {-p.returncode}" if p.returncode < 0 else p.returncode
+    doc = json.loads(out)
+    xids = [e["xid"] for e in doc["events"]]
+    assert 79 not in xids and 0 < len(xids) <= cut // line_len + 1
+    assert any("truncated" in n["message"] for n in doc["summary"]["notes"]), doc["summary"]["notes"]
+
+
+def test_truncated_during_scan_in_process(tmp_path):
+    """The same from the Python host: scan_xid in a thread (GIL released) while the main thread
+    truncates the file as soon as it is mapped. This process must survive."""
+    log = tmp_path / "kern.log"
+    line_len = _settled_log(log, 50_000, 48 << 20, 500)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("scan", gpuguard.scan_xid(log)))
+    t.start()
+    maps = pathlib.Path("/proc/self/maps")
+    while t.is_alive() and str(log) not in maps.read_text():
+        pass
+    os.truncate(log, 1000 * line_len)
+    t.join(timeout=120)
+    scan = result["scan"]
+    xids = [e.xid for e in scan.events]
+    if len(xids) < 50_500:  # the truncation landed inside the scan (the usual case)
+        assert 79 not in xids
+        assert any("truncated" in n["message"] or "shrank" in n["message"] for n in scan.summary["notes"])
+
+
+def test_summary_memory_bounded_for_300k_codes(tmp_path):
+    """300,000 distinct codes in one log: the CLI's peak memory stays under 64 MiB."""
+    log = tmp_path / "codes.log"
+    with open(log, "w") as f:
+        for code in range(300_000):
+            f.write(f"[ 1.0] NVRM: Xid (PCI:0000:{code % 16:02x}:00): {code}, pid=1, name=p, x\n")
+    exe = shutil.which("gpuguard")
+    probe = (
+        "import resource, subprocess, sys\n"
+        "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+        "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, exe, "xid", "--format", "json", "--fail-on", "never", str(log)],
+        capture_output=True, text=True, timeout=300,
+    )
+    rc, kib = map(int, out.stdout.split())
+    assert rc == 0, out.stderr
+    assert kib < 64 * 1024, f"peak RSS {kib} KiB"

@@ -3,7 +3,7 @@
 use crate::convert::to_py;
 use crate::errors::{GpuGuardError, guard};
 use crate::report::{PyFinding, PyReport};
-use gpuguard::xid::{XidInfo, XidRecord, XidScanner, XidSummary};
+use gpuguard::xid::{XidEvent, XidInfo, XidScanner, XidSummary};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -77,41 +77,41 @@ impl PyXidInfo {
 /// One XID event: the fields as the log wrote them plus what the code means.
 #[pyclass(module = "gpuguard", name = "XidEvent", frozen)]
 #[derive(Debug)]
-pub struct PyXidEvent(XidRecord);
+pub struct PyXidEvent(XidEvent);
 
 #[pymethods]
 impl PyXidEvent {
     #[getter]
     fn xid(&self) -> u32 {
-        self.0.event.xid
+        self.0.xid
     }
     #[getter]
     fn pci(&self) -> Option<&str> {
-        self.0.event.pci.as_deref()
+        self.0.pci.as_deref()
     }
     #[getter]
     fn gpu_instance(&self) -> Option<u32> {
-        self.0.event.gpu_instance
+        self.0.gpu_instance
     }
     #[getter]
     fn pid(&self) -> Option<u32> {
-        self.0.event.pid
+        self.0.pid
     }
     #[getter]
     fn process(&self) -> Option<&str> {
-        self.0.event.process.as_deref()
+        self.0.process.as_deref()
     }
     #[getter]
     fn timestamp(&self) -> Option<&str> {
-        self.0.event.timestamp.as_deref()
+        self.0.timestamp.as_deref()
     }
     #[getter]
     fn message(&self) -> &str {
-        &self.0.event.message
+        &self.0.message
     }
     #[getter]
     fn caused_by(&self) -> Option<u32> {
-        self.0.event.caused_by
+        self.0.caused_by
     }
     #[getter]
     fn file(&self) -> &str {
@@ -141,11 +141,15 @@ impl PyXidEvent {
     fn follow_on(&self) -> bool {
         self.0.follow_on
     }
+    #[getter]
+    fn verdict_words(&self) -> Option<&'static str> {
+        self.0.verdict_words
+    }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
     fn __repr__(&self) -> String {
-        let e = &self.0.event;
+        let e = &self.0;
         format!(
             "<XidEvent {} on {} at {}:{}: {}>",
             e.xid,
@@ -161,7 +165,7 @@ impl PyXidEvent {
 #[pyclass(module = "gpuguard", name = "XidScan", frozen)]
 #[derive(Debug)]
 pub struct PyXidScan {
-    events: Vec<XidRecord>,
+    events: Vec<XidEvent>,
     summary: XidSummary,
     errors: Vec<gpuguard::InputError>,
 }

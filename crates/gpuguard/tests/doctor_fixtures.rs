@@ -304,7 +304,7 @@ fn journal_records_are_read() {
     assert_eq!(c.status, CheckStatus::Finding, "{c:?}");
     assert!(c.reason.contains("/var/log/journal/4f2b0c1d9e8a7b6c5d4e3f2a1b0c9d8e/system.journal"), "{c:?}");
     let f = r.findings.iter().find(|f| f.rule == "GG005").expect("GG005");
-    assert!(f.message.contains("first: NVRM: Xid (PCI:0000:3b:00): 94"), "{}", f.message);
+    assert!(f.message.contains("GPU 0000:3b:00: XID 94"), "{}", f.message);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 use gpuguard::ecc::{
     EccSample, corrected_error_rate, ecc_findings, ecc_metrics, parse_nvidia_smi_q, smi_timestamp_seconds,
 };
-use gpuguard::xid::{XID_MARKER, XidRecord, XidScanner, classify_xid, parse_xid_line, xid_findings};
+use gpuguard::xid::{XID_MARKER, XidEvent, XidScanner, classify_xid, parse_xid_line, xid_findings};
 use proptest::prelude::*;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ const BUF: usize = 1 << 20;
 const XID_LINE: &[u8] =
     b"Jan  1 00:00:00 gpu-7 kernel: [ 812.001] NVRM: Xid (PCI:0000:3b:00): 48, pid=2210, name=python, DBE";
 
-fn scan(data: &[u8]) -> (Vec<XidRecord>, gpuguard::xid::XidSummary) {
+fn scan(data: &[u8]) -> (Vec<XidEvent>, gpuguard::xid::XidSummary) {
     let mut s = XidScanner::new();
     let mut v = vec![];
     s.scan_bytes(data, "x", &mut |r| v.push(r));
@@ -102,9 +102,11 @@ proptest! {
             prop_assert_eq!(&from_text, &event);
         }
         // Line by line, the scanner reports exactly what the line parser finds.
-        let want: Vec<_> = data.split(|b| *b == b'\n').enumerate().filter_map(|(i, l)| parse_xid_line(l).map(|e| (i as u64 + 1, e))).collect();
+        // (What the log wrote; where and the verdict need the lines before.)
+        let key = |e: &XidEvent| (e.xid, e.pci.clone(), e.pid, e.process.clone(), e.message.clone(), e.timestamp.clone());
+        let want: Vec<_> = data.split(|b| *b == b'\n').enumerate().filter_map(|(i, l)| parse_xid_line(l).map(|e| (i as u64 + 1, key(&e)))).collect();
         let (recs, sum) = scan(&data);
-        prop_assert_eq!(recs.iter().map(|r| (r.line, r.event.clone())).collect::<Vec<_>>(), want);
+        prop_assert_eq!(recs.iter().map(|r| (r.line, key(r))).collect::<Vec<_>>(), want);
         prop_assert_eq!(sum.events, recs.len() as u64);
         prop_assert_eq!(sum.verdicts.iter().map(|v| v.events).sum::<u64>(), sum.events);
         let _ = xid_findings(&sum);
@@ -133,8 +135,8 @@ proptest! {
         let (recs, sum) = scan(&log);
         prop_assert_eq!(recs.len(), 1);
         let r = &recs[0];
-        prop_assert_eq!((r.line, r.event.xid, r.event.pci.as_deref(), r.event.pid), (before.len() as u64 + 1, code, Some("0000:3b:00"), Some(9)));
-        prop_assert_eq!((r.event.timestamp.as_deref(), r.event.message.as_str()), (Some("7.25"), "x"));
+        prop_assert_eq!((r.line, r.xid, r.pci.as_deref(), r.pid), (before.len() as u64 + 1, code, Some("0000:3b:00"), Some(9)));
+        prop_assert_eq!((r.timestamp.as_deref(), r.message.as_str()), (Some("7.25"), "x"));
         prop_assert_eq!(sum.lines, (before.len() + 1 + after.len()) as u64);
         // The same from a reader that hands out a few bytes at a time.
         let mut s = XidScanner::new();
@@ -208,7 +210,7 @@ fn scan_in_time(log: &[u8]) -> (Vec<(u64, u32)>, u64) {
     let start = Instant::now();
     let (recs, sum) = scan(log);
     assert!(start.elapsed() < Duration::from_secs(10), "scan took {:?}", start.elapsed());
-    (recs.iter().map(|r| (r.line, r.event.xid)).collect(), sum.lines)
+    (recs.iter().map(|r| (r.line, r.xid)).collect(), sum.lines)
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! plus property tests: arbitrary bytes never panic or hang.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use gpuguard::xid::{XidRecord, XidScanner, parse_xid_line};
+use gpuguard::Severity;
+use gpuguard::xid::{XidEvent, XidScanner, parse_xid_line};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xid")
 }
 
-fn scan(path: &Path) -> (Vec<XidRecord>, gpuguard::xid::XidSummary) {
+fn scan(path: &Path) -> (Vec<XidEvent>, gpuguard::xid::XidSummary) {
     let mut s = XidScanner::new();
     let mut errors = vec![];
     let mut v = vec![];
@@ -32,7 +33,7 @@ fn every_fixture_counts_exactly_its_events() {
     ];
     for (file, codes) in want {
         let (ev, _) = scan(&fixtures().join(file));
-        assert_eq!(ev.iter().map(|r| r.event.xid).collect::<Vec<_>>(), *codes, "{file}");
+        assert_eq!(ev.iter().map(|r| r.xid).collect::<Vec<_>>(), *codes, "{file}");
     }
 }
 
@@ -40,21 +41,18 @@ fn every_fixture_counts_exactly_its_events() {
 fn fields_as_written() {
     let (ev, _) = scan(&fixtures().join("dmesg.log"));
     let dbe = &ev[0];
-    assert_eq!((dbe.line, dbe.event.pci.as_deref(), dbe.event.pid), (6, Some("0000:3b:00"), Some(2210)));
-    assert_eq!(dbe.event.timestamp.as_deref(), Some("4321.123456"));
+    assert_eq!((dbe.line, dbe.pci.as_deref(), dbe.pid), (6, Some("0000:3b:00"), Some(2210)));
+    assert_eq!(dbe.timestamp.as_deref(), Some("4321.123456"));
     assert_eq!((dbe.category, dbe.action), ("memory-ecc", "drain-and-replace"));
     let off = &ev[6];
-    assert_eq!((off.event.pid, off.event.process.as_deref()), (None, Some("<unknown>")));
+    assert_eq!((off.pid, off.process.as_deref()), (None, Some("<unknown>")));
 
     let (ev, _) = scan(&fixtures().join("journalctl-de.log"));
-    assert_eq!(ev[0].event.timestamp.as_deref(), Some("Dez 03 14:22:10"));
+    assert_eq!(ev[0].timestamp.as_deref(), Some("Dez 03 14:22:10"));
     let (ev, _) = scan(&fixtures().join("kmsg.txt"));
-    assert_eq!(
-        (ev[1].event.timestamp.as_deref(), ev[1].event.caused_by, ev[1].follow_on),
-        (Some("1412000500"), Some(62), true)
-    );
+    assert_eq!((ev[1].timestamp.as_deref(), ev[1].caused_by, ev[1].follow_on), (Some("1412000500"), Some(62), true));
     let (ev, _) = scan(&fixtures().join("old-driver.log"));
-    assert_eq!((ev[0].event.pci.as_deref(), ev[0].event.message.as_str()), (Some("0000:03:00"), "Channel 00000001"));
+    assert_eq!((ev[0].pci.as_deref(), ev[0].message.as_str()), (Some("0000:03:00"), "Channel 00000001"));
     let (ev, _) = scan(&fixtures().join("kern.log"));
     assert_eq!(ev[5].name, "Unknown XID"); // reported, never dropped
 }
@@ -111,7 +109,7 @@ proptest! {
         // The scanner finds it too, whatever the tail holds (a newline in it ends the line).
         let mut s = XidScanner::new();
         let mut codes = vec![];
-        s.scan_bytes(&line, "x", &mut |r| codes.push(r.event.xid));
+        s.scan_bytes(&line, "x", &mut |r| codes.push(r.xid));
         prop_assert_eq!(codes.first().copied(), Some(code));
     }
 
@@ -145,8 +143,233 @@ fn megabyte_lines_and_invalid_utf8() {
     let start = std::time::Instant::now();
     let mut s = XidScanner::new();
     let mut got = vec![];
-    s.scan_bytes(&log, "x", &mut |r| got.push((r.event.xid, r.line)));
+    s.scan_bytes(&log, "x", &mut |r| got.push((r.xid, r.line)));
     assert_eq!(got, [(48, 2)]);
     assert_eq!(s.summary().lines, 3);
     assert!(start.elapsed().as_secs() < 10);
+}
+
+fn field(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xid-field").join(file)
+}
+
+fn formats(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xid-formats").join(file)
+}
+
+/// Field case: a `Nonfatal` NVLink error is a warning with no action; its `Fatal` twin needs a
+/// GPU reset and decides the GPU's verdict.
+#[test]
+fn field_nvlink_nonfatal_is_not_a_reset() {
+    let (ev, sum) = scan(&field("nvlink_nonfatal_145.log"));
+    assert_eq!(ev.len(), 2);
+    let (nonfatal, fatal) = (&ev[0], &ev[1]);
+    assert_eq!(
+        (nonfatal.severity, nonfatal.action, nonfatal.verdict_words),
+        (Severity::Warning, "none", Some("Nonfatal"))
+    );
+    assert_eq!((fatal.severity, fatal.action, fatal.verdict_words), (Severity::Error, "reset-gpu", Some("Fatal")));
+    let v = &sum.verdicts[0];
+    assert_eq!((v.gpu.as_str(), v.root_xid, v.action, v.severity), ("0000:a3:00", 145, "reset-gpu", Severity::Error));
+    assert!(v.decided_by.as_deref().is_some_and(|d| d.ends_with("nvlink_nonfatal_145.log:2")), "{v:?}");
+    assert_eq!((sum.by_gpu[0].by_severity.error, sum.by_gpu[0].by_severity.warning), (1, 1));
+
+    // Only the Nonfatal line: a warning that asks for nothing, not a reset.
+    let mut s = XidScanner::new();
+    let first = std::fs::read_to_string(field("nvlink_nonfatal_145.log")).unwrap();
+    s.scan_bytes(first.lines().next().unwrap().as_bytes(), "x", &mut |_| {});
+    let v = &s.summary().verdicts[0];
+    assert_eq!((v.action, v.severity), ("none", Severity::Warning));
+}
+
+/// Field case: Talos timestamps read as RFC 3339; the 45s name their cause (even 45 itself) so
+/// they are follow-ons; 74 is the root cause; 154 raises the action to a GPU reset.
+#[test]
+fn field_talos_follow_ons_and_timestamps() {
+    let (ev, sum) = scan(&field("talos_rfc3339_followons.log"));
+    let got: Vec<_> = ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.follow_on)).collect();
+    assert_eq!(
+        got,
+        [
+            (45, Some("2026-03-14T08:02:11.1002003Z"), true),
+            (45, Some("2026-03-14T08:02:11.1003004Z"), true),
+            (74, Some("2026-03-14T08:02:11.1004005Z"), false),
+            (154, Some("2026-03-14T08:02:11.19Z"), true),
+        ]
+    );
+    let v = &sum.verdicts[0];
+    assert_eq!((v.root_xid, v.action, v.driver_action, v.follow_on_events), (74, "reset-gpu", Some("reset-gpu"), 3));
+    assert!(v.root_in_log);
+    // The 45s alone: the root cause is the XID they name, not one of them.
+    let mut s = XidScanner::new();
+    let text = std::fs::read_to_string(field("talos_rfc3339_followons.log")).unwrap();
+    let lines: Vec<&str> = text.lines().take(2).collect();
+    s.scan_bytes(lines.join("\n").as_bytes(), "x", &mut |_| {});
+    let sum = s.summary();
+    let v = &sum.verdicts[0];
+    assert_eq!((v.root_xid, v.root_in_log, v.follow_on_events), (45, false, 2));
+    assert!(sum.by_gpu.iter().all(|r| r.root_cause_count == 0));
+    let f = gpuguard::xid::xid_findings(&sum);
+    assert_eq!(f.len(), 1, "the GPU is still reported: {f:?}");
+}
+
+/// Field case: the driver's API mismatch message is no XID event; the doctor reports GG010
+/// naming both versions and the fix, without NVML (a fixture root loads none).
+#[test]
+fn field_api_mismatch_is_gg010_without_nvml() {
+    let (ev, _) = scan(&field("api_mismatch_dmesg.log"));
+    assert!(ev.is_empty());
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/log")).unwrap();
+    std::fs::copy(field("api_mismatch_dmesg.log"), root.path().join("var/log/kern.log")).unwrap();
+    let report = gpuguard::doctor::doctor(&gpuguard::probe::Host::new(root.path()), &Default::default());
+    let nvml = report.checks.iter().find(|c| c.name == "nvml").unwrap();
+    assert_eq!(nvml.status, gpuguard::CheckStatus::Skipped);
+    let f = report.findings.iter().find(|f| f.rule == "GG010").expect("GG010");
+    assert_eq!(f.severity, Severity::Error);
+    assert!(f.message.contains("550.90.12") && f.message.contains("550.90.07"), "{}", f.message);
+    assert!(f.fix.contains("Reboot") && f.fix.contains("reinstall"), "{}", f.fix);
+    assert_eq!((f.location.file.as_deref(), f.location.line), (Some("/var/log/kern.log"), Some(2)));
+}
+
+/// Field case: user-space lines with XID text never become events or verdicts; they are counted
+/// as ignored, with the reason.
+#[test]
+fn field_forged_userspace_lines_are_ignored() {
+    let (ev, sum) = scan(&field("forged_userspace.log"));
+    assert_eq!(ev.iter().map(|e| e.xid).collect::<Vec<_>>(), [31]);
+    assert_eq!((sum.verdicts.len(), sum.verdicts[0].root_xid), (1, 31));
+    assert_eq!(sum.ignored.lines, 2);
+    let lines: Vec<_> = sum.ignored.examples.iter().map(|i| (i.line, i.writer.as_str())).collect();
+    assert_eq!(lines, [(2, "someuser[51234]"), (3, "python3[51240]")]);
+    assert!(sum.ignored.examples[0].reason.contains("not the kernel"));
+}
+
+/// One fixture per timestamp format: events, ISO 8601 where the log gives a date, and the lines
+/// user space wrote in the same format ignored.
+#[test]
+fn every_timestamp_format() {
+    /// (file, events as (code, timestamp), lines ignored)
+    type Case<'a> = (&'a str, &'a [(u32, &'a str)], u64);
+    let want: &[Case] = &[
+        ("talos-dmesg.log", &[(79, "2026-03-14T08:02:11.123456789Z")], 1),
+        ("dmesg-time-format-iso.log", &[(79, "2026-03-14T08:02:11.1002+01:00")], 0),
+        ("dmesg-decode.log", &[(48, "4321.123456"), (63, "4321.200001")], 1),
+        ("journalctl-short-iso.log", &[(31, "2026-03-14T08:02:11+00:00")], 1),
+        ("journalctl-short-precise.log", &[(119, "Mar 14 08:02:11.100200"), (154, "Mar 14 08:02:11.100900")], 0),
+        ("journalctl-json.log", &[(94, "2026-03-14T08:02:11.1002Z"), (45, "2026-03-14T08:02:11.4Z")], 1),
+        ("rfc5424.log", &[(13, "2026-03-14T08:02:11.1002Z"), (43, "2026-03-14T08:02:13.5+02:00")], 1),
+        ("syslog-012.log", &[(13, "Mar 14 08:02:11"), (13, "Mar 14 08:02:11"), (43, "Mar 14 08:02:12")], 0),
+    ];
+    for (file, events, ignored) in want {
+        let (ev, sum) = scan(&formats(file));
+        let got: Vec<(u32, &str)> = ev.iter().map(|e| (e.xid, e.timestamp.as_deref().unwrap_or("-"))).collect();
+        assert_eq!(got, *events, "{file}");
+        assert_eq!(sum.ignored.lines, *ignored, "{file}");
+    }
+    // #012: each event's message ends at the escape.
+    let (ev, _) = scan(&formats("syslog-012.log"));
+    assert_eq!(ev[2].message, "Ch 00000010");
+    // journal JSON: the cause named in MESSAGE makes a follow-on.
+    let (ev, sum) = scan(&formats("journalctl-json.log"));
+    assert!(ev[1].follow_on);
+    assert_eq!(sum.verdicts[0].root_xid, 94);
+}
+
+/// A directory with symlinks to itself, a second link to a file, a FIFO and a socket: each file
+/// is scanned once, the walk ends, and the specials are skipped with a note (never opened).
+#[test]
+fn directory_walk_is_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("kern.log"), "NVRM: Xid (PCI:0000:01:00): 79, gone\n").unwrap();
+    std::os::unix::fs::symlink(d, d.join("self-a")).unwrap();
+    std::os::unix::fs::symlink(d, d.join("self-b")).unwrap();
+    std::os::unix::fs::symlink(d.join("kern.log"), d.join("again.log")).unwrap();
+    std::os::unix::fs::symlink(d.join("loop-x"), d.join("loop-y")).unwrap();
+    std::os::unix::fs::symlink(d.join("loop-y"), d.join("loop-x")).unwrap();
+    let fifo = std::ffi::CString::new(d.join("pipe").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let _sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = d.to_path_buf();
+    std::thread::spawn(move || {
+        let mut s = XidScanner::new();
+        let (mut errors, mut n) = (vec![], 0);
+        s.scan_path(&path, &mut errors, &mut |_| n += 1);
+        let _ = tx.send((n, errors, s.summary()));
+    });
+    let (n, errors, sum) = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the walk ended");
+    assert_eq!(n, 1, "the log was scanned once");
+    assert!(errors.is_empty(), "{errors:?}");
+    let notes: Vec<String> = sum.notes.iter().map(|n| format!("{}: {}", n.file, n.message)).collect();
+    let has = |name: &str, what: &str| notes.iter().any(|n| n.contains(name) && n.contains(what));
+    assert!(has("pipe", "FIFO") && has("sock", "socket"), "{notes:?}");
+    assert!(has("self-a", "already scanned") && has("self-b", "already scanned"), "{notes:?}");
+    assert!(has(".log", "a file already scanned") && has("loop-x", "skipped"), "{notes:?}");
+}
+
+/// 300,000 distinct codes in one log: every event counted, the summary stays at its bound.
+#[test]
+fn summary_bounded_for_300k_codes() {
+    let mut log = Vec::with_capacity(16 << 20);
+    for code in 0..300_000u32 {
+        log.extend_from_slice(format!("NVRM: Xid (PCI:0000:{:02x}:00): {code}, x\n", code % 7).as_bytes());
+    }
+    let mut s = XidScanner::new();
+    s.scan_bytes(&log, "x", &mut |_| {});
+    let sum = s.summary();
+    assert_eq!(sum.events, 300_000);
+    assert_eq!(sum.by_gpu.len(), 7 * gpuguard::xid::MAX_CODES_PER_GPU);
+    assert_eq!(sum.overflow_events, 300_000 - sum.by_gpu.len() as u64);
+    assert!(sum.by_gpu.len() <= gpuguard::xid::MAX_SUMMARY_ROWS);
+}
+
+/// A settled (memory-mapped) log truncated in the middle of its scan: no SIGBUS; the events
+/// before the cut, and a note.
+#[test]
+fn log_truncated_during_mapped_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("kern.log");
+    let mut log = Vec::new();
+    log.extend_from_slice(b"[ 1.0] NVRM: Xid (PCI:0000:01:00): 13, first\n");
+    while log.len() < 6 << 20 {
+        log.extend_from_slice(b"Mar 14 08:02:11 node kernel: eth0: link up, 25Gbps, full duplex, flow control rx/tx\n");
+    }
+    let cut = log.len() as u64 / 2;
+    for _ in 0..100 {
+        log.extend_from_slice(b"[ 9.0] NVRM: Xid (PCI:0000:01:00): 79, after the cut\n");
+    }
+    std::fs::write(&p, &log).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    std::fs::File::options().write(true).open(&p).unwrap().set_modified(old).unwrap();
+    let mut s = XidScanner::new();
+    let (mut errors, mut got) = (vec![], vec![]);
+    s.scan_path(&p, &mut errors, &mut |e| {
+        if e.xid == 13 {
+            // Truncate while the window is mapped and only its first line is scanned.
+            std::fs::File::options().write(true).open(&p).unwrap().set_len(cut).unwrap();
+        }
+        got.push(e.xid);
+    });
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(got, [13]);
+    let sum = s.summary();
+    assert!(sum.notes.iter().any(|n| n.message.contains("truncated")), "{:?}", sum.notes);
+}
+
+/// The doctor reads the forged log the same way: GG005 for the kernel's XID 31 only, the two
+/// user-space lines named in the kernel-log check.
+#[test]
+fn field_forged_userspace_through_the_doctor() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/log")).unwrap();
+    std::fs::copy(field("forged_userspace.log"), root.path().join("var/log/syslog")).unwrap();
+    let report = gpuguard::doctor::doctor(&gpuguard::probe::Host::new(root.path()), &Default::default());
+    let gg005: Vec<_> = report.findings.iter().filter(|f| f.rule == "GG005").collect();
+    assert_eq!(gg005.len(), 1, "{gg005:?}");
+    assert_eq!(gg005[0].evidence["xid"], 31);
+    let check = report.checks.iter().find(|c| c.name == "kernel-log").unwrap();
+    assert!(check.reason.contains("ignored 2 line(s)"), "{}", check.reason);
 }

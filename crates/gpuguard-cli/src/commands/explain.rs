@@ -131,7 +131,7 @@ pub fn run(args: ExplainArgs) -> std::io::Result<i32> {
             "schema": gpuguard::report::SCHEMA_VERSION,
             "command": "explain",
             "footguns": t.footguns,
-            "xids": t.xids.iter().chain(&all).collect::<Vec<_>>(),
+            "xids": t.xids.iter().chain(&all).map(super::explain_xid::json).collect::<Vec<_>>(),
             "errors": t.unknown.iter().map(|m| serde_json::json!({"file": "<args>", "line": null, "message": m})).collect::<Vec<_>>(),
             "summary": {"footguns": t.footguns.len(), "xids": t.xids.len() + all.len()},
         }))?,

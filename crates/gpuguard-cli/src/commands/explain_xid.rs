@@ -1,6 +1,6 @@
 //! `gpuguard explain xid N`: what an XID code means and what to do, as text or Markdown.
 
-use gpuguard::xid::XidInfo;
+use gpuguard::xid::{XidInfo, xid_word_rules};
 use std::fmt::Write;
 
 fn status(x: &XidInfo) -> String {
@@ -28,8 +28,28 @@ pub fn one(x: &XidInfo, markdown: bool) -> String {
     for (label, value) in fields {
         out.push_str(&format!("{bullet}{label}: {value}\n"));
     }
-    out.push_str(&format!("\n{indent}{}\n\n{indent}{todo} {}\n", x.meaning, x.action.advice()));
+    out.push_str(&format!("\n{indent}{}\n", x.meaning));
+    let rules = xid_word_rules(x.code);
+    if !rules.is_empty() {
+        out.push_str(&format!(
+            "\n{indent}Words in the message that change the verdict (each event is judged on its own):\n"
+        ));
+        for r in rules {
+            let (sev, act) = (r.severity.as_str(), r.action.as_str());
+            out.push_str(&format!("{indent}{bullet}{}: severity {sev}, action {act}: {}\n", r.words, r.meaning));
+        }
+    }
+    out.push_str(&format!("\n{indent}{todo} {}\n", x.action.advice()));
     out
+}
+
+/// One code as JSON: the catalog entry plus `verdict_words`, the words that change its verdict.
+pub fn json(x: &XidInfo) -> serde_json::Value {
+    let mut v = serde_json::to_value(x).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("verdict_words".into(), serde_json::to_value(xid_word_rules(x.code)).unwrap_or_default());
+    }
+    v
 }
 
 /// Every code in `infos`, one line (or table row) each.

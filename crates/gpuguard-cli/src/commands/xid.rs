@@ -5,11 +5,12 @@ use crate::output::{FailOn, OutputArgs, XidFormat, colour};
 use clap::Args;
 use gpuguard::ecc::{EccSample, GpuEcc};
 use gpuguard::render::prometheus::to_prometheus;
-use gpuguard::xid::{XidRecord, XidScanner, XidSummary};
+use gpuguard::xid::{XidEvent, XidReportTail, XidReportWriter, XidScanner};
 use gpuguard::{InputError, Report};
 use std::io::Write;
 use std::path::PathBuf;
 
+/// Output formats of `gpuguard xid`.
 #[derive(Debug, Args)]
 pub struct XidArgs {
     /// Kernel logs: files (plain or gzip), directories (scanned recursively) or `-` for stdin.
@@ -25,31 +26,6 @@ pub struct XidArgs {
     /// Alert when corrected ECC errors rise faster than this many per hour.
     #[arg(long, default_value_t = 100.0)]
     ecc_rate_threshold: f64,
-}
-
-/// Writes events as they are found so memory stays flat for any log size; remembers the first
-/// write error (a closed pipe) and stops writing.
-struct EventSink<W: Write> {
-    out: W,
-    first: bool,
-    error: Option<std::io::Error>,
-}
-
-impl<W: Write> EventSink<W> {
-    fn push(&mut self, r: &XidRecord) {
-        if self.error.is_some() {
-            return;
-        }
-        let sep = if self.first { "\n    " } else { ",\n    " };
-        self.first = false;
-        let res = self
-            .out
-            .write_all(sep.as_bytes())
-            .and_then(|()| serde_json::to_writer(&mut self.out, r).map_err(std::io::Error::from));
-        if let Err(e) = res {
-            self.error = Some(e);
-        }
-    }
 }
 
 fn read_ecc(paths: &[PathBuf], threshold: f64, report: &mut Report) -> Vec<GpuEcc> {
@@ -91,16 +67,6 @@ fn read_ecc(paths: &[PathBuf], threshold: f64, report: &mut Report) -> Vec<GpuEc
     last
 }
 
-fn summary_json(summary: &XidSummary, report: &Report) -> serde_json::Value {
-    let mut v = serde_json::to_value(summary).unwrap_or_default();
-    if let (Some(obj), Ok(serde_json::Value::Object(counts))) =
-        (v.as_object_mut(), serde_json::to_value(report.summary()))
-    {
-        obj.extend(counts);
-    }
-    v
-}
-
 pub fn run(a: XidArgs) -> std::io::Result<i32> {
     if !(a.ecc_rate_threshold.is_finite() && a.ecc_rate_threshold >= 0.0) {
         eprintln!("gpuguard xid: --ecc-rate-threshold must be a number >= 0, got {}", a.ecc_rate_threshold);
@@ -110,41 +76,38 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
     let mut scanner = XidScanner::new();
     let mut report = Report::new("xid");
     let stdout = std::io::stdout();
-    let mut sink =
-        EventSink { out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()), first: true, error: None };
+    // JSON events are written as they are found, so memory stays flat for any log.
     let format = a.output.choice();
-    let json = format == XidFormat::Json;
-    if json {
-        sink.out.write_all(b"{\n  \"schema\": 1,\n  \"command\": \"xid\",\n  \"events\": [")?;
-    }
+    let fail_on = a.output.fail_on_or(FailOn::Error);
+    let mut json = match format {
+        XidFormat::Json => Some(XidReportWriter::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()))?),
+        _ => None,
+    };
+    let mut on_event = |e: XidEvent| {
+        if let Some(w) = json.as_mut() {
+            w.event(&e);
+        }
+    };
     for p in &inputs {
-        scanner.scan_path(p, &mut report.errors, &mut |r| {
-            if json {
-                sink.push(&r);
+        // `-` is stdin: a CLI convention, so it is decided here, not in the library.
+        if p.as_os_str() == "-" {
+            if let Err(e) = scanner.scan_reader(std::io::stdin().lock(), "<stdin>", &mut on_event) {
+                report.errors.push(InputError { file: "<stdin>".into(), line: None, message: e.to_string() });
             }
-        });
-    }
-    if let Some(e) = sink.error.take() {
-        return Err(e);
+        } else {
+            scanner.scan_path(p, &mut report.errors, &mut on_event);
+        }
     }
     let summary = scanner.summary();
     report.findings.extend(gpuguard::xid::xid_findings(&summary));
     let ecc = read_ecc(&a.nvidia_smi, a.ecc_rate_threshold, &mut report);
-    let mut out = sink.out;
+    if let Some(w) = json {
+        w.finish(&XidReportTail::new(&summary, &report, &ecc))?;
+        return Ok(crate::output::exit_code(&report, fail_on));
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match format {
-        XidFormat::Json => {
-            let tail = serde_json::json!({
-                "summary": summary_json(&summary, &report),
-                "findings": report.findings,
-                "ecc": ecc,
-                "errors": report.errors,
-            });
-            let tail = serde_json::to_string_pretty(&tail).unwrap_or_default();
-            // Splice the rest of the object after the streamed events.
-            out.write_all(if summary.events == 0 { b"],\n  " } else { b"\n  ],\n  " })?;
-            out.write_all(tail.trim_start_matches('{').trim_start().as_bytes())?;
-            out.write_all(b"\n")?;
-        }
+        XidFormat::Json => {}
         XidFormat::Prometheus => {
             let mut fams = gpuguard::xid::xid_metrics(&summary);
             fams.extend(gpuguard::ecc::ecc_metrics(&ecc));
@@ -161,6 +124,18 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
             for v in &summary.verdicts {
                 text.push_str(&format!("{bullet}verdict: {}\n", v.message));
             }
+            for n in &summary.notes {
+                text.push_str(&format!("{bullet}note: {}: {}\n", n.file, n.message));
+            }
+            if summary.ignored.lines > 0 {
+                text.push_str(&format!(
+                    "{bullet}ignored {} line(s) with XID text that user space wrote, not the kernel (first: {}:{}, {})\n",
+                    summary.ignored.lines,
+                    summary.ignored.examples.first().map_or("", |e| e.file.as_str()),
+                    summary.ignored.examples.first().map_or(0, |e| e.line),
+                    summary.ignored.examples.first().map_or("", |e| e.reason.as_str()),
+                ));
+            }
             text.push_str(&format!(
                 "{bullet}scanned {} line(s) in {} input(s): {} XID event(s)\n",
                 summary.lines, summary.inputs, summary.events
@@ -169,5 +144,5 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
         }
     }
     out.flush()?;
-    Ok(crate::output::exit_code(&report, a.output.fail_on_or(FailOn::Error)))
+    Ok(crate::output::exit_code(&report, fail_on))
 }

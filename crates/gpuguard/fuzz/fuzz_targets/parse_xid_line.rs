@@ -1,6 +1,6 @@
 //! Arbitrary bytes through the one-line XID parser, as bytes and as (lossy) text, then the
 //! catalog lookup of the code. Checks: no panic, the text form agrees with the byte form on
-//! valid UTF-8, and on a line without a newline the streaming scanner finds the same event.
+//! valid UTF-8, and on a line without a newline the streaming scanner finds the same event first.
 #![no_main]
 
 use gpuguard::xid::{XidScanner, classify_xid, parse_xid_line};
@@ -32,9 +32,10 @@ fuzz_target!(|data: &[u8]| {
     if !data.contains(&b'\n') {
         let mut s = XidScanner::new();
         let mut got = Vec::new();
-        s.scan_bytes(data, "fuzz", &mut |r| got.push(r));
-        assert!(got.len() <= 1);
-        assert_eq!(got.first().map(|r| &r.event), event.as_ref());
+        s.scan_bytes(data, "<string>", &mut |r| got.push(r));
+        // More than one only where rsyslog's "#012" joined lines; the first is the parser's.
+        assert!(got.len() <= 1 || data.windows(4).any(|w| w == b"#012"));
+        assert_eq!(got.first(), event.as_ref());
         if let Some(r) = got.first() {
             assert_eq!(r.line, 1);
         }

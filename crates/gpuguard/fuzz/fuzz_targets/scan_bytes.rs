@@ -11,7 +11,7 @@
 //! buffer's end, over-long lines get skipped, and lines follow them.
 #![no_main]
 
-use gpuguard::xid::{XidRecord, XidScanner, parse_xid_line, xid_findings, xid_metrics};
+use gpuguard::xid::{XidEvent, XidScanner, parse_xid_line, xid_findings, xid_metrics};
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 
@@ -40,8 +40,13 @@ impl Read for Trickle<'_> {
     }
 }
 
-fn key(r: &XidRecord) -> (u64, u32, Option<String>, bool) {
-    (r.line, r.event.xid, r.event.pci.clone(), r.follow_on)
+fn key(r: &XidEvent) -> (u64, u32, Option<String>, bool) {
+    (r.line, r.xid, r.pci.clone(), r.follow_on)
+}
+
+/// What the log wrote (where and the verdict need the lines before).
+fn written(r: &XidEvent) -> (u32, Option<String>, Option<u32>, Option<String>, String, Option<String>) {
+    (r.xid, r.pci.clone(), r.pid, r.process.clone(), r.message.clone(), r.timestamp.clone())
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -67,6 +72,10 @@ fuzz_target!(|input: &[u8]| {
     check(data);
 });
 
+fn lines_of(data: &[u8]) -> Vec<&[u8]> {
+    data.split(|b| *b == b'\n').collect()
+}
+
 fn check(data: &[u8]) {
     let mut s = XidScanner::new();
     let mut recs = Vec::new();
@@ -79,29 +88,36 @@ fn check(data: &[u8]) {
     assert_eq!(sum.lines, want_lines);
     assert_eq!(sum.events, recs.len() as u64);
     assert_eq!(sum.inputs, 1);
-    assert_eq!(sum.by_gpu.iter().map(|e| e.count).sum::<u64>(), sum.events);
-    assert_eq!(sum.verdicts.iter().map(|v| v.events).sum::<u64>(), sum.events);
+    assert_eq!(sum.by_gpu.iter().map(|e| e.count).sum::<u64>() + sum.overflow_events, sum.events);
+    assert_eq!(sum.verdicts.iter().map(|v| v.events).sum::<u64>() + sum.overflow_events, sum.events);
+    assert!(sum.by_gpu.len() <= gpuguard::xid::MAX_SUMMARY_ROWS);
     for e in &sum.by_gpu {
         assert!(e.root_cause_count <= e.count);
+        assert_eq!(e.by_severity.error + e.by_severity.warning + e.by_severity.info, e.count);
     }
     for v in &sum.verdicts {
         assert!(v.follow_on_events <= v.events);
-        assert!(sum.by_gpu.iter().any(|e| e.gpu == v.gpu && e.xid == v.root_xid));
+        // The root cause is a row of its GPU, or a cause its follow-ons name (never one of them).
+        assert_eq!(sum.by_gpu.iter().any(|e| e.gpu == v.gpu && e.xid == v.root_xid && e.root_cause_count > 0), v.root_in_log);
     }
-    assert!(recs.windows(2).all(|w| w[0].line < w[1].line), "one event per line, in order");
+    // In order; several on one line only where rsyslog's "#012" joined lines.
+    assert!(recs.windows(2).all(|w| w[0].line < w[1].line || (w[0].line == w[1].line && lines_of(data)[w[0].line as usize - 1].windows(4).any(|x| x == b"#012"))));
 
     // Every line short enough to be read whole gives exactly what the line parser finds.
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
     let mut want = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.len() < WHOLE && let Some(e) = parse_xid_line(line) {
-            want.push((i as u64 + 1, e));
+            want.push((i as u64 + 1, written(&e)));
         }
     }
+    // The first event of each line is the one the line parser reads.
     let got: Vec<_> = recs
         .iter()
-        .filter(|r| lines.get(r.line as usize - 1).is_some_and(|l| l.len() < WHOLE))
-        .map(|r| (r.line, r.event.clone()))
+        .enumerate()
+        .filter(|(i, r)| *i == 0 || recs[i - 1].line != r.line)
+        .filter(|(_, r)| lines.get(r.line as usize - 1).is_some_and(|l| l.len() < WHOLE))
+        .map(|(_, r)| (r.line, written(r)))
         .collect();
     assert_eq!(got, want);
     for r in &recs {
@@ -134,7 +150,7 @@ fn check(data: &[u8]) {
 
     // What the CLI renders from it.
     let findings = xid_findings(&sum);
-    assert!(findings.len() <= sum.by_gpu.len());
+    assert!(findings.len() <= sum.by_gpu.len() + sum.verdicts.len());
     let _ = gpuguard::render::prometheus::to_prometheus(&xid_metrics(&sum));
     let _ = serde_json::to_string(&sum).expect("summary serializes");
     for r in recs.iter().take(16) {

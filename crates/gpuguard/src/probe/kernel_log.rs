@@ -13,64 +13,24 @@ pub trait LogSink {
     fn line(&mut self, source: &str, line: usize, text: &str);
     /// The findings for everything fed so far.
     fn findings(&mut self) -> Vec<Finding>;
+    /// What the check should also say about the lines (such as lines it ignored and why).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
-/// Parses and classifies XID events (through [`crate::xid`]) and reports them as one GG005
-/// finding at the worst severity seen, naming the codes.
+/// Judges kernel log lines with the same XID pipeline as `gpuguard xid` ([`crate::xid`]), so the
+/// doctor's GG005 findings are `gpuguard xid`'s ([`crate::xid::xid_findings`]): per GPU and root
+/// cause, per-event severity, user-space lines ignored.
 #[derive(Debug, Default)]
 pub struct XidLineCounter {
-    count: usize,
-    codes: std::collections::BTreeMap<u32, usize>,
-    worst: Option<Severity>,
-    first: Option<(String, usize, String)>,
-}
-
-impl LogSink for XidLineCounter {
-    fn line(&mut self, source: &str, line: usize, text: &str) {
-        let Some(event) = crate::xid::parse_xid_line(text.as_bytes()) else { return };
-        let info = crate::xid::classify_xid(event.xid);
-        self.count += 1;
-        *self.codes.entry(event.xid).or_default() += 1;
-        self.worst = self.worst.max(Some(info.severity));
-        self.first.get_or_insert_with(|| (source.to_owned(), line, text.trim().to_owned()));
-    }
-
-    fn findings(&mut self) -> Vec<Finding> {
-        let Some((file, line, text)) = &self.first else { return vec![] };
-        let codes = self
-            .codes
-            .iter()
-            .map(|(code, n)| format!("{code} ({} ×{n})", crate::xid::classify_xid(*code).name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        vec![
-            Finding::new(
-                "GG005",
-                self.worst.unwrap_or(Severity::Warning),
-                format!("{} NVIDIA XID event(s) in the kernel log: XID {codes}; first: {text}", self.count),
-                "run `gpuguard xid` on the log for each GPU's root cause and action (`gpuguard explain xid N`); drain the node for hardware XIDs",
-            )
-            .with_location(crate::Location { file: Some(file.clone()), line: Some(*line), ..Default::default() })
-            .with_evidence("xid_lines", self.count)
-            .with_evidence("xid_codes", self.codes.keys().copied().collect::<Vec<_>>()),
-        ]
-    }
-}
-
-/// [`XidLineCounter`]'s findings, and the lines also counted by an [`crate::xid::XidScanner`]
-/// for per-GPU, per-code metrics (`gpuguard doctor --format prometheus`).
-#[derive(Debug, Default)]
-pub struct XidTally {
-    /// Gives the findings.
-    pub counter: XidLineCounter,
-    /// Counts events per GPU and code.
+    /// The scanner the lines go through; its summary gives the findings and the metrics.
     pub scanner: crate::xid::XidScanner,
     line: Vec<u8>,
 }
 
-impl LogSink for XidTally {
+impl LogSink for XidLineCounter {
     fn line(&mut self, source: &str, line: usize, text: &str) {
-        self.counter.line(source, line, text);
         self.line.clear();
         self.line.extend_from_slice(text.as_bytes());
         self.line.push(b'\n');
@@ -78,9 +38,24 @@ impl LogSink for XidTally {
     }
 
     fn findings(&mut self) -> Vec<Finding> {
-        self.counter.findings()
+        crate::xid::xid_findings(&self.scanner.summary())
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let ignored = self.scanner.summary().ignored;
+        match ignored.examples.first() {
+            Some(first) => vec![format!(
+                "ignored {} line(s) with XID text that user space wrote, not the kernel (first: {}:{}, {})",
+                ignored.lines, first.file, first.line, first.writer
+            )],
+            None => Vec::new(),
+        }
     }
 }
+
+/// The doctor's XID sink, with `scanner` for per-GPU, per-code metrics (`gpuguard doctor
+/// --format prometheus`): the same type as [`XidLineCounter`].
+pub type XidTally = XidLineCounter;
 
 /// Where kernel messages may be read, in order of preference.
 pub const SOURCES: &[&str] = &["/dev/kmsg", "/var/log/kern.log", "/var/log/syslog", "/var/log/messages"];
@@ -124,10 +99,10 @@ fn read_kmsg(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
         match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                // "6,1234,5678,-;message": keep the message.
+                // "6,1234,5678,-;message": the first line, header kept (its priority tells the
+                // kernel's records from what user space wrote to /dev/kmsg).
                 let rec = &buf[..n];
-                let msg = rec.iter().position(|&b| b == b';').map_or(rec, |p| &rec[p + 1..]);
-                out.extend_from_slice(msg.split(|&b| b == b'\n').next().unwrap_or(msg));
+                out.extend_from_slice(rec.split(|&b| b == b'\n').next().unwrap_or(rec));
                 out.push(b'\n');
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -205,6 +180,80 @@ fn journal_files(host: &Host) -> Vec<String> {
     out
 }
 
+/// The driver's refusal of a user-space driver library of another version ("NVRM: API
+/// mismatch: the client has the version 550.90.12, but / NVRM: this kernel module has the
+/// version 550.90.07. Please / NVRM: make sure that this kernel module and all NVIDIA driver /
+/// NVRM: components have the same version."): after a driver upgrade without a reboot, every
+/// CUDA and NVML call fails, and NVML cannot say why because it does not load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiMismatch {
+    /// The user-space driver's version (the "client").
+    pub client_version: String,
+    /// The loaded kernel module's version.
+    pub kernel_module_version: String,
+    /// 1-based line of the message in the text searched.
+    pub line: usize,
+}
+
+/// The last `API mismatch` message in a kernel log, in any of its forms: one line, one line per
+/// sentence (dmesg, kern.log), or one syslog line with `#012` for each newline.
+///
+/// ```
+/// let log = b"[ 4410.0] NVRM: API mismatch: the client has the version 550.90.12, but\n\
+///             [ 4410.0] NVRM: this kernel module has the version 550.90.07.  Please\n";
+/// let m = gpuguard::probe::kernel_log::find_api_mismatch(log).unwrap();
+/// assert_eq!((m.client_version.as_str(), m.kernel_module_version.as_str(), m.line), ("550.90.12", "550.90.07", 1));
+/// ```
+pub fn find_api_mismatch(data: &[u8]) -> Option<ApiMismatch> {
+    let at = memchr::memmem::rfind(data, b"API mismatch")?;
+    let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+    let line = memchr::memchr_iter(b'\n', &data[..start]).count() + 1;
+    // The message and the lines after it, each piece's text after its "NVRM:", joined.
+    let window = &data[start..data.len().min(start + 4096)];
+    let mut text = String::new();
+    for physical in window.split(|&b| b == b'\n').take(6) {
+        let physical = String::from_utf8_lossy(physical);
+        for piece in physical.split("#012") {
+            let body = piece.rsplit_once("NVRM:").map_or(piece, |(_, b)| b);
+            text.push_str(body.trim());
+            text.push(' ');
+        }
+    }
+    Some(ApiMismatch {
+        client_version: version_after(&text, "client has the version")?,
+        kernel_module_version: version_after(&text, "kernel module has the version")?,
+        line,
+    })
+}
+
+fn version_after(text: &str, key: &str) -> Option<String> {
+    let rest = &text[text.find(key)? + key.len()..];
+    let v: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let v = v.trim_end_matches('.');
+    (v.chars().any(|c| c.is_ascii_digit()) && v.len() <= 32).then(|| v.to_owned())
+}
+
+/// GG010 for an [`ApiMismatch`] found in `source` at `line`.
+fn api_mismatch_finding(source: &str, line: usize, m: &ApiMismatch) -> Finding {
+    Finding::new(
+        "GG010",
+        Severity::Error,
+        format!(
+            "NVIDIA driver/library version mismatch: the user-space driver is {} but the loaded kernel module is {}; \
+             every CUDA and NVML call fails (\"Failed to initialize NVML: Driver/library version mismatch\")",
+            m.client_version, m.kernel_module_version
+        ),
+        format!(
+            "Reboot the node so the {} kernel module loads (the usual cause: the driver was upgraded without a reboot), \
+             or reinstall the NVIDIA driver so the kernel module and the user-space libraries are the same version",
+            m.client_version
+        ),
+    )
+    .with_location(crate::Location { file: Some(source.to_owned()), line: Some(line), ..Default::default() })
+    .with_evidence("client_version", m.client_version.clone())
+    .with_evidence("kernel_module_version", m.kernel_module_version.clone())
+}
+
 /// Feeds every readable source to `sink` and reports which were read and which were not.
 ///
 /// ```
@@ -216,11 +265,15 @@ fn journal_files(host: &Host) -> Vec<String> {
 pub fn check(host: &Host, sink: &mut dyn LogSink) -> (Check, Vec<Finding>) {
     let mut read = Vec::new();
     let mut denied = Vec::new();
+    let mut mismatch = None;
     let sources: Vec<String> = SOURCES.iter().map(|s| (*s).to_owned()).chain(journal_files(host)).collect();
     for source in &sources {
         match read_source(host, source) {
             Ok((data, first)) => {
                 feed(sink, source, &data, first);
+                if let Some(m) = find_api_mismatch(&data) {
+                    mismatch = Some(api_mismatch_finding(source, first + m.line - 1, &m));
+                }
                 read.push(source.clone());
             }
             Err(e) if e.kind() == ErrorKind::PermissionDenied => {
@@ -238,10 +291,14 @@ pub fn check(host: &Host, sink: &mut dyn LogSink) -> (Check, Vec<Finding>) {
         };
         return (Check::new("kernel-log", CheckStatus::Skipped, why), vec![]);
     }
-    let findings = sink.findings();
+    let mut findings = sink.findings();
+    findings.extend(mismatch);
     let mut seen = format!("read {} (this boot's messages)", read.join(", "));
     if !denied.is_empty() {
         seen.push_str(&format!("; not read: {}", denied.join("; ")));
+    }
+    for note in sink.notes() {
+        seen.push_str(&format!("; {note}"));
     }
     let status = if findings.is_empty() { CheckStatus::Ok } else { CheckStatus::Finding };
     (Check::new("kernel-log", status, seen), findings)
@@ -267,8 +324,47 @@ mod tests {
             1,
         );
         let f = sink.findings();
-        assert_eq!(f[0].evidence["xid_lines"], 2);
-        assert_eq!((f[0].location.file.as_deref(), f[0].location.line), (Some("/var/log/kern.log"), Some(2)));
+        assert_eq!(f.len(), 2, "{f:?}");
+        let of = |code: u32| f.iter().find(|f| f.evidence["xid"] == code).expect("finding");
+        assert_eq!((of(79).location.file.as_deref(), of(79).location.line), (Some("/var/log/kern.log"), Some(2)));
+        assert_eq!(of(48).location.file.as_deref(), Some("/var/log/journal/x/system.journal"));
+    }
+
+    /// The doctor's GG005 is `gpuguard xid`'s: same findings from the same lines, user space
+    /// ignored, the Nonfatal/Fatal words judged per event.
+    #[test]
+    fn doctor_judges_like_gpuguard_xid() {
+        let log = b"Mar 14 08:02:11 n kernel: [ 1.0] NVRM: Xid (PCI:0000:a3:00): 145, RLW_SRC_TRACK Nonfatal XC0 i0 Link 05\n\
+                    Mar 14 08:02:12 n someuser[51234]: NVRM: Xid (PCI:0000:3b:00): 79, pid=1, name=x, GPU has fallen off the bus.\n\
+                    14,1235,5678999,-;NVRM: Xid (PCI:0000:3b:00): 48, pid=1, name=x, DBE\n";
+        let mut sink = XidLineCounter::default();
+        feed(&mut sink, "/var/log/kern.log", log, 1);
+        let doctor = sink.findings();
+        let mut scanner = crate::xid::XidScanner::new();
+        scanner.scan_bytes(log, "/var/log/kern.log", &mut |_| {});
+        let xid = crate::xid::xid_findings(&scanner.summary());
+        assert_eq!(doctor, xid);
+        assert_eq!(doctor.len(), 1);
+        assert_eq!((doctor[0].severity, doctor[0].evidence["action"].as_str()), (Severity::Warning, Some("none")));
+        assert_eq!(sink.scanner.summary().ignored.lines, 2);
+        assert!(sink.notes()[0].contains("ignored 2 line(s)"), "{:?}", sink.notes());
+    }
+
+    #[test]
+    fn api_mismatch_in_every_form() {
+        let forms: [&[u8]; 3] = [
+            b"[ 4410.003120] NVRM: API mismatch: the client has the version 550.90.12, but\n\
+              [ 4410.003120] NVRM: this kernel module has the version 550.90.07.  Please\n\
+              [ 4410.003120] NVRM: make sure that this kernel module and all NVIDIA driver\n",
+            b"Mar 14 08:00:00 n kernel: NVRM: API mismatch: the client has the version 550.90.12, but this kernel module has the version 550.90.07.  Please make sure that this kernel module and all NVIDIA driver components have the same version.\n",
+            b"Mar 14 08:00:00 n kernel: [ 4410.0] NVRM: API mismatch: the client has the version 550.90.12, but#012NVRM: this kernel module has the version 550.90.07.  Please#012NVRM: make sure that this kernel module and all NVIDIA driver#012NVRM: components have the same version.\n",
+        ];
+        for form in forms {
+            let m = find_api_mismatch(form).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(form)));
+            assert_eq!((m.client_version.as_str(), m.kernel_module_version.as_str()), ("550.90.12", "550.90.07"));
+        }
+        assert_eq!(find_api_mismatch(b"NVRM: loading NVIDIA UNIX x86_64 Kernel Module  550.90.07\n"), None);
+        assert_eq!(find_api_mismatch(b"NVRM: API mismatch: garbled\n"), None);
     }
 
     #[test]
@@ -283,7 +379,8 @@ mod tests {
         let mut sink = XidLineCounter::default();
         let (c, f) = check(&Host::new(dir.path()), &mut sink);
         assert_eq!(c.status, CheckStatus::Finding, "{c:?}");
-        assert_eq!(f[0].evidence["xid_codes"], serde_json::json!([13]), "the XID 79 before the reboot counted");
+        assert_eq!(f.len(), 1, "the XID 79 before the reboot counted: {f:?}");
+        assert_eq!(f[0].evidence["xid"], 13);
         assert_eq!(f[0].location.line, Some(4));
     }
 }

@@ -1166,6 +1166,134 @@ pub fn recovery_action_154(message: &str) -> Option<XidAction> {
     })
 }
 
+/// Words in an event's message that change its code's verdict (NVIDIA's catalog decodes these
+/// codes from the message, not from the number alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct XidWordRule {
+    /// The words, as the driver writes them (matched case-insensitively).
+    pub words: &'static str,
+    /// The event's severity when they appear.
+    pub severity: Severity,
+    /// The event's action when they appear.
+    pub action: XidAction,
+    /// Why, in a sentence.
+    pub meaning: &'static str,
+}
+
+const NVLINK5_WORDS: &[XidWordRule] = &[
+    XidWordRule {
+        words: "Nonfatal",
+        severity: W,
+        action: NoAct,
+        meaning: "the NVLink unit corrected or contained the error: logged for telemetry, no recovery; watch for repeats",
+    },
+    XidWordRule {
+        words: "Fatal",
+        severity: E,
+        action: Reset,
+        meaning: "the link (or the GPU) is down: stop its workloads and reset the GPU",
+    },
+];
+
+const RECOVERY_154_WORDS: &[XidWordRule] = &[
+    XidWordRule { words: "(None)", severity: I, action: NoAct, meaning: "the driver needs no recovery any more" },
+    XidWordRule {
+        words: "(Drain P2P)",
+        severity: W,
+        action: Reset,
+        meaning: "drain peer-to-peer traffic, then reset the GPU",
+    },
+    XidWordRule {
+        words: "(Drain and Reset)",
+        severity: W,
+        action: Reset,
+        meaning: "drain the GPU's work, then reset it",
+    },
+    XidWordRule {
+        words: "(GPU Reset Required)",
+        severity: W,
+        action: Reset,
+        meaning: "the GPU must be reset before it is used again",
+    },
+    XidWordRule {
+        words: "(Node Reboot Required)",
+        severity: W,
+        action: Reboot,
+        meaning: "the node must be rebooted; a GPU reset is not enough",
+    },
+];
+
+/// The words that change a code's verdict, most specific first; empty for codes whose number
+/// alone decides. `gpuguard explain xid N` lists them.
+///
+/// ```
+/// let rules = gpuguard::xid::xid_word_rules(145);
+/// assert_eq!(rules[0].words, "Nonfatal");
+/// assert!(gpuguard::xid::xid_word_rules(48).is_empty());
+/// ```
+pub fn xid_word_rules(code: u32) -> &'static [XidWordRule] {
+    match code {
+        144..=150 => NVLINK5_WORDS,
+        154 => RECOVERY_154_WORDS,
+        _ => &[],
+    }
+}
+
+/// One event's severity and action: its code's, unless its words change them
+/// ([`xid_word_rules`]). `words` names the rule that decided, if one did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct XidJudgement {
+    /// The event's severity.
+    pub severity: Severity,
+    /// The event's action.
+    pub action: XidAction,
+    /// The words that decided, when they changed the code's default.
+    pub words: Option<&'static str>,
+}
+
+/// Judges one event from its code and its message.
+///
+/// ```
+/// use gpuguard::xid::{XidAction, judge_xid};
+/// let m = "RLW_SRC_TRACK Nonfatal XC0 i0 Link 05 (0x04084507 0x00000004)";
+/// assert_eq!(judge_xid(145, m).action, XidAction::None);
+/// assert_eq!(judge_xid(145, "RLW_SRC_TRACK Fatal XC0 i0 Link 05").action, XidAction::ResetGpu);
+/// assert_eq!(judge_xid(48, "anything").action, XidAction::DrainAndReplace);
+/// ```
+pub fn judge_xid(code: u32, message: &str) -> XidJudgement {
+    let info = classify_xid(code);
+    let default = XidJudgement { severity: info.severity, action: info.action, words: None };
+    match code {
+        144..=150 => {
+            // "Nonfatal" holds "fatal": test the longer word first, as whole words.
+            let lower = message.to_ascii_lowercase();
+            let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+            let nonfatal = words.contains(&"nonfatal") || lower.contains("non-fatal");
+            let rule = if nonfatal {
+                Some(&NVLINK5_WORDS[0])
+            } else if words.contains(&"fatal") {
+                Some(&NVLINK5_WORDS[1])
+            } else {
+                None
+            };
+            rule.map_or(default, |r| XidJudgement { severity: r.severity, action: r.action, words: Some(r.words) })
+        }
+        154 => match recovery_action_154(message) {
+            Some(action) => {
+                let lower = message.to_ascii_lowercase();
+                let rule = RECOVERY_154_WORDS.iter().find(|r| lower.contains(&r.words.to_ascii_lowercase()));
+                XidJudgement {
+                    severity: if action == XidAction::None { I } else { W },
+                    action,
+                    words: rule.map(|r| r.words),
+                }
+            }
+            None => default,
+        },
+        _ => default,
+    }
+}
+
 /// Every documented code, sorted.
 ///
 /// ```

@@ -1,9 +1,13 @@
-//! One parser for every XID line users paste: raw dmesg, `dmesg -T`, syslog/kern.log,
-//! journalctl (any month language), /dev/kmsg records, old drivers without `PCI:`.
-//! Byte-oriented: invalid UTF-8 is replaced, never an error; nothing here can panic or loop.
+//! One parser for every XID line users paste: raw dmesg, `dmesg -T`/`--decode`/`--time-format
+//! iso`, syslog/kern.log (RFC 3164 and 5424, `#012` escapes), journalctl (`short`, `short-iso`,
+//! `short-precise`, `json`; any month language), Talos, /dev/kmsg records, old drivers without
+//! `PCI:`. The header (who wrote the line, when) is read by [`super::header`] and
+//! [`super::journal`]; this file reads the event itself. Byte-oriented: invalid UTF-8 is
+//! replaced, never an error; nothing here can panic or loop.
 
+use super::header::{Header, Writer, header};
+use super::journal;
 use memchr::memmem;
-use serde::Serialize;
 use std::sync::LazyLock;
 
 /// The marker every XID line carries; lines without it are skipped by a SIMD search.
@@ -11,26 +15,28 @@ pub const XID_MARKER: &[u8] = b"NVRM: Xid";
 
 pub(crate) static XID_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(XID_MARKER));
 
-/// One XID event as the log wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct XidEvent {
-    /// The XID code.
+/// One XID line's fields as the log wrote them (timestamps normalised, see [`super::header`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parsed {
     pub xid: u32,
-    /// The PCI bus id as written (`0000:3b:00`), without the `PCI:` prefix; `None` if absent.
     pub pci: Option<String>,
-    /// The MIG GPU instance the event hit (`(PCI:0000:01:00 GPU-I:05)` gives 5); the event still
-    /// counts against the physical GPU in `pci`.
     pub gpu_instance: Option<u32>,
-    /// Process id; `None` when absent or `'<unknown>'`.
     pub pid: Option<u32>,
-    /// Process name, when given (`<unknown>` is kept as written).
     pub process: Option<String>,
-    /// The timestamp as the log wrote it (`1234.567890`, `Jan  1 00:00:00`, kmsg microseconds).
     pub timestamp: Option<String>,
-    /// The detail text after the code, pid and name.
     pub message: String,
-    /// The XID this one says it was caused by ("... caused by previous Xid 48").
     pub caused_by: Option<u32>,
+}
+
+/// What one line holding the marker turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LineKind {
+    /// An XID event the kernel wrote (or a bare line that names no writer).
+    Event(Parsed),
+    /// XID text that is not the kernel's word: why, and who wrote it.
+    Ignored { reason: String, writer: String },
+    /// Not an XID event at all (banners, "Xid" in other text).
+    NotXid,
 }
 
 /// Longest PCI field kept, in bytes.
@@ -44,28 +50,55 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(trim(b)).into_owned()
 }
 
-/// Parses one line. Returns `None` for lines that are not XID events (NVRM banners,
-/// "GPU at PCI…", API mismatch, "Xid" in other text).
-///
-/// ```
-/// let e = gpuguard::xid::parse_xid_line(
-///     b"[ 4321.123456] NVRM: Xid (PCI:0000:3b:00): 48, pid=2210, name=python, An uncorrectable double bit error",
-/// ).unwrap();
-/// assert_eq!((e.xid, e.pci.as_deref(), e.pid), (48, Some("0000:3b:00"), Some(2210)));
-/// assert_eq!(e.timestamp.as_deref(), Some("4321.123456"));
-/// assert!(gpuguard::xid::parse_xid_line(b"NVRM: loading NVIDIA UNIX x86_64 Kernel Module").is_none());
-/// ```
-pub fn parse_xid_line(line: &[u8]) -> Option<XidEvent> {
-    let at = XID_FINDER.find(line)?;
-    parse_at(line, at)
-}
-
-/// Parses a line whose marker is known to start at `at`.
-pub(crate) fn parse_at(line: &[u8], at: usize) -> Option<XidEvent> {
+/// Reads one line that holds the marker at `at`.
+pub(crate) fn parse_line(line: &[u8], at: usize) -> LineKind {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let prefix = &line[..at];
+    if journal::is_json(line) {
+        return match journal::journal_line(line) {
+            // The n-th marker of the line is the n-th of its MESSAGE (JSON escapes none of
+            // the marker's bytes), so each event of a "#012"-joined message is read once.
+            Ok(j) => match XID_FINDER.find_iter(&j.message).nth(XID_FINDER.find_iter(&line[..at]).count()) {
+                Some(m) => judge_writer(j.header, body(&j.message, m)),
+                None => LineKind::NotXid,
+            },
+            Err(why) => LineKind::Ignored { reason: why.to_owned(), writer: "unknown".to_owned() },
+        };
+    }
+    let h = header(&line[..at]);
+    judge_writer(h, body(line, at))
+}
+
+/// The next marker on the line that starts a message of its own: rsyslog writes a multi-line
+/// message as one line with "#012" for each newline, so one line can hold several events.
+pub(crate) fn next_marker(line: &[u8], at: usize) -> Option<usize> {
+    let from = at + XID_MARKER.len();
+    let rest = line.get(from..)?;
+    let nl = memmem::find(rest, b"#012")?;
+    Some(from + nl + XID_FINDER.find(&rest[nl..])?)
+}
+
+fn judge_writer(h: Header, body: Option<Parsed>) -> LineKind {
+    let Some(mut p) = body else { return LineKind::NotXid };
+    match h.writer {
+        Writer::Kernel | Writer::Untagged => {
+            p.timestamp = h.timestamp;
+            LineKind::Event(p)
+        }
+        Writer::Program(who) => LineKind::Ignored {
+            reason: format!("written by the user-space program `{who}`, not the kernel"),
+            writer: who,
+        },
+    }
+}
+
+/// The event after the marker: "(PCI:…): code, pid=…, name=…, message".
+fn body(line: &[u8], at: usize) -> Option<Parsed> {
     let mut rest = line[at + XID_MARKER.len()..].trim_ascii_start();
+    // rsyslog's "#012" is a newline: the event ends there.
+    if let Some(i) = memmem::find(rest, b"#012") {
+        rest = &rest[..i];
+    }
     // Optional "(PCI:0000:3b:00)" or "(0000:3b:00)", then ':'.
     let mut pci = None;
     let mut gpu_instance = None;
@@ -107,16 +140,15 @@ pub(crate) fn parse_at(line: &[u8], at: usize) -> Option<XidEvent> {
         process = Some(text(value)).filter(|s| !s.is_empty());
         rest = after;
     }
-    let message = text(rest);
-    Some(XidEvent {
+    Some(Parsed {
         xid,
         pci,
         gpu_instance,
         pid,
         process,
-        timestamp: timestamp(prefix),
+        timestamp: None,
         caused_by: caused_by(rest),
-        message,
+        message: text(rest),
     })
 }
 
@@ -141,48 +173,10 @@ fn caused_by(detail: &[u8]) -> Option<u32> {
     std::str::from_utf8(&r[..n]).ok()?.parse().ok()
 }
 
-/// The timestamp from what precedes "NVRM:", as written.
-fn timestamp(prefix: &[u8]) -> Option<String> {
-    let mut p = trim(prefix);
-    // syslog / journalctl: "<time> <host> kernel: [ 12.3] " -> "<time>".
-    if let Some(k) = memmem::rfind(p, b"kernel:") {
-        let header = trim(&p[..k]);
-        let header = match header.iter().rposition(|b| b.is_ascii_whitespace()) {
-            Some(sp) => trim(&header[..sp]),
-            None => header,
-        };
-        return bracketed(header).or_else(|| Some(text(header)).filter(|s| time_like(s)));
-    }
-    // "<4>" console log level.
-    if p.first() == Some(&b'<') {
-        if let Some(e) = memchr::memchr(b'>', p) {
-            p = trim(&p[e + 1..]);
-        }
-    }
-    // /dev/kmsg: "6,1234,5678,-;" -> the microseconds field.
-    if p.ends_with(b";") && p.first().is_some_and(u8::is_ascii_digit) {
-        return p.split(|b| *b == b',').nth(2).map(text).filter(|s| !s.is_empty());
-    }
-    bracketed(p).or_else(|| Some(text(p)).filter(|s| time_like(s)))
-}
-
-/// The content of a leading "[ ... ]" when it is a time ("[ 12.345]", "[Sat Nov 28 13:54:20
-/// 2026]"), not a tag ("[gpu-health] [WARN] ... NVRM: Xid" from a monitor that re-logs lines).
-fn bracketed(p: &[u8]) -> Option<String> {
-    let r = p.strip_prefix(b"[")?;
-    let e = memchr::memchr(b']', r)?;
-    Some(text(&r[..e])).filter(|s| time_like(s))
-}
-
-/// A short run of digits with ':' or '.' among them, and no brackets: what kernel, syslog and
-/// dmesg -T times look like, and what tags and free text before "NVRM:" do not.
-fn time_like(s: &str) -> bool {
-    s.len() <= 40 && s.bytes().any(|b| b.is_ascii_digit()) && s.contains([':', '.']) && !s.contains(['[', ']'])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xid::{XidEvent, parse_xid_line};
 
     fn p(s: &str) -> XidEvent {
         parse_xid_line(s.as_bytes()).unwrap_or_else(|| panic!("no event in {s:?}"))
@@ -193,7 +187,7 @@ mod tests {
         let e = p(
             "[Sat Nov 28 13:54:20 2026] NVRM: Xid (PCI:0000:b1:00): 79, pid=0, name=nvidia-smi, GPU has fallen off the bus.",
         );
-        assert_eq!(e.timestamp.as_deref(), Some("Sat Nov 28 13:54:20 2026"));
+        assert_eq!(e.timestamp.as_deref(), Some("2026-11-28T13:54:20"));
         assert_eq!((e.xid, e.pid, e.process.as_deref()), (79, Some(0), Some("nvidia-smi")));
         assert_eq!(e.message, "GPU has fallen off the bus.");
 
@@ -237,7 +231,21 @@ mod tests {
         assert_eq!(p("gpu-node-7 kernel: NVRM: Xid (PCI:0000:3b:00): 79, x").timestamp, None);
 
         let e = p("2024-03-01T10:00:00.123+0000 host kernel: NVRM: Xid 79");
-        assert_eq!((e.xid, e.pci.clone(), e.timestamp.as_deref()), (79, None, Some("2024-03-01T10:00:00.123+0000")));
+        assert_eq!((e.xid, e.pci.clone(), e.timestamp.as_deref()), (79, None, Some("2024-03-01T10:00:00.123+00:00")));
+
+        // rsyslog's #012 ends the event; the header is the first line's.
+        let e = p(
+            "Mar 14 08:02:11 n kernel: NVRM: GPU at PCI:0000:3b:00#012NVRM: Xid (PCI:0000:3b:00): 79, pid=1, name=x, GPU has fallen off the bus.#012NVRM: GPU Board Serial Number: 1",
+        );
+        assert_eq!(
+            (e.xid, e.timestamp.as_deref(), e.message.as_str()),
+            (79, Some("Mar 14 08:02:11"), "GPU has fallen off the bus.")
+        );
+        // journalctl -o json
+        let e = p(
+            r#"{"__REALTIME_TIMESTAMP":"1710403331100200","_TRANSPORT":"kernel","MESSAGE":"NVRM: Xid (PCI:0000:3b:00): 48, pid=7, name=py, DBE"}"#,
+        );
+        assert_eq!((e.xid, e.pid, e.timestamp.as_deref()), (48, Some(7), Some("2024-03-14T08:02:11.1002Z")));
     }
 
     #[test]
@@ -250,6 +258,9 @@ mod tests {
             "NVRM: Xid tracking enabled",
             "NVRM: Xid (PCI:0000:3b:00): 48abc",
             "NVRM: Xid (PCI:0000:3b:00",
+            // user space, not the kernel
+            "Mar 14 08:05:40 gpu-node-3 someuser[51234]: NVRM: Xid (PCI:0000:3b:00): 79, pid=1, name=x, x",
+            r#"{"_TRANSPORT":"stdout","SYSLOG_IDENTIFIER":"python3","MESSAGE":"NVRM: Xid (PCI:0000:3b:00): 79, x"}"#,
         ] {
             assert!(parse_xid_line(s.as_bytes()).is_none(), "{s}");
         }

@@ -1,0 +1,424 @@
+//! The per-GPU summary sink: counts per GPU and code, follow-ons told from root causes, one
+//! verdict per GPU, GG005 findings. Bounded: at most [`MAX_SUMMARY_GPUS`] GPUs and
+//! [`MAX_CODES_PER_GPU`] codes per GPU are kept (a garbled or hostile log can name endless GPUs
+//! and codes, and the node agent keeps a summary for weeks); events past that are counted in
+//! [`XidSummary::overflow_events`].
+
+use super::catalog::{XidAction, classify_xid, judge_xid, recovery_action_154};
+use super::event::XidEvent;
+use super::parse::Parsed;
+use crate::severity::Severity;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Most GPUs (PCI bus ids) the summary keeps. A node has at most a few dozen.
+pub const MAX_SUMMARY_GPUS: usize = 256;
+/// Most distinct codes the summary keeps per GPU. A failing GPU logs a handful.
+pub const MAX_CODES_PER_GPU: usize = 64;
+/// Most rows (GPU × code) a summary can hold: the one bound on its size (about 300 bytes a
+/// row, so under 5 MiB), whatever the log. The agent's summary is this one.
+pub const MAX_SUMMARY_ROWS: usize = MAX_SUMMARY_GPUS * MAX_CODES_PER_GPU;
+/// Most ignored lines and notes kept as examples (all are counted).
+const MAX_EXAMPLES: usize = 16;
+/// Most distinct causes remembered per GPU from "caused by previous Xid N".
+const MAX_NAMED_CAUSES: usize = 8;
+
+/// Events of one row by their own severity (an event's words can lower its code's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    /// Events judged `error` (NVLink `Fatal`, ECC, fallen off the bus …).
+    pub error: u64,
+    /// Events judged `warning` (NVLink `Nonfatal` …).
+    pub warning: u64,
+    /// Events judged `info`.
+    pub info: u64,
+}
+
+impl SeverityCounts {
+    fn add(&mut self, s: Severity) {
+        match s {
+            Severity::Error => self.error += 1,
+            Severity::Warning => self.warning += 1,
+            Severity::Info => self.info += 1,
+        }
+    }
+}
+
+/// Per GPU and code: how many, how bad, when first and last.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct XidSummaryEntry {
+    /// PCI bus id as written, or `unknown`.
+    pub gpu: String,
+    /// The code.
+    pub xid: u32,
+    /// Its name.
+    pub name: &'static str,
+    /// The worst severity of its events (each judged from its words).
+    pub severity: Severity,
+    /// Its category.
+    pub category: &'static str,
+    /// The action of its worst event.
+    pub action: &'static str,
+    /// Events seen.
+    pub count: u64,
+    /// Of those, events that are not follow-ons of another.
+    pub root_cause_count: u64,
+    /// Events by their own severity.
+    pub by_severity: SeverityCounts,
+    /// Timestamp of the first event.
+    pub first_seen: Option<String>,
+    /// Timestamp of the last event.
+    pub last_seen: Option<String>,
+    /// `file:line` of the first event.
+    pub first_location: String,
+    /// `file:line` of the worst event (the one that set `severity` and `action`).
+    pub worst_location: String,
+    #[serde(skip)]
+    worst: (Severity, XidAction),
+}
+
+/// The verdict for one GPU: its worst root cause, with follow-ons collapsed into it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GpuVerdict {
+    /// PCI bus id, or `unknown`.
+    pub gpu: String,
+    /// The root-cause XID that decides the action. Never a line that names another cause: when
+    /// every event names its cause, this is the named cause (see `root_in_log`).
+    pub root_xid: u32,
+    /// Its severity.
+    pub severity: Severity,
+    /// The action to take for this GPU: the root cause's, or the driver's own when its last XID
+    /// 154 asks for more.
+    pub action: &'static str,
+    /// The recovery the driver asked for in its last XID 154 on this GPU, if any.
+    pub driver_action: Option<&'static str>,
+    /// False when the root cause's own line is not in the scanned log (only the follow-ons that
+    /// name it are).
+    pub root_in_log: bool,
+    /// `file:line` of the event that decided the verdict, when it is in the log.
+    pub decided_by: Option<String>,
+    /// All events on this GPU.
+    pub events: u64,
+    /// Events collapsed into their cause.
+    pub follow_on_events: u64,
+    /// One line for people.
+    pub message: String,
+}
+
+/// A line with XID text that did not count as an event, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XidIgnoredLine {
+    /// Input name.
+    pub file: String,
+    /// 1-based line.
+    pub line: u64,
+    /// Who wrote it (`someuser[51234]`, `facility user`).
+    pub writer: String,
+    /// Why it is not an event.
+    pub reason: String,
+}
+
+/// Lines with XID text that are not the kernel's word: counted, a few kept as examples.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct XidIgnored {
+    /// How many.
+    pub lines: u64,
+    /// The first few.
+    pub examples: Vec<XidIgnoredLine>,
+}
+
+/// Something a scan wants people to know that is not an error: an input skipped (a FIFO in a
+/// directory, a symlink loop), or cut short (a log truncated while it was read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XidNote {
+    /// Input name.
+    pub file: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// Everything a scan learned, without the events themselves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct XidSummary {
+    /// Events found (the kernel's).
+    pub events: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Inputs read (files, stdin, strings).
+    pub inputs: u64,
+    /// Per GPU and code, ordered by GPU then code.
+    pub by_gpu: Vec<XidSummaryEntry>,
+    /// One per GPU with events.
+    pub verdicts: Vec<GpuVerdict>,
+    /// XID text that user space wrote: never events or verdicts.
+    pub ignored: XidIgnored,
+    /// Inputs skipped or cut short (the first few; `notes_total` counts all).
+    pub notes: Vec<XidNote>,
+    /// All notes, kept or not.
+    pub notes_total: u64,
+    /// Events past the summary's bound ([`MAX_SUMMARY_ROWS`]): counted in `events`, not in
+    /// `by_gpu`.
+    pub overflow_events: u64,
+}
+
+#[derive(Debug, Default)]
+struct GpuState {
+    rows: Vec<XidSummaryEntry>,
+    driver_action: Option<XidAction>,
+    named_causes: Vec<u32>,
+}
+
+/// Accumulates the summary, event by event.
+#[derive(Debug, Default)]
+pub(crate) struct SummarySink {
+    gpus: BTreeMap<String, GpuState>,
+    pub(crate) events: u64,
+    pub(crate) lines: u64,
+    pub(crate) inputs: u64,
+    ignored: XidIgnored,
+    notes: Vec<XidNote>,
+    notes_total: u64,
+    overflow_events: u64,
+}
+
+fn is_follow_on(xid: u32, caused_by: Option<u32>, earlier: &[XidSummaryEntry]) -> bool {
+    // The driver says so: even "caused by previous Xid 45" on a 45, or a cause not in the log.
+    if caused_by.is_some() {
+        return true;
+    }
+    let any = |f: &dyn Fn(u32) -> bool| earlier.iter().any(|r| f(r.xid));
+    match xid {
+        // Cleanup after any earlier error on the GPU.
+        45 => any(&|c| c != 45),
+        // Retirement/remap bookkeeping after an uncorrectable ECC error.
+        63 | 64 => any(&|c| matches!(c, 48 | 94 | 95)),
+        // DRAM/SRAM detail that newer drivers log right after the 48 it describes.
+        171 | 172 => any(&|c| c == 48),
+        // NVLink errors reported because the GPU itself failed.
+        74 => any(&|c| matches!(c, 79 | 48 | 95)),
+        // A recovery-action notice after the error that caused it.
+        154 => any(&|c| c != 154),
+        _ => false,
+    }
+}
+
+impl SummarySink {
+    /// Counts one parsed event and returns it judged.
+    pub(crate) fn event(&mut self, p: Parsed, file: &str, line: u64) -> XidEvent {
+        self.events += 1;
+        let gpu = p.pci.clone().unwrap_or_else(|| "unknown".to_owned());
+        let full = self.gpus.len() >= MAX_SUMMARY_GPUS && !self.gpus.contains_key(&gpu);
+        if full {
+            self.overflow_events += 1;
+            let follow_on = p.caused_by.is_some();
+            return XidEvent::new(p, file, line, follow_on);
+        }
+        let g = self.gpus.entry(gpu.clone()).or_default();
+        let follow_on = is_follow_on(p.xid, p.caused_by, &g.rows);
+        if let Some(c) = p.caused_by {
+            if !g.named_causes.contains(&c) && g.named_causes.len() < MAX_NAMED_CAUSES {
+                g.named_causes.push(c);
+            }
+        }
+        if p.xid == 154 {
+            if let Some(action) = recovery_action_154(&p.message) {
+                g.driver_action = Some(action);
+            }
+        }
+        let location = format!("{file}:{line}");
+        let judged = judge_xid(p.xid, &p.message);
+        let row = match g.rows.iter().position(|r| r.xid == p.xid) {
+            Some(i) => Some(i),
+            None if g.rows.len() < MAX_CODES_PER_GPU => {
+                let info = classify_xid(p.xid);
+                g.rows.push(XidSummaryEntry {
+                    gpu,
+                    xid: p.xid,
+                    name: info.name,
+                    severity: judged.severity,
+                    category: info.category.as_str(),
+                    action: judged.action.as_str(),
+                    count: 0,
+                    root_cause_count: 0,
+                    by_severity: SeverityCounts::default(),
+                    first_seen: p.timestamp.clone(),
+                    last_seen: None,
+                    first_location: location.clone(),
+                    worst_location: location.clone(),
+                    worst: (judged.severity, judged.action),
+                });
+                Some(g.rows.len() - 1)
+            }
+            None => None,
+        };
+        match row {
+            Some(i) => {
+                let r = &mut g.rows[i];
+                r.count += 1;
+                r.root_cause_count += u64::from(!follow_on);
+                r.by_severity.add(judged.severity);
+                r.last_seen.clone_from(&p.timestamp);
+                if (judged.severity, judged.action) > r.worst {
+                    r.worst = (judged.severity, judged.action);
+                    r.severity = judged.severity;
+                    r.action = judged.action.as_str();
+                    r.worst_location = location;
+                }
+            }
+            None => self.overflow_events += 1,
+        }
+        XidEvent::new(p, file, line, follow_on)
+    }
+
+    /// Counts a line that is not the kernel's word.
+    pub(crate) fn ignored(&mut self, file: &str, line: u64, writer: String, reason: String) {
+        self.ignored.lines += 1;
+        if self.ignored.examples.len() < MAX_EXAMPLES {
+            self.ignored.examples.push(XidIgnoredLine { file: file.to_owned(), line, writer, reason });
+        }
+    }
+
+    /// Adds a note about an input.
+    pub(crate) fn note(&mut self, file: &str, message: String) {
+        self.notes_total += 1;
+        if self.notes.len() < MAX_EXAMPLES {
+            self.notes.push(XidNote { file: file.to_owned(), message });
+        }
+    }
+
+    /// The summary so far, with one verdict per GPU.
+    pub(crate) fn summary(&self) -> XidSummary {
+        let mut by_gpu = Vec::new();
+        let mut verdicts = Vec::new();
+        for (gpu, g) in &self.gpus {
+            let mut rows: Vec<&XidSummaryEntry> = g.rows.iter().collect();
+            rows.sort_by_key(|r| r.xid);
+            by_gpu.extend(rows.iter().map(|r| (*r).clone()));
+            let events: u64 = rows.iter().map(|r| r.count).sum();
+            let roots: u64 = rows.iter().map(|r| r.root_cause_count).sum();
+            // The worst root cause decides; a line that names another cause never does.
+            let root =
+                rows.iter().filter(|r| r.root_cause_count > 0).max_by_key(|r| (r.worst, std::cmp::Reverse(r.xid)));
+            let (root_xid, severity, action, root_in_log, decided_by) = match (root, g.named_causes.first()) {
+                (Some(r), _) => (r.xid, r.worst.0, r.worst.1, true, Some(r.worst_location.clone())),
+                (None, Some(&named)) => {
+                    let info = classify_xid(named);
+                    (named, info.severity, info.action, false, None)
+                }
+                // Only heuristic follow-ons (cannot happen: their cause is a row); the worst row.
+                (None, None) => match rows.iter().max_by_key(|r| r.worst) {
+                    Some(r) => (r.xid, r.worst.0, r.worst.1, true, Some(r.worst_location.clone())),
+                    None => continue,
+                },
+            };
+            let info = classify_xid(root_xid);
+            let mut act = action;
+            let asked = match g.driver_action {
+                Some(d) if d > action => {
+                    act = d;
+                    format!(" (the driver's XID 154 asks for {})", d.as_str())
+                }
+                _ => String::new(),
+            };
+            let outside = if root_in_log { "" } else { " (named by its follow-ons; its own line is not in the log)" };
+            verdicts.push(GpuVerdict {
+                gpu: gpu.clone(),
+                root_xid,
+                severity,
+                action: act.as_str(),
+                driver_action: g.driver_action.map(XidAction::as_str),
+                root_in_log,
+                decided_by,
+                events,
+                follow_on_events: events - roots,
+                message: format!(
+                    "GPU {gpu}: XID {root_xid} ({}){outside} is the root cause of {events} event(s), {} collapsed as follow-ons; action: {}{asked}",
+                    info.name,
+                    events - roots,
+                    act.as_str()
+                ),
+            });
+        }
+        XidSummary {
+            events: self.events,
+            lines: self.lines,
+            inputs: self.inputs,
+            by_gpu,
+            verdicts,
+            ignored: self.ignored.clone(),
+            notes: self.notes.clone(),
+            notes_total: self.notes_total,
+            overflow_events: self.overflow_events,
+        }
+    }
+}
+
+/// GG005 findings: one per GPU and root-cause code (follow-ons collapse into their cause), and
+/// one per GPU whose root cause is named only by its follow-ons. Both `gpuguard xid` and
+/// `gpuguard doctor` report these.
+///
+/// ```
+/// let mut s = gpuguard::xid::XidScanner::new();
+/// s.scan_bytes(b"NVRM: Xid (PCI:0000:01:00): 48, DBE\nNVRM: Xid (PCI:0000:01:00): 63, remap\n", "x", &mut |_| {});
+/// let f = gpuguard::xid::xid_findings(&s.summary());
+/// assert_eq!(f.len(), 1);
+/// assert_eq!(f[0].rule, "GG005");
+/// ```
+pub fn xid_findings(summary: &XidSummary) -> Vec<crate::Finding> {
+    let mut out: Vec<crate::Finding> = summary
+        .by_gpu
+        .iter()
+        .filter(|e| e.root_cause_count > 0)
+        .map(|e| {
+            let when = match (&e.first_seen, &e.last_seen) {
+                (Some(a), Some(b)) if a != b => format!(", first {a}, last {b}"),
+                (Some(a), _) => format!(", at {a}"),
+                _ => String::new(),
+            };
+            let action = action_of(e.action);
+            let (file, line) = split_location(&e.worst_location);
+            crate::Finding::new(
+                "GG005",
+                e.severity,
+                format!(
+                    "GPU {}: XID {} ({}) seen {} time(s){when}; action: {}",
+                    e.gpu, e.xid, e.name, e.count, e.action
+                ),
+                action.advice(),
+            )
+            .with_location(crate::Location { file, line, path: Some(e.gpu.clone()), ..Default::default() })
+            .with_evidence("xid", e.xid)
+            .with_evidence("category", e.category)
+            .with_evidence("action", e.action)
+            .with_evidence("count", e.count)
+            .with_evidence("root_cause_count", e.root_cause_count)
+            .with_evidence("by_severity", serde_json::to_value(e.by_severity).unwrap_or_default())
+        })
+        .collect();
+    for v in summary.verdicts.iter().filter(|v| !v.root_in_log) {
+        out.push(
+            crate::Finding::new("GG005", v.severity, v.message.clone(), action_of(v.action).advice())
+                .with_location(crate::Location { path: Some(v.gpu.clone()), ..Default::default() })
+                .with_evidence("xid", v.root_xid)
+                .with_evidence("action", v.action)
+                .with_evidence("count", v.events)
+                .with_evidence("root_cause_count", 0),
+        );
+    }
+    out
+}
+
+fn split_location(loc: &str) -> (Option<String>, Option<usize>) {
+    match loc.rsplit_once(':') {
+        Some((f, l)) => (Some(f.to_owned()), l.parse().ok()),
+        None => (Some(loc.to_owned()), None),
+    }
+}
+
+fn action_of(name: &str) -> XidAction {
+    use XidAction::*;
+    [None, RestartApp, Investigate, ResetGpu, RebootNode, DrainAndReplace]
+        .into_iter()
+        .find(|a| a.as_str() == name)
+        .unwrap_or(Investigate)
+}
