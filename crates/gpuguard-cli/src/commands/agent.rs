@@ -2,7 +2,7 @@
 //! NVML, runs the doctor on an interval, and serves it all on `/metrics` for Prometheus.
 
 use clap::Args;
-use gpuguard::agent::{Agent, AgentConfig, KernelLog};
+use gpuguard_agent::{Agent, AgentConfig, KernelLog};
 use std::path::PathBuf;
 use std::time::Duration;
 

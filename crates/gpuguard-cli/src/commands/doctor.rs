@@ -73,7 +73,7 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
     let (report, facts) = doctor_with_facts(&Host::new(a.root), &options, &mut tally);
     let format = match a.format {
         DoctorFormat::Prometheus => {
-            let families = gpuguard::agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
+            let families = gpuguard_agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
             print(&gpuguard::render::prometheus::to_prometheus(&families))?;
             return Ok(exit_code(&report, a.fail_on));
         }

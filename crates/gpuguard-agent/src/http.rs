@@ -4,7 +4,7 @@
 //! slow or stuck scraper costs one thread for a few seconds and never holds the state lock: the
 //! page is rendered under the lock, written after it is released.
 
-use super::state::AgentState;
+use crate::state::AgentState;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! path (a new inode): the old file is drained to its end, then the new one is read from its start.
 //! With `copytruncate` the file shrinks in place: it is read again from the start.
 
-use super::lines::LineAssembler;
+use crate::lines::LineAssembler;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -66,7 +66,7 @@ impl FileFollower {
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("kern.log");
     /// std::fs::write(&path, "old line\n").unwrap();
-    /// let mut f = gpuguard::agent::FileFollower::new(&path, false);
+    /// let mut f = gpuguard_agent::FileFollower::new(&path, false);
     /// let mut got = Vec::new();
     /// f.poll(&mut |b| got.extend_from_slice(b)).unwrap();
     /// assert!(got.is_empty()); // started at the end

@@ -1,4 +1,4 @@
-//! Fleet mode: a node agent that follows the kernel log for XID events, samples NVML and runs the
+//! `gpuguard_agent`, fleet mode: a node agent that follows the kernel log for XID events, samples NVML and runs the
 //! doctor on an interval, and serves all of it to Prometheus on `/metrics` (plus `/healthz`).
 //!
 //! Threads, so no part can stall another: one follower per kernel log, one sampler (NVML and the
@@ -20,8 +20,8 @@ pub use lines::LineAssembler;
 pub use metrics::{finding_metrics, node_metrics, nvml_metrics};
 pub use state::{AgentState, LogStats, NvmlSample, unix_now};
 
-use crate::doctor::{DoctorOptions, doctor};
-use crate::probe::{Host, nvml};
+use gpuguard::doctor::{DoctorOptions, doctor};
+use gpuguard::probe::{Host, nvml};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,7 +50,7 @@ impl KernelLog {
     /// CAP_SYSLOG), else the first kernel log file under `root` that can be read.
     ///
     /// ```
-    /// let none = gpuguard::agent::KernelLog::discover(std::path::Path::new("/nonexistent"));
+    /// let none = gpuguard_agent::KernelLog::discover(std::path::Path::new("/nonexistent"));
     /// assert!(none.is_none());
     /// ```
     pub fn discover(root: &std::path::Path) -> Option<KernelLog> {
@@ -59,7 +59,7 @@ impl KernelLog {
         if KmsgFollower::open(&kmsg).is_ok() {
             return Some(KernelLog::Kmsg(kmsg));
         }
-        crate::probe::kernel_log::SOURCES
+        gpuguard::probe::kernel_log::SOURCES
             .iter()
             .skip(1)
             .map(|s| host.path(s))
@@ -137,7 +137,7 @@ impl Agent {
     /// be bound; a kernel log or NVML that cannot be read is reported in the metrics instead.
     ///
     /// ```
-    /// use gpuguard::agent::{Agent, AgentConfig};
+    /// use gpuguard_agent::{Agent, AgentConfig};
     /// use std::io::{Read, Write};
     /// let config = AgentConfig { listen: "127.0.0.1:0".into(), nvml_library: None, doctor_interval: None, ..Default::default() };
     /// let agent = Agent::start(config).unwrap();

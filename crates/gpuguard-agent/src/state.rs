@@ -2,11 +2,11 @@
 //! the last NVML sample, the last doctor report. Everything here is bounded: the XID summary
 //! grows only with distinct GPU × code pairs, and the rest is replaced, not appended to.
 
-use super::metrics::node_metrics;
-use crate::Report;
-use crate::probe::nvml::NvmlFacts;
-use crate::render::prometheus::{MetricFamily, MetricType, to_prometheus};
-use crate::xid::XidScanner;
+use crate::metrics::node_metrics;
+use gpuguard::Report;
+use gpuguard::probe::nvml::NvmlFacts;
+use gpuguard::render::prometheus::{MetricFamily, MetricType, to_prometheus};
+use gpuguard::xid::XidScanner;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Counters of one followed kernel log.

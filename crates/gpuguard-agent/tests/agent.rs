@@ -2,7 +2,7 @@
 //! the stand-in library with a counter that climbs between samples, and the HTTP side scraped
 //! over a real loopback socket, including clients that connect and never speak.
 
-use gpuguard::agent::{Agent, AgentConfig, KernelLog};
+use gpuguard_agent::{Agent, AgentConfig, KernelLog};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -140,7 +140,7 @@ fn stuck_scrapers_do_not_stop_log_following_and_extra_clients_get_503() {
     let agent = Agent::start(config(vec![KernelLog::File(log.clone())])).expect("start");
     // Fill every connection slot with clients that never send a request.
     let idle: Vec<TcpStream> =
-        (0..gpuguard::agent::MAX_CONNECTIONS).map(|_| TcpStream::connect(agent.addr()).expect("connect")).collect();
+        (0..gpuguard_agent::MAX_CONNECTIONS).map(|_| TcpStream::connect(agent.addr()).expect("connect")).collect();
     std::thread::sleep(Duration::from_millis(100));
     let answer = get(agent.addr(), "GET /metrics HTTP/1.1\r\n\r\n");
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");

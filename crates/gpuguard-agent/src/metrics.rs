@@ -2,10 +2,10 @@
 //! each GPU, as metric families. The agent serves them on `/metrics`; `gpuguard doctor --format
 //! prometheus` writes the same families once, for node_exporter's textfile collector.
 
-use crate::probe::nvml::{GpuInfo, NvmlFacts};
-use crate::render::prometheus::{MetricFamily, MetricType};
-use crate::xid::{XidSummary, xid_metrics};
-use crate::{CheckStatus, Report, Severity};
+use gpuguard::probe::nvml::{GpuInfo, NvmlFacts};
+use gpuguard::render::prometheus::{MetricFamily, MetricType};
+use gpuguard::xid::{XidSummary, xid_metrics};
+use gpuguard::{CheckStatus, Report, Severity};
 
 const STATUSES: [CheckStatus; 3] = [CheckStatus::Ok, CheckStatus::Finding, CheckStatus::Skipped];
 
@@ -18,7 +18,7 @@ const STATUSES: [CheckStatus; 3] = [CheckStatus::Ok, CheckStatus::Finding, Check
 /// use gpuguard::{Finding, Report, Severity};
 /// let mut r = Report::new("doctor");
 /// r.findings.push(Finding::new("GG001", Severity::Error, "/dev/shm is 64 MiB", "set sizeLimit"));
-/// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard::agent::finding_metrics(&r));
+/// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard_agent::finding_metrics(&r));
 /// assert!(text.contains(r#"gpuguard_finding{rule="GG001",severity="error"} 1"#));
 /// assert!(text.contains(r#"gpuguard_finding{rule="GG005",severity="error"} 0"#));
 /// ```
@@ -28,7 +28,7 @@ pub fn finding_metrics(report: &Report) -> Vec<MetricFamily> {
         "Findings of the gpuguard doctor on this node, by rule and severity.",
         MetricType::Gauge,
     );
-    let mut rules: Vec<&str> = crate::catalog().iter().map(|f| f.id).collect();
+    let mut rules: Vec<&str> = gpuguard::catalog().iter().map(|f| f.id).collect();
     // A rule id outside the catalog (a newer gpuguard's report) still gets its series.
     for f in &report.findings {
         if !rules.contains(&f.rule.as_str()) {
@@ -56,13 +56,13 @@ pub fn finding_metrics(report: &Report) -> Vec<MetricFamily> {
 
 /// Per-GPU families from NVML: identity, MIG mode, compute processes (more than one without
 /// MIG is time-slicing), and the ECC counters, retired pages and remapped rows under the same
-/// names `gpuguard xid --nvidia-smi` uses ([`crate::ecc::ecc_metrics`]).
+/// names `gpuguard xid --nvidia-smi` uses ([`gpuguard::ecc::ecc_metrics`]).
 ///
 /// ```
 /// use gpuguard::probe::nvml::{GpuInfo, NvmlFacts};
 /// let g = GpuInfo { pci_bus_id: "00000000:3B:00.0".into(), processes: vec![7, 8], ecc_volatile_corrected: Some(5), ..Default::default() };
 /// let facts = NvmlFacts { gpus: vec![g], ..Default::default() };
-/// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard::agent::nvml_metrics(&facts));
+/// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard_agent::nvml_metrics(&facts));
 /// assert!(text.contains(r#"gpuguard_gpu_processes{gpu="00000000:3B:00.0"} 2"#));
 /// assert!(text.contains(r#"xid_gpu="0000:3b:00""#));
 /// assert!(text.contains(r#"gpuguard_ecc_errors_total{gpu="00000000:3B:00.0",type="corrected",scope="volatile"} 5"#));
@@ -104,9 +104,9 @@ pub fn nvml_metrics(facts: &NvmlFacts) -> Vec<MetricFamily> {
         let cuda = facts.cuda_version.map_or(String::new(), |c| format!("{}.{}", c / 1000, c % 1000 / 10));
         driver.push(&[("driver_version", v), ("cuda_version", &cuda)], 1.0);
     }
-    let ecc: Vec<crate::ecc::GpuEcc> = facts.gpus.iter().map(GpuInfo::ecc).collect();
+    let ecc: Vec<gpuguard::ecc::GpuEcc> = facts.gpus.iter().map(GpuInfo::ecc).collect();
     let mut out = vec![info, driver, mig, mig_pending, procs];
-    out.extend(crate::ecc::ecc_metrics(&ecc));
+    out.extend(gpuguard::ecc::ecc_metrics(&ecc));
     out
 }
 
@@ -128,7 +128,7 @@ fn pci_as_logged(nvml: &str) -> String {
 /// and the doctor's findings and checks.
 ///
 /// ```
-/// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard::agent::node_metrics(&Default::default(), None, None));
+/// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard_agent::node_metrics(&Default::default(), None, None));
 /// assert!(text.contains("gpuguard_nvml_up 0"));
 /// ```
 pub fn node_metrics(xid: &XidSummary, facts: Option<&NvmlFacts>, report: Option<&Report>) -> Vec<MetricFamily> {
