@@ -1,13 +1,14 @@
 //! What the agent knows, shared between its threads: XID counts from the followed kernel log,
 //! the last NVML sample, the last doctor report. Everything here is bounded: the XID summary
-//! grows only with distinct GPU × code pairs, and the rest is replaced, not appended to.
+//! by the XID module's own row limit (distinct GPU × code pairs, then `other`), and the rest is
+//! replaced, not appended to.
 
-use crate::metrics::node_metrics;
+use crate::follow::LogState;
 use gpuguard::Report;
 use gpuguard::probe::nvml::NvmlFacts;
-use gpuguard::render::prometheus::{MetricFamily, MetricType, to_prometheus};
 use gpuguard::xid::XidScanner;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Counters of one followed kernel log.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,8 @@ pub struct LogStats {
     pub source: String,
     /// Whether the last attempt to read it worked.
     pub up: bool,
+    /// What the path was on the last attempt.
+    pub state: LogState,
     /// Bytes read.
     pub bytes: u64,
     /// Rotations seen (files).
@@ -24,7 +27,8 @@ pub struct LogStats {
     pub lost: u64,
     /// Failed reads or opens.
     pub errors: u64,
-    /// The last error, for people (logged, not exported: it would be an unbounded label).
+    /// The last error, for people: logged and said by `/healthz`, not exported (it would be an
+    /// unbounded label; [`LogStats::state`] is its bounded summary).
     pub last_error: Option<String>,
     /// Next line number in the followed stream.
     pub next_line: u64,
@@ -46,7 +50,8 @@ pub struct NvmlSample {
 /// The agent's shared state.
 #[derive(Debug)]
 pub struct AgentState {
-    started: f64,
+    /// Unix time the agent started.
+    pub started: f64,
     /// XID events from the followed logs.
     pub xid: XidScanner,
     /// One per followed log.
@@ -59,32 +64,15 @@ pub struct AgentState {
     pub heartbeats: Vec<Instant>,
 }
 
+/// Locks the shared state; a thread that panicked while holding it left counters, which are
+/// still worth serving.
+pub(crate) fn lock(state: &Mutex<AgentState>) -> MutexGuard<'_, AgentState> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn family(
-    name: &str,
-    help: &str,
-    kind: MetricType,
-    samples: impl IntoIterator<Item = (Vec<(&'static str, String)>, f64)>,
-) -> MetricFamily {
-    let mut f = MetricFamily::new(name, help, kind);
-    for (labels, v) in samples {
-        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        f.push(&labels, v);
-    }
-    f
-}
-
-fn resident_bytes() -> Option<f64> {
-    // statm: size resident shared … in pages.
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * page.max(1) as f64)
 }
 
 impl AgentState {
@@ -93,105 +81,45 @@ impl AgentState {
         AgentState {
             started: unix_now(),
             xid: XidScanner::new(),
-            logs: sources.iter().map(|s| LogStats { source: s.clone(), next_line: 1, ..Default::default() }).collect(),
+            // Counted as up until the first poll says otherwise (milliseconds after the start).
+            logs: sources
+                .iter()
+                .map(|s| LogStats { source: s.clone(), up: true, next_line: 1, ..Default::default() })
+                .collect(),
             nvml: NvmlSample::default(),
             doctor: None,
             heartbeats: vec![Instant::now(); sources.len()],
         }
     }
 
-    /// Every metric family the agent serves.
-    pub fn families(&self) -> Vec<MetricFamily> {
-        let gauge = MetricType::Gauge;
-        let counter = MetricType::Counter;
-        let per_log = |f: fn(&LogStats) -> f64| {
-            self.logs.iter().map(move |l| (vec![("source", l.source.clone())], f(l))).collect::<Vec<_>>()
-        };
-        let mut out = vec![
-            family(
-                "gpuguard_agent_info",
-                "The running gpuguard agent (value 1).",
-                gauge,
-                [(vec![("version", env!("CARGO_PKG_VERSION").to_owned())], 1.0)],
-            ),
-            family(
-                "process_start_time_seconds",
-                "Start time of the agent since the Unix epoch.",
-                gauge,
-                [(vec![], self.started)],
-            ),
-            family(
-                "process_resident_memory_bytes",
-                "Resident memory of the agent.",
-                gauge,
-                resident_bytes().map(|b| (vec![], b)),
-            ),
-            family(
-                "gpuguard_kernel_log_up",
-                "1 when the followed kernel log could be read on the last try.",
-                gauge,
-                per_log(|l| f64::from(u8::from(l.up))),
-            ),
-            family(
-                "gpuguard_kernel_log_bytes_total",
-                "Bytes read from the followed kernel log.",
-                counter,
-                per_log(|l| l.bytes as f64),
-            ),
-            family(
-                "gpuguard_kernel_log_rotations_total",
-                "Rotations (rename or truncation) of the followed log.",
-                counter,
-                per_log(|l| l.rotations as f64),
-            ),
-            family(
-                "gpuguard_kernel_log_lost_records_total",
-                "Kernel records overwritten in the ring buffer before they were read.",
-                counter,
-                per_log(|l| l.lost as f64),
-            ),
-            family(
-                "gpuguard_kernel_log_errors_total",
-                "Failed opens or reads of the followed kernel log.",
-                counter,
-                per_log(|l| l.errors as f64),
-            ),
-        ];
-        let report = self.doctor.as_ref().map(|(r, _, _)| r);
-        out.extend(node_metrics(&self.xid.summary(), self.nvml.facts.as_ref(), report));
-        out.push(family(
-            "gpuguard_nvml_samples_total",
-            "NVML samples taken.",
-            counter,
-            [(vec![], self.nvml.samples as f64)],
-        ));
-        if self.nvml.samples > 0 {
-            out.push(family(
-                "gpuguard_nvml_last_sample_timestamp_seconds",
-                "When NVML was last sampled.",
-                gauge,
-                [(vec![], self.nvml.at)],
-            ));
-        }
-        if let Some((_, at, took)) = &self.doctor {
-            out.push(family(
-                "gpuguard_doctor_last_run_timestamp_seconds",
-                "When the doctor last ran.",
-                gauge,
-                [(vec![], *at)],
-            ));
-            out.push(family(
-                "gpuguard_doctor_duration_seconds",
-                "How long the last doctor run took.",
-                gauge,
-                [(vec![], *took)],
-            ));
-        }
-        out
+    /// Followers that have not gone round their loop for longer than `stale` (stuck on a read):
+    /// what `/livez` reports, since restarting the agent is the fix.
+    pub fn stuck(&self, stale: Duration) -> Vec<String> {
+        self.heartbeats
+            .iter()
+            .zip(&self.logs)
+            .filter(|(h, _)| h.elapsed() > stale)
+            .map(|(h, l)| format!("the follower of {} has not run for {:.0} s", l.source, h.elapsed().as_secs_f64()))
+            .collect()
     }
 
-    /// `/metrics` in the Prometheus text format.
-    pub fn render(&self) -> String {
-        to_prometheus(&self.families())
+    /// Everything `/healthz` reports: stuck followers, and followed paths that cannot be read
+    /// now (missing, not a regular file, unreadable), each with its reason. Empty when healthy.
+    ///
+    /// ```
+    /// let mut s = gpuguard_agent::AgentState::new(&["/var/log/kern.log".into()]);
+    /// assert!(s.problems(std::time::Duration::from_secs(30)).is_empty());
+    /// s.logs[0].up = false;
+    /// s.logs[0].last_error = Some("/var/log/kern.log: is a FIFO, not a regular file: not followed".into());
+    /// assert_eq!(s.problems(std::time::Duration::from_secs(30)), ["kernel log /var/log/kern.log: is a FIFO, not a regular file: not followed"]);
+    /// ```
+    pub fn problems(&self, stale: Duration) -> Vec<String> {
+        let mut out = self.stuck(stale);
+        for l in self.logs.iter().filter(|l| !l.up) {
+            let why = l.last_error.as_deref().unwrap_or("not read yet");
+            let why = why.strip_prefix(l.source.as_str()).map_or(why, |w| w.trim_start_matches(": "));
+            out.push(format!("kernel log {}: {why}", l.source));
+        }
+        out
     }
 }

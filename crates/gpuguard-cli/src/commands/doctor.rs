@@ -74,7 +74,7 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
     let format = match a.format {
         DoctorFormat::Prometheus => {
             let families = gpuguard_agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
-            print(&gpuguard::render::prometheus::to_prometheus(&families))?;
+            print(&gpuguard_agent::exposition::encode(&families, gpuguard_agent::exposition::Format::Prometheus))?;
             return Ok(exit_code(&report, a.fail_on));
         }
         DoctorFormat::Text => Format::Text,

@@ -1,0 +1,278 @@
+//! The HTTP side: hyper's HTTP/1.1 server on a small tokio runtime, with tower for the request
+//! deadline, the in-flight request limit and load shedding. Why these: hyper is the HTTP
+//! implementation most of the Rust ecosystem (and its security reviews) stands on, and tokio
+//! serves each connection as a task of a few kilobytes, so a client that sends one byte every
+//! few seconds costs a parked task and a socket, never a thread or a lock; tower's layers are the
+//! standard way to put deadlines and limits around such a service. axum would add routing this
+//! four-path server does not need.
+//!
+//! What keeps slow and hostile clients from starving `/metrics` and `/healthz`:
+//! - a whole-connection deadline ([`WebLimits::connection_timeout`]) from accept to the last
+//!   byte, TLS handshake, request head and answer included, on top of hyper's own deadline for
+//!   the request head ([`WebLimits::header_timeout`]); one request per connection, so no idle
+//!   keep-alive connection outlives its request;
+//! - the request head capped ([`WebLimits::max_head_bytes`], at most 100 headers): hyper answers
+//!   431 past it;
+//! - at most [`WebLimits::max_connections`] connections; past that a connection is answered 503
+//!   at once and closed, never queued behind the slow ones;
+//! - at most [`WebLimits::max_requests`] requests in flight (node_exporter's
+//!   `--web.max-requests`), the rest shed with 503, each with a deadline of its own
+//!   ([`WebLimits::request_timeout`]);
+//! - rendering and bcrypt run on the blocking pool, so the async workers only move bytes.
+
+use super::auth::BasicAuth;
+use super::config::WebConfig;
+use crate::exposition::{self, Format};
+use crate::state::{AgentState, lock};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, Semaphore};
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+
+/// The HTTP server's bounds.
+#[derive(Debug, Clone)]
+pub struct WebLimits {
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Requests being answered at once; more are answered 503 (shed, not queued).
+    pub max_requests: usize,
+    /// Time a client has to send the request head once it starts (hyper's header deadline).
+    pub header_timeout: Duration,
+    /// Time the agent has to answer one request.
+    pub request_timeout: Duration,
+    /// Time a whole connection may last: TLS handshake, request, answer.
+    pub connection_timeout: Duration,
+    /// Bytes of request line and headers read before answering 431 (at least 8 KiB: hyper's
+    /// smallest read buffer).
+    pub max_head_bytes: usize,
+}
+
+impl Default for WebLimits {
+    fn default() -> Self {
+        WebLimits {
+            max_connections: 512,
+            max_requests: 40,
+            header_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            connection_timeout: Duration::from_secs(15),
+            max_head_bytes: 16 << 10,
+        }
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+
+/// What the request handlers share.
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    pub state: Arc<Mutex<AgentState>>,
+    /// A follower silent for longer than this is stuck.
+    pub stale: Duration,
+    pub auth: Option<Arc<BasicAuth>>,
+    pub excluded: Arc<Vec<String>>,
+    pub headers: Arc<Vec<(HeaderName, HeaderValue)>>,
+}
+
+impl App {
+    /// The handlers' side of a web config (basic auth, excluded paths, extra headers).
+    pub fn new(state: Arc<Mutex<AgentState>>, stale: Duration, web: &WebConfig) -> App {
+        let auth = (!web.basic_auth_users.is_empty()).then(|| Arc::new(BasicAuth::new(web.basic_auth_users.clone())));
+        let headers = web
+            .headers
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((HeaderName::try_from(k.as_str()).ok()?, HeaderValue::try_from(v.as_str()).ok()?))
+            })
+            .collect();
+        App { state, stale, auth, excluded: Arc::new(web.auth_excluded_paths.clone()), headers: Arc::new(headers) }
+    }
+}
+
+fn answer(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Answer {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Answer {
+    answer(status, "text/plain; charset=utf-8", body)
+}
+
+const LANDING: &str = "<html><head><title>gpuguard agent</title></head><body><h1>gpuguard agent</h1>\
+<p><a href=\"/metrics\">/metrics</a> <a href=\"/healthz\">/healthz</a> <a href=\"/livez\">/livez</a></p></body></html>\n";
+
+/// Answers one request.
+async fn handle(app: App, req: Request<Incoming>) -> Answer {
+    let mut r = route(&app, &req).await;
+    for (k, v) in app.headers.iter() {
+        r.headers_mut().insert(k.clone(), v.clone());
+    }
+    r
+}
+
+async fn route(app: &App, req: &Request<Incoming>) -> Answer {
+    let path = req.uri().path();
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    if let Some(auth) = app.auth.as_ref().filter(|_| !app.excluded.iter().any(|p| p == path)) {
+        let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let auth = Arc::clone(auth);
+        if !tokio::task::spawn_blocking(move || auth.allows(given.as_deref())).await.unwrap_or(false) {
+            let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            return r;
+        }
+    }
+    match path {
+        "/metrics" => {
+            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+            let format = Format::negotiate(accept);
+            let state = Arc::clone(&app.state);
+            // Families are gathered under the lock (a copy of counters), encoded after it.
+            let page = tokio::task::spawn_blocking(move || {
+                let families = crate::collector::gather(&lock(&state));
+                exposition::encode(&families, format)
+            })
+            .await;
+            match page {
+                Ok(page) => answer(StatusCode::OK, format.content_type(), page),
+                Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
+            }
+        }
+        "/healthz" | "/livez" => {
+            let state = lock(&app.state);
+            let problems = if path == "/healthz" { state.problems(app.stale) } else { state.stuck(app.stale) };
+            drop(state);
+            if problems.is_empty() {
+                text(StatusCode::OK, "ok\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, problems.join("\n") + "\n")
+            }
+        }
+        "/" => answer(StatusCode::OK, "text/html; charset=utf-8", LANDING),
+        _ => text(StatusCode::NOT_FOUND, "not found: try /metrics, /healthz or /livez\n"),
+    }
+}
+
+/// A tower error (shed, or past the request deadline) as an answer (always `Ok`; the error type
+/// is tower's because `poll_ready` errors pass through it).
+fn overloaded(result: Result<Answer, tower::BoxError>) -> Result<Answer, tower::BoxError> {
+    Ok(result.unwrap_or_else(|e| {
+        if e.is::<tower::timeout::error::Elapsed>() {
+            text(StatusCode::SERVICE_UNAVAILABLE, "the answer took too long\n")
+        } else {
+            text(StatusCode::SERVICE_UNAVAILABLE, "too many requests at once\n")
+        }
+    }))
+}
+
+/// Serves `listener` until `shutdown` is notified.
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: App,
+    limits: WebLimits,
+    shutdown: Arc<Notify>,
+) {
+    let listener = match listener.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(listener)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("gpuguard agent: cannot serve: {e}");
+            return;
+        }
+    };
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let requests = Arc::new(Semaphore::new(limits.max_requests));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(false)
+        .max_buf_size(limits.max_head_bytes.max(8192))
+        .max_headers(100);
+    let http = Arc::new(http);
+    let mut last_accept_error = String::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = shutdown.notified() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: say it once, do not spin.
+                if e.to_string() != last_accept_error {
+                    eprintln!("gpuguard agent: accept: {e}");
+                    last_accept_error = e.to_string();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&connections).try_acquire_owned() else {
+            // Full: answer at once rather than queue behind slow clients (best effort: the
+            // socket buffer of a new connection takes this whole).
+            let _ = stream.try_write(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+            );
+            continue;
+        };
+        let service = ServiceBuilder::new()
+            .map_result(overloaded)
+            .load_shed()
+            .layer(GlobalConcurrencyLimitLayer::with_semaphore(Arc::clone(&requests)))
+            .timeout(limits.request_timeout)
+            .service_fn({
+                let app = app.clone();
+                move |req| {
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(handle(app, req).await) }
+                }
+            });
+        let (tls, http, deadline) = (tls.clone(), Arc::clone(&http), limits.connection_timeout);
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _ =
+                tokio::time::timeout(deadline, connection(stream, tls, &http, TowerToHyperService::new(service))).await;
+        });
+    }
+}
+
+async fn connection<S>(
+    stream: TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    http: &hyper::server::conn::http1::Builder,
+    service: S,
+) where
+    S: hyper::service::HttpService<Incoming, ResBody = Full<Bytes>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let _ = stream.set_nodelay(true);
+    match tls {
+        Some(acceptor) => {
+            // A client that does not speak TLS (plain HTTP to this port) fails here.
+            if let Ok(stream) = acceptor.accept(stream).await {
+                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+            }
+        }
+        None => {
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+        }
+    }
+}
