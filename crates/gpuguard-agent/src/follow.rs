@@ -99,8 +99,11 @@ const PRINT: usize = 256;
 /// What was read, remembered cheaply to notice a file that was truncated and rewritten past the
 /// old size between two polls (copytruncate with a fast writer). The size alone cannot tell; but
 /// the rewritten file starts with new lines (their timestamps differ) and holds other bytes just
-/// before the old offset. Two `pread`s of [`PRINT`] bytes per poll check both. A rewrite that
-/// reproduces both byte runs exactly is indistinguishable from no rewrite.
+/// before the old offset. Two `pread`s of [`PRINT`] bytes per poll check both, and every chunk
+/// read past the start is checked against the head too (the rewrite may land between the check
+/// and the read). Both runs are kept from the bytes actually read, never re-read afterwards, so a
+/// rewrite cannot slip into the fingerprint itself. A rewrite that reproduces both byte runs
+/// exactly is indistinguishable from no rewrite.
 #[derive(Debug, Default)]
 struct Fingerprint {
     /// Up to [`PRINT`] bytes from the file's start (fewer when the file was shorter).
@@ -116,6 +119,26 @@ impl Fingerprint {
         let start = offset.saturating_sub(PRINT as u64);
         let tail = pread(file, start, (offset - start) as usize)?;
         Ok(Fingerprint { head, tail })
+    }
+
+    /// Notes `data`, just read at `at`.
+    fn push(&mut self, at: u64, data: &[u8]) {
+        if self.head.len() < PRINT && at == self.head.len() as u64 {
+            self.head.extend_from_slice(&data[..data.len().min(PRINT - self.head.len())]);
+        }
+        if data.len() >= PRINT {
+            self.tail.clear();
+            self.tail.extend_from_slice(&data[data.len() - PRINT..]);
+        } else {
+            self.tail.extend_from_slice(data);
+            let extra = self.tail.len().saturating_sub(PRINT);
+            self.tail.drain(..extra);
+        }
+    }
+
+    /// Whether the file still starts with the remembered head.
+    fn head_holds(&self, file: &File) -> std::io::Result<bool> {
+        Ok(self.head.is_empty() || pread(file, 0, self.head.len())? == self.head)
     }
 
     /// Whether the file still holds the remembered bytes.
@@ -139,6 +162,18 @@ fn pread(file: &File, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
     }
     buf.truncate(got);
     Ok(buf)
+}
+
+/// How far a drain got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drained {
+    /// To the end of the file.
+    End,
+    /// [`DRAIN_MAX`] bytes; more to read.
+    More,
+    /// The file was rewritten under the reader (its start changed): what was just read is
+    /// dropped, and reading starts again from the start.
+    Rewritten,
 }
 
 /// Follows one log file by path.
@@ -217,15 +252,14 @@ impl FileFollower {
         // old size: looked at before reading on from the old offset, which would then be in the
         // middle of the new text.
         if self.truncated().map_err(io)? {
-            self.lines.finish(sink);
-            self.rotations += 1;
-            self.offset = 0;
-            self.print = Fingerprint::default();
-            if let Some(f) = self.file.as_mut() {
-                f.seek(SeekFrom::Start(0)).map_err(io)?;
-            }
+            self.restart(sink).map_err(io)?;
         }
-        if !self.drain(sink).map_err(io)? {
+        let mut drained = self.drain(sink).map_err(io)?;
+        if drained == Drained::Rewritten {
+            self.restart(sink).map_err(io)?;
+            drained = self.drain(sink).map_err(io)?;
+        }
+        if drained != Drained::End {
             return Ok(()); // more to read first; rotation is looked at once at the end
         }
         let meta = match std::fs::metadata(&self.path) {
@@ -237,12 +271,24 @@ impl FileFollower {
         if (meta.dev(), meta.ino()) != self.id {
             // Renamed: whatever the writer put in the old file before it reopened is read
             // above; one more drain catches lines written in between.
-            while !self.drain(sink).map_err(io)? {}
+            while self.drain(sink).map_err(io)? == Drained::More {}
             self.lines.finish(sink);
             self.file = None;
             self.rotations += 1;
             self.open()?;
             self.drain(sink).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Starts again from the start of the same file (it was truncated or rewritten in place).
+    fn restart(&mut self, sink: &mut dyn FnMut(&[u8])) -> std::io::Result<()> {
+        self.lines.finish(sink);
+        self.rotations += 1;
+        self.offset = 0;
+        self.print = Fingerprint::default();
+        if let Some(f) = self.file.as_mut() {
+            f.seek(SeekFrom::Start(0))?;
         }
         Ok(())
     }
@@ -283,17 +329,22 @@ impl FileFollower {
 
     /// Reads to the end of the open file, or [`DRAIN_MAX`] bytes, whichever comes first, so a
     /// writer faster than the reader cannot keep a poll from returning.
-    /// Returns whether the end was reached.
-    fn drain(&mut self, sink: &mut dyn FnMut(&[u8])) -> std::io::Result<bool> {
-        let Some(file) = self.file.as_mut() else { return Ok(true) };
+    fn drain(&mut self, sink: &mut dyn FnMut(&[u8])) -> std::io::Result<Drained> {
+        let Some(file) = self.file.as_mut() else { return Ok(Drained::End) };
         let mut read = 0;
-        let at_end = loop {
+        loop {
             if read >= DRAIN_MAX {
-                break false;
+                return Ok(Drained::More);
             }
             match file.read(&mut self.buf) {
-                Ok(0) => break true,
+                Ok(0) => return Ok(Drained::End),
                 Ok(n) => {
+                    // Read past the start: the file must still start as it did, or these bytes
+                    // may be the middle of a rewritten file.
+                    if self.offset > 0 && !self.print.head_holds(file)? {
+                        return Ok(Drained::Rewritten);
+                    }
+                    self.print.push(self.offset, &self.buf[..n]);
                     read += n;
                     self.offset += n as u64;
                     self.bytes += n as u64;
@@ -302,11 +353,7 @@ impl FileFollower {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
-        };
-        if read > 0 {
-            self.print = Fingerprint::take(file, self.offset)?;
         }
-        Ok(at_end)
     }
 }
 

@@ -98,7 +98,8 @@ pub struct AgentConfig {
     pub root: PathBuf,
     /// GPUs the node should have (the doctor reports fewer).
     pub expect_gpus: Option<u32>,
-    /// An exporter-toolkit web configuration (TLS, basic auth), read at start.
+    /// An exporter-toolkit web configuration (TLS, basic auth), read at start and again when it
+    /// or a certificate or key it names changes.
     pub web_config: Option<PathBuf>,
     /// Bounds of the HTTP server.
     pub web_limits: WebLimits,
@@ -216,11 +217,12 @@ impl Agent {
             .build()?;
         // A follower that has not gone round its loop for this long is stuck.
         let stale = config.poll_interval * 20 + Duration::from_secs(30);
-        let app = web::server::App::new(Arc::clone(&state), stale, &web);
+        let is_tls = tls.is_some();
+        let live = web::server::Live::new(config.web_config.clone(), &web, tls, Arc::clone(&state), stale);
         let shutdown = Arc::new(tokio::sync::Notify::new());
         let limits = config.web_limits.clone();
-        let server = runtime.spawn(web::server::serve(listener, tls.clone(), app, limits, Arc::clone(&shutdown)));
-        Ok(Agent { addr, tls: tls.is_some(), state, stop, threads, runtime, server, shutdown })
+        let server = runtime.spawn(web::server::serve(listener, live, limits, Arc::clone(&shutdown)));
+        Ok(Agent { addr, tls: is_tls, state, stop, threads, runtime, server, shutdown })
     }
 
     /// The address it serves on.

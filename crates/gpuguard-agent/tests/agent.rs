@@ -367,3 +367,36 @@ fn nvml_samples_follow_a_climbing_corrected_ecc_count() {
     wait_for(&agent, r#"gpuguard_finding{rule="GG005",severity="error"}"#, 3.0);
     agent.stop();
 }
+
+/// A changed web config is picked up without a restart (as exporter-toolkit rereads its file),
+/// and one that does not load leaves the previous one serving.
+#[test]
+fn a_changed_web_config_is_reloaded_and_a_broken_one_keeps_the_old() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = dir.path().join("web.yml");
+    let user =
+        |password: &str| format!("basic_auth_users:\n  prometheus: {}\n", bcrypt::hash(password, 4).expect("hash"));
+    std::fs::write(&web, user("first")).expect("write");
+    let agent = Agent::start(AgentConfig { web_config: Some(web.clone()), ..config(vec![]) }).expect("start");
+    let status = |password: &str| {
+        use base64::Engine;
+        let creds = base64::engine::general_purpose::STANDARD.encode(format!("prometheus:{password}"));
+        let answer = get(agent.addr(), &format!("GET /metrics HTTP/1.1\r\nAuthorization: Basic {creds}\r\n\r\n"));
+        answer.get(9..12).unwrap_or_default().to_owned()
+    };
+    assert_eq!(status("first"), "200");
+    assert_eq!(status("second"), "401");
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&web, user("second") + "# rotated\n").expect("write");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status("second") != "200" {
+        assert!(Instant::now() < deadline, "the new password was never accepted");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(status("first"), "401");
+    // Broken: the previous configuration keeps serving.
+    std::fs::write(&web, "basic_auth_users:\n  prometheus: not-a-hash\n").expect("write");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(status("second"), "200");
+    agent.stop();
+}

@@ -19,6 +19,11 @@
 //!   `--web.max-requests`), the rest shed with 503, each with a deadline of its own
 //!   ([`WebLimits::request_timeout`]);
 //! - rendering and bcrypt run on the blocking pool, so the async workers only move bytes.
+//!
+//! Like exporter-toolkit, which rereads its web config for every connection, a changed web
+//! config, certificate or key is picked up without a restart (cert-manager renewing a Secret):
+//! [`Live`] looks at the files' stamps at most once a second, on a new connection, and keeps
+//! what it has when the new files do not load.
 
 use super::auth::BasicAuth;
 use super::config::WebConfig;
@@ -32,8 +37,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore};
 use tower::ServiceBuilder;
@@ -182,14 +188,92 @@ fn overloaded(result: Result<Answer, tower::BoxError>) -> Result<Answer, tower::
     }))
 }
 
-/// Serves `listener` until `shutdown` is notified.
-pub(crate) async fn serve(
-    listener: std::net::TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+/// What identifies a version of a file: modification time, size, inode.
+type Stamp = Option<(SystemTime, u64, u64)>;
+
+fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    // metadata() follows symlinks: a Secret volume's atomic `..data` swap changes the target.
+    files.iter().map(|f| std::fs::metadata(f).ok().and_then(|m| Some((m.modified().ok()?, m.len(), m.ino())))).collect()
+}
+
+/// The web config being served, reloaded when its files change.
+pub(crate) struct Live {
+    path: Option<PathBuf>,
+    files: Vec<PathBuf>,
+    stamps: Vec<Stamp>,
+    checked: Instant,
+    state: Arc<Mutex<AgentState>>,
+    stale: Duration,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     app: App,
-    limits: WebLimits,
-    shutdown: Arc<Notify>,
-) {
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live").field("path", &self.path).field("tls", &self.tls.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Live {
+    /// What `web` (read from `path`, if any) serves, with its TLS already built.
+    pub fn new(
+        path: Option<PathBuf>,
+        web: &WebConfig,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        state: Arc<Mutex<AgentState>>,
+        stale: Duration,
+    ) -> Live {
+        let app = App::new(Arc::clone(&state), stale, web);
+        Live {
+            path,
+            files: web.files.clone(),
+            stamps: stamps(&web.files),
+            checked: Instant::now(),
+            state,
+            stale,
+            tls: tls.map(tokio_rustls::TlsAcceptor::from),
+            app,
+        }
+    }
+
+    /// Reloads the web config when one of its files changed (looked at once a second at most).
+    /// A config that does not load, or that would turn TLS on or off (the scheme scrapers use),
+    /// is reported and the current one kept.
+    fn refresh(&mut self) {
+        let Some(path) = self.path.clone() else { return };
+        if self.checked.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.checked = Instant::now();
+        let now = stamps(&self.files);
+        if now == self.stamps {
+            return;
+        }
+        self.stamps = now;
+        let loaded = WebConfig::load(&path).and_then(|web| {
+            let tls = web.tls.as_ref().map(super::tls::server_config).transpose()?;
+            Ok((web, tls))
+        });
+        match loaded {
+            Ok((_, tls)) if tls.is_some() != self.tls.is_some() => eprintln!(
+                "gpuguard agent: --web.config.file {}: turning TLS on or off needs a restart; still serving the previous configuration",
+                path.display()
+            ),
+            Ok((web, tls)) => {
+                self.app = App::new(Arc::clone(&self.state), self.stale, &web);
+                self.tls = tls.map(tokio_rustls::TlsAcceptor::from);
+                self.stamps = stamps(&web.files);
+                self.files = web.files;
+                eprintln!("gpuguard agent: --web.config.file {}: reloaded", path.display());
+            }
+            Err(e) => eprintln!("gpuguard agent: --web.config.file {e}; still serving the previous configuration"),
+        }
+    }
+}
+
+/// Serves `listener` until `shutdown` is notified.
+pub(crate) async fn serve(listener: std::net::TcpListener, mut live: Live, limits: WebLimits, shutdown: Arc<Notify>) {
     let listener = match listener.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(listener)) {
         Ok(l) => l,
         Err(e) => {
@@ -197,7 +281,6 @@ pub(crate) async fn serve(
             return;
         }
     };
-    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let requests = Arc::new(Semaphore::new(limits.max_requests));
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -233,19 +316,21 @@ pub(crate) async fn serve(
             );
             continue;
         };
+        // Reading files and building TLS is blocking work; it happens only when a file changed.
+        tokio::task::block_in_place(|| live.refresh());
         let service = ServiceBuilder::new()
             .map_result(overloaded)
             .load_shed()
             .layer(GlobalConcurrencyLimitLayer::with_semaphore(Arc::clone(&requests)))
             .timeout(limits.request_timeout)
             .service_fn({
-                let app = app.clone();
+                let app = live.app.clone();
                 move |req| {
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(handle(app, req).await) }
                 }
             });
-        let (tls, http, deadline) = (tls.clone(), Arc::clone(&http), limits.connection_timeout);
+        let (tls, http, deadline) = (live.tls.clone(), Arc::clone(&http), limits.connection_timeout);
         tokio::spawn(async move {
             let _slot = slot;
             let _ =
