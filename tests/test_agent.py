@@ -380,3 +380,32 @@ def test_agent_refuses_unusable_web_configs_with_exit_2(run_cli, tmp_path, opens
         out = run_cli("agent", "--listen", "127.0.0.1:0", "--web.config.file", str(web), "--doctor-interval", "0")
         assert out.returncode == 2, (text, out.stderr)
         assert want in out.stderr and "web.yml" in out.stderr or want in out.stderr, (text, out.stderr)
+
+
+def test_agent_picks_up_a_renewed_certificate_without_a_restart(agent, tmp_path, openssl, curl):
+    """cert-manager renews the Secret's files in place; like exporter-toolkit, the agent serves
+    the new certificate from the next connection on (looked at once a second at most)."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    self_signed(openssl, old)
+    self_signed(openssl, new)
+    for name in ("tls.crt", "tls.key"):
+        (tmp_path / name).write_bytes((old / name).read_bytes())
+    web = tmp_path / "web.yml"
+    web.write_text("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n")
+    a = agent("--web.config.file", str(web), "--doctor-interval", "0", "--nvml-interval", "3600")
+    url = f"https://{a.addr}/healthz"
+    assert curl("--cacert", str(old / "tls.crt"), url)[1] == "200"
+    assert curl("--cacert", str(new / "tls.crt"), url)[0] == 60  # not yet trusted: the old one is served
+    time.sleep(1.1)
+    for name in ("tls.key", "tls.crt"):
+        tmp = tmp_path / f".{name}.tmp"
+        tmp.write_bytes((new / name).read_bytes())
+        os.replace(tmp, tmp_path / name)  # atomic, as a Secret volume update is
+    deadline = time.monotonic() + 10
+    while curl("--cacert", str(new / "tls.crt"), url)[1] != "200":
+        assert time.monotonic() < deadline, "the renewed certificate was never served"
+        time.sleep(0.3)
+    assert curl("--cacert", str(old / "tls.crt"), url)[0] == 60
+    assert "reloaded" in a.err_path.read_text()
