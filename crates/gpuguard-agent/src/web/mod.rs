@@ -1,5 +1,6 @@
 //! The agent's web side: `/metrics`, `/healthz`, `/livez` over HTTP/1.1 (hyper on tokio, see
-//! `server.rs`; its bounds are [`WebLimits`]), with TLS and basic auth from an exporter-toolkit web config ([`WebConfig`]).
+//! `server.rs`; its bounds are [`WebLimits`]), with TLS and basic auth from an exporter-toolkit
+//! web config ([`WebConfig`]).
 
 mod auth;
 mod config;
