@@ -9,5 +9,5 @@ mod tls;
 
 pub use auth::BasicAuth;
 pub use config::{ClientAuth, Pem, TlsSettings, TlsVersion, WebConfig, WebConfigError};
-pub use server::WebLimits;
+pub use server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUESTS, WebLimits};
 pub use tls::server_config;

@@ -45,6 +45,11 @@ use tokio::sync::{Notify, Semaphore};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
+/// Default of [`WebLimits::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;
+/// Default of [`WebLimits::max_requests`] (node_exporter's `--web.max-requests` default).
+pub const DEFAULT_MAX_REQUESTS: u32 = 40;
+
 /// The HTTP server's bounds.
 #[derive(Debug, Clone)]
 pub struct WebLimits {
@@ -66,8 +71,8 @@ pub struct WebLimits {
 impl Default for WebLimits {
     fn default() -> Self {
         WebLimits {
-            max_connections: 512,
-            max_requests: 40,
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
+            max_requests: DEFAULT_MAX_REQUESTS as usize,
             header_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(15),

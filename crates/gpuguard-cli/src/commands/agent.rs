@@ -48,10 +48,20 @@ pub struct AgentArgs {
     #[arg(long = "web.config.file", value_name = "PATH")]
     web_config_file: Option<PathBuf>,
     /// Requests answered at once; more get 503 at once (node_exporter's --web.max-requests).
-    #[arg(long = "web.max-requests", default_value_t = 40, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(
+        long = "web.max-requests",
+        default_value_t = gpuguard_agent::web::DEFAULT_MAX_REQUESTS,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
     web_max_requests: u32,
     /// Connections open at once; more get 503 at once.
-    #[arg(long = "web.max-connections", default_value_t = 512, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(
+        long = "web.max-connections",
+        default_value_t = gpuguard_agent::web::DEFAULT_MAX_CONNECTIONS,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
+    )]
     web_max_connections: u32,
 }
 
