@@ -7,7 +7,8 @@ use crate::follow::LogState;
 use gpuguard::Report;
 use gpuguard::probe::nvml::NvmlFacts;
 use gpuguard::xid::XidScanner;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Counters of one followed kernel log.
@@ -47,6 +48,21 @@ pub struct NvmlSample {
     pub at: f64,
 }
 
+/// Counters of the HTTP side, updated by the server without taking the state lock.
+#[derive(Debug, Default)]
+pub struct WebStats {
+    /// Connections accepted and served.
+    pub connections: AtomicU64,
+    /// Connections open now.
+    pub open: AtomicU64,
+    /// Connections answered 503 at once because [`crate::WebLimits::max_connections`] were open.
+    pub rejected: AtomicU64,
+    /// Connections cut at [`crate::WebLimits::connection_timeout`] (slow or stuck clients).
+    pub timed_out: AtomicU64,
+    /// Requests answered 503: over [`crate::WebLimits::max_requests`], or past their deadline.
+    pub shed: AtomicU64,
+}
+
 /// The agent's shared state.
 #[derive(Debug)]
 pub struct AgentState {
@@ -62,6 +78,8 @@ pub struct AgentState {
     pub doctor: Option<(Report, f64, f64)>,
     /// When each follower last went round its loop (for `/healthz`).
     pub heartbeats: Vec<Instant>,
+    /// The HTTP server's counters.
+    pub web: Arc<WebStats>,
 }
 
 /// Locks the shared state; a thread that panicked while holding it left counters, which are
@@ -89,6 +107,7 @@ impl AgentState {
             nvml: NvmlSample::default(),
             doctor: None,
             heartbeats: vec![Instant::now(); sources.len()],
+            web: Arc::default(),
         }
     }
 

@@ -271,6 +271,10 @@ fn slowloris_clients_do_not_delay_healthz_or_metrics() {
     let cut = attacker.join().expect("attacker");
     assert!(worst < Duration::from_secs(1), "slowest answer took {worst:?} ({scrapes} requests)");
     assert!(cut >= SLOW as u32, "only {cut} of {SLOW} slow connections were cut at their deadline");
+    // The agent's own metrics show the attack.
+    let page = scrape(addr);
+    let timed_out = value(&page, "gpuguard_http_connections_timed_out_total").unwrap_or(0.0);
+    assert!(timed_out >= SLOW as f64, "gpuguard_http_connections_timed_out_total {timed_out}:\n{page}");
     agent.stop();
 }
 
@@ -285,6 +289,8 @@ fn connections_past_the_limit_get_503_at_once_and_oversized_heads_431() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(t.elapsed() < Duration::from_secs(1));
     drop(idle);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(value(&scrape(agent.addr()), "gpuguard_http_connections_rejected_total"), Some(1.0));
     std::thread::sleep(Duration::from_millis(100));
     let big = format!("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(40 << 10));
     let answer = get(agent.addr(), &big);

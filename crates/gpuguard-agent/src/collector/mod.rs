@@ -6,12 +6,14 @@
 //! - [`xid`]: XID events per GPU and code, through the XID module's own families.
 //! - [`nvml`]: NVML's view of each GPU: identity, MIG, processes, ECC, retired pages, remapped rows.
 //! - [`doctor`]: the doctor's findings per rule and severity and its checks.
+//! - [`http`]: the agent's HTTP side: connections served, open, refused, cut at their deadline.
 //!
 //! Label values come from bounded sets only (configured paths, GPU bus ids, rule ids, check
 //! names, fixed enums), never from the text of an event or an error message.
 
 pub mod agent;
 pub mod doctor;
+pub mod http;
 pub mod nvml;
 pub mod xid;
 
@@ -31,7 +33,7 @@ pub trait Collector: Sync {
 
 /// Every collector the agent serves, in page order.
 pub const COLLECTORS: &[&dyn Collector] =
-    &[&agent::AgentCollector, &xid::XidCollector, &nvml::NvmlCollector, &doctor::DoctorCollector];
+    &[&agent::AgentCollector, &http::HttpCollector, &xid::XidCollector, &nvml::NvmlCollector, &doctor::DoctorCollector];
 
 /// Every family of every collector, as of `state`.
 ///

@@ -28,22 +28,22 @@
 use super::auth::BasicAuth;
 use super::config::WebConfig;
 use crate::exposition::{self, Format};
-use crate::state::{AgentState, lock};
+use crate::state::{AgentState, WebStats, lock};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore};
-use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::{ServiceBuilder, ServiceExt};
 
 /// Default of [`WebLimits::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;
@@ -181,16 +181,16 @@ async fn route(app: &App, req: &Request<Incoming>) -> Answer {
     }
 }
 
-/// A tower error (shed, or past the request deadline) as an answer (always `Ok`; the error type
-/// is tower's because `poll_ready` errors pass through it).
-fn overloaded(result: Result<Answer, tower::BoxError>) -> Result<Answer, tower::BoxError> {
-    Ok(result.unwrap_or_else(|e| {
+/// A tower error (shed, or past the request deadline) as an answer, counted.
+fn overloaded(result: Result<Answer, tower::BoxError>, stats: &WebStats) -> Answer {
+    result.unwrap_or_else(|e| {
+        stats.shed.fetch_add(1, Ordering::Relaxed);
         if e.is::<tower::timeout::error::Elapsed>() {
             text(StatusCode::SERVICE_UNAVAILABLE, "the answer took too long\n")
         } else {
             text(StatusCode::SERVICE_UNAVAILABLE, "too many requests at once\n")
         }
-    }))
+    })
 }
 
 /// What identifies a version of a file: modification time, size, inode.
@@ -296,6 +296,7 @@ pub(crate) async fn serve(listener: std::net::TcpListener, mut live: Live, limit
         .max_headers(100);
     let http = Arc::new(http);
     let mut last_accept_error = String::new();
+    let stats = Arc::clone(&lock(&live.state).web);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -314,6 +315,7 @@ pub(crate) async fn serve(listener: std::net::TcpListener, mut live: Live, limit
             }
         };
         let Ok(slot) = Arc::clone(&connections).try_acquire_owned() else {
+            stats.rejected.fetch_add(1, Ordering::Relaxed);
             // Full: answer at once rather than queue behind slow clients (best effort: the
             // socket buffer of a new connection takes this whole).
             let _ = stream.try_write(
@@ -323,8 +325,8 @@ pub(crate) async fn serve(listener: std::net::TcpListener, mut live: Live, limit
         };
         // Reading files and building TLS is blocking work; it happens only when a file changed.
         tokio::task::block_in_place(|| live.refresh());
-        let service = ServiceBuilder::new()
-            .map_result(overloaded)
+        // tower's layers bound the request; their errors (shed, deadline) become 503 answers.
+        let limited = ServiceBuilder::new()
             .load_shed()
             .layer(GlobalConcurrencyLimitLayer::with_semaphore(Arc::clone(&requests)))
             .timeout(limits.request_timeout)
@@ -335,34 +337,48 @@ pub(crate) async fn serve(listener: std::net::TcpListener, mut live: Live, limit
                     async move { Ok::<_, Infallible>(handle(app, req).await) }
                 }
             });
+        let service = hyper::service::service_fn({
+            let stats = Arc::clone(&stats);
+            move |req| {
+                let (limited, stats) = (limited.clone(), Arc::clone(&stats));
+                async move { Ok::<_, Infallible>(overloaded(limited.oneshot(req).await, &stats)) }
+            }
+        });
         let (tls, http, deadline) = (live.tls.clone(), Arc::clone(&http), limits.connection_timeout);
+        let stats = Arc::clone(&stats);
+        stats.connections.fetch_add(1, Ordering::Relaxed);
+        stats.open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let _slot = slot;
-            let _ =
-                tokio::time::timeout(deadline, connection(stream, tls, &http, TowerToHyperService::new(service))).await;
+            let served = tokio::time::timeout(deadline, connection(stream, tls, &http, service));
+            // Cut at the connection deadline (Err) or at hyper's request-head deadline (true).
+            if served.await.unwrap_or(true) {
+                stats.timed_out.fetch_add(1, Ordering::Relaxed);
+            }
+            stats.open.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }
 
+/// Serves one connection; returns whether hyper cut it at the request-head deadline.
 async fn connection<S>(
     stream: TcpStream,
     tls: Option<tokio_rustls::TlsAcceptor>,
     http: &hyper::server::conn::http1::Builder,
     service: S,
-) where
+) -> bool
+where
     S: hyper::service::HttpService<Incoming, ResBody = Full<Bytes>>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let _ = stream.set_nodelay(true);
-    match tls {
-        Some(acceptor) => {
+    let served = match tls {
+        Some(acceptor) => match acceptor.accept(stream).await {
+            Ok(stream) => http.serve_connection(TokioIo::new(stream), service).await,
             // A client that does not speak TLS (plain HTTP to this port) fails here.
-            if let Ok(stream) = acceptor.accept(stream).await {
-                let _ = http.serve_connection(TokioIo::new(stream), service).await;
-            }
-        }
-        None => {
-            let _ = http.serve_connection(TokioIo::new(stream), service).await;
-        }
-    }
+            Err(_) => return false,
+        },
+        None => http.serve_connection(TokioIo::new(stream), service).await,
+    };
+    served.is_err_and(|e| e.is_timeout())
 }
