@@ -242,6 +242,12 @@ impl Live {
         }
     }
 
+    /// Whether it is time to look at the files again (a web config is in use, and a second has
+    /// passed since the last look).
+    fn due(&self) -> bool {
+        self.path.is_some() && self.checked.elapsed() >= Duration::from_secs(1)
+    }
+
     /// Reloads the web config when one of its files changed (looked at once a second at most).
     /// A config that does not load, or that would turn TLS on or off (the scheme scrapers use),
     /// is reported and the current one kept.
@@ -323,8 +329,10 @@ pub(crate) async fn serve(listener: std::net::TcpListener, mut live: Live, limit
             );
             continue;
         };
-        // Reading files and building TLS is blocking work; it happens only when a file changed.
-        tokio::task::block_in_place(|| live.refresh());
+        // Reading files and building TLS is blocking work: off the async path, and only when due.
+        if live.due() {
+            tokio::task::block_in_place(|| live.refresh());
+        }
         // tower's layers bound the request; their errors (shed, deadline) become 503 answers.
         let limited = ServiceBuilder::new()
             .load_shed()
