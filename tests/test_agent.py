@@ -1,7 +1,9 @@
 """`gpuguard agent` as users run it: the installed command on loopback, a followed log that is
-appended to and rotated, scraped over HTTP and checked with promtool; a 100,000-line burst with
-scrapes running, where no event may be lost and memory must stay flat; and `gpuguard doctor
---format prometheus` for the textfile collector."""
+appended to and rotated, scraped over HTTP and checked with promtool in both exposition formats;
+TLS and basic auth from an exporter-toolkit web config (a self-signed certificate made by openssl,
+a bcrypt user), scraped with curl; a 100,000-line burst with scrapes running, where no event may be
+lost and memory must stay flat; hostile XID cardinality; and `gpuguard doctor --format
+prometheus` for the textfile collector."""
 
 import os
 import re
@@ -35,11 +37,12 @@ class AgentProcess:
         self.err = open(self.err_path, "w")
         self.proc = subprocess.Popen([exe, "agent", "--listen", "127.0.0.1:0", *args], stdout=subprocess.DEVNULL, stderr=self.err)
         deadline = time.monotonic() + 30
-        while not (m := re.search(r"serving http://([\d.:]+)/metrics", self.err_path.read_text())):
+        while not (m := re.search(r"serving (https?)://([\d.:]+)/metrics", self.err_path.read_text())):
             assert self.proc.poll() is None, f"agent exited: {self.err_path.read_text()}"
             assert time.monotonic() < deadline, f"agent did not start: {self.err_path.read_text()}"
             time.sleep(0.05)
-        self.url = f"http://{m.group(1)}"
+        self.url = f"{m.group(1)}://{m.group(2)}"
+        self.addr = m.group(2)
 
     def get(self, path="/metrics"):
         with urllib.request.urlopen(self.url + path, timeout=10) as r:
@@ -194,3 +197,231 @@ def test_doctor_prometheus_textfile(run_cli, promtool, fake_nvml):
     assert re.search(r'gpuguard_finding\{rule="GG005",severity="error"\} [1-9]', out.stdout), out.stdout
     check = subprocess.run([promtool, "check", "metrics"], input=out.stdout, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# --- exposition formats ---------------------------------------------------------------------
+
+PROMETHEUS_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+
+def fetch(url, accept=None):
+    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.headers["Content-Type"], r.read().decode()
+
+
+def check_openmetrics(promtool, page, tmp_path):
+    """Prometheus' own OpenMetrics parser (promtool's backfill importer) reads the page; the
+    importer wants a timestamp on every sample, so each sample line gets one. Also checks what
+    that parser leaves to the writer: counters' samples end in _total, the page ends in # EOF."""
+    assert page.endswith("# EOF\n"), page[-200:]
+    counters = set(re.findall(r"^# TYPE (\S+) counter$", page, re.M))
+    assert counters, page
+    for line in page.splitlines():
+        if not line.startswith("#"):
+            name = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0)
+            if name.endswith("_total"):
+                assert name[: -len("_total")] in counters, line
+    stamped = tmp_path / "page.om"
+    stamped.write_text("".join(line + ("\n" if line.startswith("#") else " 1700000000\n") for line in page.splitlines()))
+    out = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(stamped), str(tmp_path / "blocks")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_agent_negotiates_openmetrics_and_both_formats_pass_promtool(agent, tmp_path, promtool):
+    log = tmp_path / "kern.log"
+    log.write_text("")
+    a = agent("--kernel-log", str(log), "--poll-interval", "0.05", "--doctor-interval", "1", "--nvml-interval", "1")
+    append(log, xid_line(0, 48) + xid_line(1, 79, bus="86"))
+    a.wait_for('gpuguard_xid_events_total{gpu="0000:86:00",xid="79"', 1)
+    a.wait_until(lambda page: "gpuguard_doctor_last_run_timestamp_seconds" in page, "the doctor to run")
+    ctype, text = fetch(a.url + "/metrics")
+    assert ctype == "text/plain; version=0.0.4; charset=utf-8"
+    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    ctype, om = fetch(a.url + "/metrics", PROMETHEUS_ACCEPT)  # what Prometheus sends
+    assert ctype == "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    assert "# TYPE gpuguard_xid_events counter" in om and 'gpuguard_xid_events_total{gpu="0000:86:00",xid="79"' in om
+    check_openmetrics(promtool, om, tmp_path)
+
+
+def hostile_series(agent, tmp_path, line):
+    """Rows of gpuguard_xid_events_total after 6,000 lines made by `line(i)`, and their sum."""
+    log = tmp_path / "kern.log"
+    log.write_text("")
+    a = agent("--kernel-log", str(log), "--poll-interval", "0.05", "--doctor-interval", "0", "--nvml-interval", "3600")
+    n = 6000
+    with open(log, "a") as f:
+        f.writelines(line(i) for i in range(n))
+    page = a.wait_for("gpuguard_xid_scanned_lines_total", n)
+    rows = [r for r in page.splitlines() if r.startswith("gpuguard_xid_events_total{")]
+    assert sum(float(r.rsplit(" ", 1)[1]) for r in rows) == n  # nothing lost
+    return rows
+
+
+def test_agent_xid_series_stay_bounded_under_hostile_gpu_ids(agent, tmp_path):
+    """A log full of XIDs from ever-new PCI ids (a fuzzer, a broken driver) adds at most the XID
+    module's row limit of series, then counts under gpu="other"."""
+    rows = hostile_series(agent, tmp_path, lambda i: f"[ {i}.0] NVRM: Xid (PCI:{i:04x}:{i % 256:02x}:00): 13, pid=1, name=x, Graphics Exception\n")
+    assert len(rows) <= 4097, len(rows)
+    assert any('gpu="other"' in r for r in rows)
+
+
+@pytest.mark.xfail(
+    reason="known gap in the XID module's bound (crates/gpuguard/src/xid/scan.rs, owned by the XID work): past "
+    "MAX_SUMMARY_ROWS an event moves to gpu='other' but keeps its code, so ('other', code) rows still grow with "
+    "every distinct code",
+    strict=False,
+)
+def test_agent_xid_series_stay_bounded_under_hostile_codes(agent, tmp_path):
+    rows = hostile_series(agent, tmp_path, lambda i: f"[ {i}.0] NVRM: Xid (PCI:{i:04x}:{i % 256:02x}:00): {i + 1}, pid=1, name=x, hostile\n")
+    assert len(rows) <= 4097, len(rows)
+
+
+# --- TLS and basic auth (exporter-toolkit web config) ------------------------------------------
+
+
+@pytest.fixture
+def openssl():
+    exe = shutil.which("openssl")
+    if exe is None:
+        pytest.skip("openssl not installed (Debian package `openssl`; .ci/run installs it)")
+
+    def run(*args):
+        out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out
+
+    return run
+
+
+@pytest.fixture
+def curl():
+    exe = shutil.which("curl")
+    if exe is None:
+        pytest.skip("curl not installed (Debian package `curl`; .ci/run installs it)")
+
+    def run(*args):
+        """curl's exit code, HTTP status and body (status 000 when no HTTP answer came)."""
+        out = subprocess.run([exe, "-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}", *args], capture_output=True, text=True, timeout=30)
+        body, _, status = out.stdout.rpartition("\n")
+        return out.returncode, status, body, out.stderr
+
+    return run
+
+
+def self_signed(openssl, d):
+    """A server certificate for 127.0.0.1 and localhost, made the way an operator would."""
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(d / "tls.key"), "-out", str(d / "tls.crt"))
+
+
+def bcrypt_hash(password):
+    bcrypt = pytest.importorskip("bcrypt", reason="python bcrypt makes the users' hashes (.ci/run installs it)")
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+
+
+def test_agent_tls_and_basic_auth_scraped_with_curl(agent, tmp_path, openssl, curl, promtool):
+    self_signed(openssl, tmp_path)
+    web = tmp_path / "web.yml"
+    # Relative paths are relative to the web config, as in exporter-toolkit.
+    web.write_text(
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+        f"basic_auth_users:\n  prometheus: {bcrypt_hash('s3cret')}\n"
+        "auth_excluded_paths: [/healthz]\n"
+    )
+    a = agent("--web.config.file", str(web), "--doctor-interval", "0", "--nvml-interval", "3600")
+    assert a.url.startswith("https://")
+    url = f"https://{a.addr}/metrics"
+    rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), "-u", "prometheus:s3cret", url)
+    assert (rc, status) == (0, "200"), err
+    assert "gpuguard_agent_info" in body
+    check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), "-u", "prometheus:s3cret", "-H", f"Accept: {PROMETHEUS_ACCEPT}", url)
+    assert status == "200" and body.endswith("# EOF\n"), err
+    # Wrong password, unknown user, no credentials: 401 with the Basic challenge.
+    for creds in (["-u", "prometheus:wrong"], ["-u", "nobody:s3cret"], []):
+        rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), "-D", "-", *creds, url)
+        assert status == "401", (creds, status, err)
+        assert re.search(r"(?im)^www-authenticate: Basic", body), body
+    # The kubelet's probe path is excluded from auth.
+    rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), f"https://{a.addr}/healthz")
+    assert (status, body) == ("200", "ok\n"), err
+    # Without the CA, curl refuses the self-signed certificate: TLS is real.
+    rc, status, body, err = curl("-u", "prometheus:s3cret", url)
+    assert rc == 60 and status == "000", (rc, err)
+    # Plain HTTP to the TLS port gets no HTTP answer.
+    rc, status, body, err = curl("-u", "prometheus:s3cret", f"http://{a.addr}/metrics")
+    assert rc != 0 and status == "000", (rc, status, body, err)
+    # And the agent still serves afterwards.
+    rc, status, _, err = curl("--cacert", str(tmp_path / "tls.crt"), "-u", "prometheus:s3cret", url)
+    assert status == "200", err
+
+
+def test_agent_client_certificates_required_and_verified(agent, tmp_path, openssl, curl):
+    self_signed(openssl, tmp_path)
+    ca, client = tmp_path / "ca", tmp_path / "client"
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=gpuguard test CA",
+            "-keyout", f"{ca}.key", "-out", f"{ca}.crt")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=prometheus", "-keyout", f"{client}.key", "-out", f"{client}.csr")
+    (tmp_path / "ext.cnf").write_text("extendedKeyUsage=clientAuth\n")
+    openssl("x509", "-req", "-in", f"{client}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key", "-CAcreateserial", "-days", "2",
+            "-extfile", str(tmp_path / "ext.cnf"), "-out", f"{client}.crt")
+    web = tmp_path / "web.yml"
+    web.write_text(f"tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_ca_file: {ca}.crt\n  client_auth_type: RequireAndVerifyClientCert\n")
+    a = agent("--web.config.file", str(web), "--doctor-interval", "0", "--nvml-interval", "3600")
+    url = f"https://{a.addr}/metrics"
+    rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), "--cert", f"{client}.crt", "--key", f"{client}.key", url)
+    assert status == "200" and "gpuguard_agent_info" in body, err
+    rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), url)
+    assert rc != 0 and status == "000", (rc, status, err)
+    # A certificate from another CA (the server's own self-signed one) is refused too.
+    rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), "--cert", str(tmp_path / "tls.crt"), "--key", str(tmp_path / "tls.key"), url)
+    assert rc != 0 and status == "000", (rc, status, err)
+
+
+def test_agent_refuses_unusable_web_configs_with_exit_2(run_cli, tmp_path, openssl):
+    self_signed(openssl, tmp_path)
+    cases = {
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: missing.key\n": "missing.key: cannot be read",
+        "tls_server_config:\n  cert_file: tls.key\n  key_file: tls.key\n": "no CERTIFICATE",
+        "basic_auth_users:\n  prometheus: plaintext\n": "not a bcrypt hash",
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: RequireAnyClientCert\n": "without verifying",
+        "tls_config:\n  cert_file: tls.crt\n": "unknown field `tls_config`",
+    }
+    for text, want in cases.items():
+        web = tmp_path / "web.yml"
+        web.write_text(text)
+        out = run_cli("agent", "--listen", "127.0.0.1:0", "--web.config.file", str(web), "--doctor-interval", "0")
+        assert out.returncode == 2, (text, out.stderr)
+        assert want in out.stderr and "web.yml" in out.stderr or want in out.stderr, (text, out.stderr)
+
+
+def test_agent_picks_up_a_renewed_certificate_without_a_restart(agent, tmp_path, openssl, curl):
+    """cert-manager renews the Secret's files in place; like exporter-toolkit, the agent serves
+    the new certificate from the next connection on (looked at once a second at most)."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    self_signed(openssl, old)
+    self_signed(openssl, new)
+    for name in ("tls.crt", "tls.key"):
+        (tmp_path / name).write_bytes((old / name).read_bytes())
+    web = tmp_path / "web.yml"
+    web.write_text("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n")
+    a = agent("--web.config.file", str(web), "--doctor-interval", "0", "--nvml-interval", "3600")
+    url = f"https://{a.addr}/healthz"
+    assert curl("--cacert", str(old / "tls.crt"), url)[1] == "200"
+    assert curl("--cacert", str(new / "tls.crt"), url)[0] == 60  # not yet trusted: the old one is served
+    time.sleep(1.1)
+    for name in ("tls.key", "tls.crt"):
+        tmp = tmp_path / f".{name}.tmp"
+        tmp.write_bytes((new / name).read_bytes())
+        os.replace(tmp, tmp_path / name)  # atomic, as a Secret volume update is
+    deadline = time.monotonic() + 10
+    while curl("--cacert", str(new / "tls.crt"), url)[1] != "200":
+        assert time.monotonic() < deadline, "the renewed certificate was never served"
+        time.sleep(0.3)
+    assert curl("--cacert", str(old / "tls.crt"), url)[0] == 60
+    assert "reloaded" in a.err_path.read_text()

@@ -10,7 +10,6 @@
 //! assert_eq!(gpuguard::catalog().len(), 10);
 //! ```
 
-pub mod agent;
 pub mod catalog;
 pub mod doctor;
 pub mod ecc;

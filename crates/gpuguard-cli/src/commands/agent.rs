@@ -1,8 +1,9 @@
 //! `gpuguard agent`: the node agent for fleets. Follows the kernel log for XID events, samples
-//! NVML, runs the doctor on an interval, and serves it all on `/metrics` for Prometheus.
+//! NVML, runs the doctor on an interval, and serves it all on `/metrics` for Prometheus (TLS and
+//! basic auth through `--web.config.file`, as node_exporter does).
 
 use clap::Args;
-use gpuguard::agent::{Agent, AgentConfig, KernelLog};
+use gpuguard_agent::{Agent, AgentConfig, KernelLog, StartError, WebLimits};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,6 +42,27 @@ pub struct AgentArgs {
     /// there in a pod): kernel logs and doctor probes are read under it.
     #[arg(long, default_value = "/", value_name = "DIR")]
     root: PathBuf,
+    /// Exporter-toolkit web configuration (the file node_exporter's --web.config.file reads):
+    /// TLS with tls_server_config (cert_file, key_file, client_ca_file, client_auth_type) and
+    /// basic auth with basic_auth_users (bcrypt hashes).
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    web_config_file: Option<PathBuf>,
+    /// Requests answered at once; more get 503 at once (node_exporter's --web.max-requests).
+    #[arg(
+        long = "web.max-requests",
+        default_value_t = gpuguard_agent::web::DEFAULT_MAX_REQUESTS,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    web_max_requests: u32,
+    /// Connections open at once; more get 503 at once.
+    #[arg(
+        long = "web.max-connections",
+        default_value_t = gpuguard_agent::web::DEFAULT_MAX_CONNECTIONS,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
+    )]
+    web_max_connections: u32,
 }
 
 fn seconds(s: &str) -> Result<f64, String> {
@@ -77,12 +99,18 @@ pub fn run(a: AgentArgs) -> std::io::Result<i32> {
         doctor_interval: (a.doctor_interval > 0.0).then(|| Duration::from_secs_f64(a.doctor_interval)),
         root: a.root,
         expect_gpus: a.expect_gpus,
+        web_config: a.web_config_file,
+        web_limits: WebLimits {
+            max_requests: a.web_max_requests as usize,
+            max_connections: a.web_max_connections as usize,
+            ..WebLimits::default()
+        },
     };
     let follows: Vec<String> = config.kernel_logs.iter().map(|l| l.path().display().to_string()).collect();
     let agent = match Agent::start(config.clone()) {
         Ok(agent) => agent,
-        Err(e) => {
-            eprintln!("gpuguard agent: cannot listen on {}: {e}", config.listen);
+        Err(e @ (StartError::Bind { .. } | StartError::WebConfig(_) | StartError::Spawn(_))) => {
+            eprintln!("gpuguard agent: {e}");
             return Ok(crate::EXIT_ERROR);
         }
     };
@@ -94,8 +122,8 @@ pub fn run(a: AgentArgs) -> std::io::Result<i32> {
         libc::signal(libc::SIGTERM, libc::SIG_DFL);
     }
     eprintln!(
-        "gpuguard agent: serving http://{}/metrics; following {}",
-        agent.addr(),
+        "gpuguard agent: serving {}; following {}",
+        agent.metrics_url(),
         if follows.is_empty() { "no kernel log".into() } else { follows.join(", ") }
     );
     agent.wait();

@@ -56,8 +56,8 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
     let (report, facts) = doctor_with_facts(&Host::new(a.root), &options, &mut tally);
     let fail_on = a.output.fail_on_or(FailOn::Error);
     if a.output.format() == Format::Prometheus {
-        let families = gpuguard::agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
-        print(&gpuguard::render::prometheus::to_prometheus(&families))?;
+        let families = gpuguard_agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
+        print(&gpuguard_agent::exposition::encode(&families, gpuguard_agent::exposition::Format::Prometheus))?;
         return Ok(exit_code(&report, fail_on));
     }
     emit_report(&report, a.output.format(), fail_on)

@@ -32,7 +32,7 @@ pub struct KmsgFollower {
 /// sequence number.
 ///
 /// ```
-/// let (line, seq) = gpuguard::agent::kmsg_record(b"4,1501,9876543,-;NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.\n SUBSYSTEM=pci\n");
+/// let (line, seq) = gpuguard_agent::kmsg_record(b"4,1501,9876543,-;NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.\n SUBSYSTEM=pci\n");
 /// assert_eq!(seq, Some(1501));
 /// assert!(line.ends_with(b"fallen off the bus."));
 /// ```

@@ -1,31 +1,40 @@
-//! Fleet mode: a node agent that follows the kernel log for XID events, samples NVML and runs the
-//! doctor on an interval, and serves all of it to Prometheus on `/metrics` (plus `/healthz`).
+//! `gpuguard_agent`, fleet mode: a node agent that follows the kernel log for XID events,
+//! samples NVML and runs the doctor on an interval, and serves all of it to Prometheus on
+//! `/metrics` (plus `/healthz` and `/livez`), optionally over TLS with basic auth
+//! (`--web.config.file`, exporter-toolkit's format).
 //!
 //! Threads, so no part can stall another: one follower per kernel log, one sampler (NVML and the
 //! doctor: an NVML call on a GPU that is falling off the bus can block for seconds), and the HTTP
-//! server with a thread per connection. They share [`AgentState`] behind a mutex held only to
-//! add counts or render a page.
+//! server on a two-worker tokio runtime (see [`web`]). They share [`AgentState`] behind a mutex
+//! held only to add counts or copy them out for a page.
+//!
+//! The core `gpuguard` crate has no HTTP, TLS or async runtime in its dependency tree: they are
+//! all here.
 
+pub mod collector;
+pub mod exposition;
 mod follow;
-mod http;
 mod kmsg;
 mod lines;
-mod metrics;
 mod state;
+pub mod web;
 
-pub use follow::FileFollower;
-pub use http::MAX_CONNECTIONS;
+pub use collector::doctor::finding_metrics;
+pub use collector::node_metrics;
+pub use collector::nvml::nvml_metrics;
+pub use follow::{FileFollower, FollowError, LogState};
 pub use kmsg::{KmsgFollower, kmsg_record};
 pub use lines::LineAssembler;
-pub use metrics::{finding_metrics, node_metrics, nvml_metrics};
 pub use state::{AgentState, LogStats, NvmlSample, unix_now};
+pub use web::{WebConfig, WebConfigError, WebLimits};
 
-use crate::doctor::{DoctorOptions, doctor};
-use crate::probe::{Host, nvml};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use gpuguard::doctor::{DoctorOptions, doctor};
+use gpuguard::probe::{Host, nvml};
+use state::lock;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -50,7 +59,7 @@ impl KernelLog {
     /// CAP_SYSLOG), else the first kernel log file under `root` that can be read.
     ///
     /// ```
-    /// let none = gpuguard::agent::KernelLog::discover(std::path::Path::new("/nonexistent"));
+    /// let none = gpuguard_agent::KernelLog::discover(std::path::Path::new("/nonexistent"));
     /// assert!(none.is_none());
     /// ```
     pub fn discover(root: &std::path::Path) -> Option<KernelLog> {
@@ -59,7 +68,7 @@ impl KernelLog {
         if KmsgFollower::open(&kmsg).is_ok() {
             return Some(KernelLog::Kmsg(kmsg));
         }
-        crate::probe::kernel_log::SOURCES
+        gpuguard::probe::kernel_log::SOURCES
             .iter()
             .skip(1)
             .map(|s| host.path(s))
@@ -89,6 +98,11 @@ pub struct AgentConfig {
     pub root: PathBuf,
     /// GPUs the node should have (the doctor reports fewer).
     pub expect_gpus: Option<u32>,
+    /// An exporter-toolkit web configuration (TLS, basic auth), read at start and again when it
+    /// or a certificate or key it names changes.
+    pub web_config: Option<PathBuf>,
+    /// Bounds of the HTTP server.
+    pub web_limits: WebLimits,
 }
 
 impl Default for AgentConfig {
@@ -103,21 +117,42 @@ impl Default for AgentConfig {
             doctor_interval: Some(Duration::from_secs(300)),
             root: "/".into(),
             expect_gpus: None,
+            web_config: None,
+            web_limits: WebLimits::default(),
         }
     }
+}
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The web configuration, or a certificate or key it names, is unusable.
+    #[error("--web.config.file {0}")]
+    WebConfig(#[from] WebConfigError),
+    /// A thread or the HTTP runtime could not be started.
+    #[error("cannot start: {0}")]
+    Spawn(#[from] std::io::Error),
 }
 
 /// A running agent.
 #[derive(Debug)]
 pub struct Agent {
     addr: SocketAddr,
+    tls: bool,
     state: Arc<Mutex<AgentState>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
-}
-
-fn lock(state: &Mutex<AgentState>) -> std::sync::MutexGuard<'_, AgentState> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
+    runtime: tokio::runtime::Runtime,
+    server: tokio::task::JoinHandle<()>,
+    shutdown: Arc<tokio::sync::Notify>,
 }
 
 /// Sleeps `total` in short steps, returning early (false) when `stop` is set.
@@ -133,11 +168,13 @@ fn nap(stop: &AtomicBool, total: Duration) -> bool {
 }
 
 impl Agent {
-    /// Binds the listening socket and starts every thread. Fails only when the address cannot
-    /// be bound; a kernel log or NVML that cannot be read is reported in the metrics instead.
+    /// Reads the web configuration, binds the listening socket and starts every thread. Fails
+    /// when the address cannot be bound or the web configuration (or a file it names) is
+    /// unusable; a kernel log or NVML that cannot be read is reported in the metrics and
+    /// `/healthz` instead.
     ///
     /// ```
-    /// use gpuguard::agent::{Agent, AgentConfig};
+    /// use gpuguard_agent::{Agent, AgentConfig};
     /// use std::io::{Read, Write};
     /// let config = AgentConfig { listen: "127.0.0.1:0".into(), nvml_library: None, doctor_interval: None, ..Default::default() };
     /// let agent = Agent::start(config).unwrap();
@@ -148,8 +185,14 @@ impl Agent {
     /// assert!(answer.starts_with("HTTP/1.1 200 OK"));
     /// agent.stop();
     /// ```
-    pub fn start(config: AgentConfig) -> std::io::Result<Agent> {
-        let listener = TcpListener::bind(&config.listen)?;
+    pub fn start(config: AgentConfig) -> Result<Agent, StartError> {
+        let web = match &config.web_config {
+            Some(path) => WebConfig::load(path)?,
+            None => WebConfig::default(),
+        };
+        let tls = web.tls.as_ref().map(web::server_config).transpose()?;
+        let listener = TcpListener::bind(&config.listen)
+            .map_err(|source| StartError::Bind { addr: config.listen.clone(), source })?;
         let addr = listener.local_addr()?;
         let sources: Vec<String> = config.kernel_logs.iter().map(|l| l.path().display().to_string()).collect();
         let state = Arc::new(Mutex::new(AgentState::new(&sources)));
@@ -164,22 +207,22 @@ impl Agent {
             let (state, stop, cfg) = (Arc::clone(&state), Arc::clone(&stop), config.clone());
             threads.push(spawn("gpuguard-sample", Box::new(move || sample(&cfg, &state, &stop)))?);
         }
-        {
-            let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
-            // A follower that has not gone round its loop for this long is stuck.
-            let stale = config.poll_interval * 20 + Duration::from_secs(30);
-            let health: Arc<http::Health> =
-                Arc::new(move |s: &AgentState| match s.heartbeats.iter().position(|h| h.elapsed() > stale) {
-                    Some(i) => Err(format!(
-                        "the follower of {} has not run for {:.0} s",
-                        s.logs[i].source,
-                        s.heartbeats[i].elapsed().as_secs_f64()
-                    )),
-                    None => Ok(()),
-                });
-            threads.push(spawn("gpuguard-accept", Box::new(move || http::serve(listener, state, stop, health)))?);
-        }
-        Ok(Agent { addr, state, stop, threads })
+        // Two workers: enough to move bytes for hundreds of connections; rendering and bcrypt go
+        // to the blocking pool.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(16)
+            .thread_name("gpuguard-http")
+            .enable_all()
+            .build()?;
+        // A follower that has not gone round its loop for this long is stuck.
+        let stale = config.poll_interval * 20 + Duration::from_secs(30);
+        let is_tls = tls.is_some();
+        let live = web::server::Live::new(config.web_config.clone(), &web, tls, Arc::clone(&state), stale);
+        let shutdown = Arc::new(tokio::sync::Notify::new());
+        let limits = config.web_limits.clone();
+        let server = runtime.spawn(web::server::serve(listener, live, limits, Arc::clone(&shutdown)));
+        Ok(Agent { addr, tls: is_tls, state, stop, threads, runtime, server, shutdown })
     }
 
     /// The address it serves on.
@@ -187,24 +230,34 @@ impl Agent {
         self.addr
     }
 
-    /// The current `/metrics` page.
+    /// The URL of its `/metrics` page (`https://` when the web config turns TLS on).
+    pub fn metrics_url(&self) -> String {
+        format!("{}://{}/metrics", if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// The current `/metrics` page in the Prometheus text format.
     pub fn render(&self) -> String {
-        lock(&self.state).render()
+        let families = collector::gather(&lock(&self.state));
+        exposition::encode(&families, exposition::Format::Prometheus)
     }
 
     /// Blocks until the agent stops (it runs until the process ends).
     pub fn wait(self) {
+        let _ = self.runtime.block_on(self.server);
         for t in self.threads {
             let _ = t.join();
         }
     }
 
-    /// Stops every thread and waits for them.
+    /// Stops every thread and the server, and waits for them.
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        self.wait();
+        self.shutdown.notify_one();
+        // Connections still open are dropped with the runtime.
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+        for t in self.threads {
+            let _ = t.join();
+        }
     }
 }
 
@@ -218,13 +271,14 @@ fn follow(i: usize, log: &KernelLog, cfg: &AgentConfig, state: &Mutex<AgentState
         let after = s.xid.scan_continued(block, next, &name, &mut |_| {});
         s.logs[i].next_line = after;
     };
-    let report = |result: std::io::Result<()>, bytes: u64, rotations: u64, lost: u64| {
+    let report = |result: Result<(), FollowError>, bytes: u64, rotations: u64, lost: u64| {
         let mut s = lock(state);
         let l = &mut s.logs[i];
         l.bytes = bytes;
         l.rotations = rotations;
         l.lost = lost;
         l.up = result.is_ok();
+        l.state = result.as_ref().err().map_or(LogState::Ok, |e| e.state);
         if let Err(e) = result {
             l.errors += 1;
             let msg = e.to_string();
@@ -254,7 +308,8 @@ fn follow(i: usize, log: &KernelLog, cfg: &AgentConfig, state: &Mutex<AgentState
                 let r = match &mut k {
                     Some(k) => k.poll(cfg.poll_interval, &mut |b| count(b)),
                     None => KmsgFollower::open(path).map(|opened| k = Some(opened)),
-                };
+                }
+                .map_err(|e| FollowError::io(path, &e));
                 let (bytes, lost) = k.as_ref().map_or((0, 0), |k| (k.bytes, k.lost));
                 let failed = r.is_err();
                 report(r, bytes, 0, lost);

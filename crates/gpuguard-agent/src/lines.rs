@@ -20,7 +20,7 @@ impl LineAssembler {
     /// Feeds `data`; `sink` gets blocks of whole lines, each block ending in `\n`.
     ///
     /// ```
-    /// let mut a = gpuguard::agent::LineAssembler::new(1024);
+    /// let mut a = gpuguard_agent::LineAssembler::new(1024);
     /// let mut got = Vec::new();
     /// a.push(b"first li", &mut |b| got.extend_from_slice(b));
     /// a.push(b"ne\nsecond\nthi", &mut |b| got.extend_from_slice(b));
