@@ -4,7 +4,6 @@
 use crate::output::{FailOn, OutputArgs, XidFormat, colour};
 use clap::Args;
 use gpuguard::ecc::{EccSample, GpuEcc};
-use gpuguard::render::prometheus::to_prometheus;
 use gpuguard::xid::{XidEvent, XidReportTail, XidReportWriter, XidScanner};
 use gpuguard::{InputError, Report};
 use std::io::Write;
@@ -111,7 +110,10 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
         XidFormat::Prometheus => {
             let mut fams = gpuguard::xid::xid_metrics(&summary);
             fams.extend(gpuguard::ecc::ecc_metrics(&ecc));
-            out.write_all(to_prometheus(&fams).as_bytes())?;
+            // The same exposition writer as the agent's /metrics and `doctor --format prometheus`.
+            out.write_all(
+                gpuguard_agent::exposition::encode(&fams, gpuguard_agent::exposition::Format::Prometheus).as_bytes(),
+            )?;
         }
         XidFormat::Text | XidFormat::Markdown => {
             let markdown = format == XidFormat::Markdown;
