@@ -53,9 +53,11 @@ class GpuGuardWarning(UserWarning):
 
 
 from gpuguard._preflight import preflight  # noqa: E402  (needs GpuGuardWarning defined first)
+from gpuguard._store import AsyncSave, CheckpointStore  # noqa: E402,F811  (the Rust store, coordinated)
 
 
 __all__ = [
+    "AsyncSave",
     "Check",
     "Checkpoint",
     "CheckpointStore",
