@@ -262,7 +262,10 @@ class CheckpointStore:
         self._async_thread: threading.Thread | None = None
         self._preempted = False
         self._preemption: _Preemption | None = None
+        #: Seconds the last save of this store took (write + fsync + hash + publish), or None.
         self.last_save_seconds: float | None = None
+        #: Save time judged by :meth:`preemption_finding` (None: nothing to judge from yet).
+        self.save_seconds_estimate: float | None = None
         kw = dict(every_steps=every_steps, every_seconds=every_seconds, plan=plan)
         if self._ranks is None:
             self._inner = _RustStore(directory, keep_last, read_only=read_only, **kw)
@@ -525,9 +528,10 @@ class CheckpointStore:
             verdict = _judge_save_time(self, window, source, state_bytes)
         if self._ranks is not None:
             verdict = self._ranks.broadcast(verdict)
-        if verdict is None:
+        self.save_seconds_estimate, bad = verdict
+        if bad is None:
             return None
-        message, fix, evidence = verdict
+        message, fix, evidence = bad
         return Finding("GG003", "error", message, fix, evidence, path=str(self.directory))
 
     # ------------------------------------------------------------------ lifetime
@@ -628,8 +632,14 @@ def _disk_write_speed(directory: Path, size: int = 64 << 20) -> float:
 
 
 def _newest_bytes(store: CheckpointStore) -> int | None:
-    for c in reversed(store._inner.list()):
-        if c.status == "ok":
+    """Size of the newest checkpoint with a readable manifest (no checksums: cheap)."""
+    steps = sorted(
+        (int(p.name[5:]) for p in store.directory.iterdir() if p.name.startswith("step-") and p.name[5:].isdigit()),
+        reverse=True,
+    )
+    for step in steps:
+        c = store._inner.get(step, checksums=False)
+        if c is not None and c.ok:
             return c.total_bytes
     return None
 
@@ -647,10 +657,10 @@ def _judge_save_time(store: CheckpointStore, window: float, source: str, state_b
         seconds, how = size / speed, f"estimated: {size / 2**30:.2f} GiB at {speed / 2**20:.0f} MiB/s measured here"
         evidence.update(state_bytes=size, disk_bytes_per_second=speed)
     else:
-        return None
+        return None, None
     evidence.update(save_seconds=seconds, how=how)
     if seconds <= window:
-        return None
+        return seconds, None
     message = (
         f"a checkpoint save takes {seconds:.1f} s ({how}) but the preemption notice is {window:.0f} s "
         f"({source}): an emergency checkpoint on SIGTERM cannot finish and the work since the last one is lost"
@@ -660,7 +670,7 @@ def _judge_save_time(store: CheckpointStore, window: float, source: str, state_b
         "GPUGUARD_NOTICE_SECONDS to match), save asynchronously (store.save_async), shard the save across "
         "ranks, or write to faster storage"
     )
-    return message, fix, evidence
+    return seconds, (message, fix, evidence)
 
 
 class _Preemption:
