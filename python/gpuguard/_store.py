@@ -329,6 +329,13 @@ class CheckpointStore:
         return 0 if self._ranks is None else self._ranks.rank
 
     @property
+    def async_process_group(self):
+        """The gloo group to pass as ``process_group=`` to ``torch.distributed.checkpoint.async_save``
+        inside :meth:`save_async` (the group the store publishes async saves on, so the two never
+        interleave with the training loop's collectives); None without a process group."""
+        return None if self._ranks is None else self._ranks.background
+
+    @property
     def preempted(self) -> bool:
         """True once a preemption notice (SIGTERM) arrived, on this or (after :meth:`due`) any rank:
         save at this step boundary and stop."""
@@ -382,12 +389,20 @@ class CheckpointStore:
         _typecheck("step", step, (int, type(None)))
         _typecheck("now", now, (int, float, type(None)))
         if self._ranks is None:
-            return self._preempted or self._inner.due(step, now)
-        mine = self._inner.due(step, now) if self._ranks.rank == 0 else False
+            return self._preempted or self._due_here(step, now)
+        mine = self._due_here(step, now) if self._ranks.rank == 0 else False
         due, preempted = self._ranks.any_true(mine, self._preempted)
         if preempted:
             self._preempted = True
         return due or preempted
+
+    def _due_here(self, step: int | None, now: float | None) -> bool:
+        # An async save still in flight counts as the newest checkpoint: the next one cannot
+        # start before it is published anyway (at most one in flight).
+        if self._async is not None and not self._async.done():
+            self._inner.due(step, now)  # still raises for a store without an interval
+            return False
+        return self._inner.due(step, now)
 
     # ------------------------------------------------------------------ writing
     def save(self, step: int) -> _Save:
