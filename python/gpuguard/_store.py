@@ -677,13 +677,13 @@ def _judge_save_time(store: CheckpointStore, window: float, source: str, state_b
     if seconds <= window:
         return seconds, None
     message = (
-        f"a checkpoint save takes {seconds:.1f} s ({how}) but the preemption notice is {window:.0f} s "
+        f"a checkpoint save takes {seconds:.1f} s ({how}) but the preemption notice is {window:g} s "
         f"({source}): an emergency checkpoint on SIGTERM cannot finish and the work since the last one is lost"
     )
     fix = (
         f"give the pod terminationGracePeriodSeconds of at least {int(seconds * 1.5) + 1} (and export "
-        "GPUGUARD_NOTICE_SECONDS to match), save asynchronously (store.save_async), shard the save across "
-        "ranks, or write to faster storage"
+        "GPUGUARD_NOTICE_SECONDS to match), shard the save across ranks (each writes its part), save less "
+        "(model and optimizer only), or write to faster storage"
     )
     return seconds, (message, fix, evidence)
 

@@ -335,8 +335,9 @@ def _one_shm_finding(host: Report, loader: Report) -> Report:
     if not measured or not any(f.rule == "GG001" for f in host.findings):
         return host.merged(loader)
     findings = [f for f in host.findings if f.rule != "GG001"] + list(loader.findings)
+    status = "finding" if any(f.rule == "GG001" for f in loader.findings) else "ok"
     checks = [
-        Check(c.name, "ok", f"{c.reason}; judged with the DataLoader's numbers, see the dataloader check")
+        Check(c.name, status, f"{c.reason}; judged with the DataLoader's numbers: see the dataloader check")
         if c.name == "dev-shm"
         else c
         for c in host.checks
