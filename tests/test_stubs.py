@@ -53,3 +53,21 @@ def test_package_reexports_the_module():
     for name in gpuguard.__all__:
         assert hasattr(gpuguard, name), name
     assert (Path(gpuguard.__file__).parent / "py.typed").exists()
+
+
+def test_mypy_stubtest_passes():
+    """`python -m mypy.stubtest gpuguard`: the stub and the package agree with the runtime (names,
+    parameters, defaults, final classes), and the pure-Python modules type-check against the stub."""
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("mypy", reason="stubtest needs mypy (pip install mypy; .ci/run installs it)")
+    allow = Path(__file__).with_name("stubtest-allowlist.txt")
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "gpuguard", "--allowlist", str(allow)],
+        capture_output=True, text=True, timeout=600, cwd=shutil.os.path.dirname(__file__),
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]

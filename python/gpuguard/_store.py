@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from gpuguard._gpuguard import Checkpoint, Finding, GpuGuardError, PendingCheckpoint
 from gpuguard._gpuguard import CheckpointStore as _RustStore
@@ -151,9 +151,10 @@ class _Save:
     def __enter__(self) -> Path:
         return self.path
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         ranks = self._store._ranks
         if ranks is None:
+            assert self._pending is not None  # made in __init__ without ranks
             try:
                 self._pending.__exit__(exc_type, exc, tb)
             finally:
@@ -170,7 +171,7 @@ class _Save:
             )
         failed = [m for m in ranks.gather(mine, self._group) if m]
         outcome: tuple[str, str] = ("", "")
-        if ranks.rank == 0:
+        if ranks.rank == 0 and self._pending is not None:
             try:
                 if failed:
                     err = exc if exc is not None else RuntimeError("; ".join(failed))
@@ -266,15 +267,20 @@ class CheckpointStore:
         self.last_save_seconds: float | None = None
         #: Save time judged by :meth:`preemption_finding` (None: nothing to judge from yet).
         self.save_seconds_estimate: float | None = None
-        kw = dict(every_steps=every_steps, every_seconds=every_seconds, plan=plan)
+
+        def open_rust(read_only: bool) -> _RustStore:
+            return _RustStore(
+                directory, keep_last, every_steps=every_steps, every_seconds=every_seconds, plan=plan, read_only=read_only
+            )
+
         if self._ranks is None:
-            self._inner = _RustStore(directory, keep_last, read_only=read_only, **kw)
+            self._inner = open_rust(read_only)
             return
         # Rank 0 takes the lock (and removes a killed job's temp data) before the others look.
         error = None
         if self._ranks.rank == 0:
             try:
-                self._inner = _RustStore(directory, keep_last, read_only=read_only, **kw)
+                self._inner = open_rust(read_only)
             except Exception as e:  # noqa: BLE001 (told to every rank, then raised)
                 error = f"{type(e).__name__}: {e}"
         error = self._ranks.broadcast(error)
@@ -283,7 +289,7 @@ class CheckpointStore:
         mine = None
         if self._ranks.rank != 0:
             try:
-                self._inner = _RustStore(directory, keep_last, read_only=True, **kw)
+                self._inner = open_rust(True)
             except Exception as e:  # noqa: BLE001
                 mine = f"rank {self._ranks.rank}: {type(e).__name__}: {e}"
         failed = [m for m in self._ranks.gather(mine) if m]
@@ -469,7 +475,10 @@ class CheckpointStore:
                 return
             try:
                 ctx.__exit__(None, None, None)
-                job._future.set_result(ctx.checkpoint or self._inner.get(step, checksums=False))
+                published = ctx.checkpoint or self._inner.get(step, checksums=False)
+                if published is None:
+                    raise GpuGuardError(f"checkpoint step {step} was published but cannot be read back")
+                job._future.set_result(published)
             except BaseException as e:  # noqa: BLE001
                 job._future.set_exception(e)
 
@@ -538,7 +547,7 @@ class CheckpointStore:
         """
         window, source = notice_window(notice_seconds)
         _typecheck("state_bytes", state_bytes, (int, type(None)))
-        verdict = None
+        verdict: tuple[float | None, Any] = (None, None)
         if self._ranks is None or self._ranks.rank == 0:
             verdict = _judge_save_time(self, window, source, state_bytes)
         if self._ranks is not None:
@@ -564,7 +573,7 @@ class CheckpointStore:
     def __enter__(self) -> CheckpointStore:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.close()
         return False
 

@@ -123,7 +123,7 @@ def _first_batch(loader) -> Any:
     finally:
         torch.random.set_rng_state(saved[0])
         random.setstate(saved[1])
-        if saved[2] is not None:
+        if np is not None:
             np.random.set_state(saved[2])
 
 
