@@ -27,9 +27,12 @@ struct Held {
     owner: AtomicU64,
 }
 
+/// A lock file's identity: (device, inode).
+type FileKey = (u64, u64);
+
 /// Locks this process holds, by the lock file's (device, inode): a second open of the same
 /// directory (even through another path or a symlink) finds the first.
-static HELD: Mutex<Vec<((u64, u64), Weak<Held>)>> = Mutex::new(Vec::new());
+static HELD: Mutex<Vec<(FileKey, Weak<Held>)>> = Mutex::new(Vec::new());
 
 /// A held writer lock; released when the last store of this process holding it is dropped.
 #[derive(Debug)]

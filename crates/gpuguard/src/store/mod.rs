@@ -30,10 +30,10 @@ use manifest::{MANIFEST_NAME, Manifest, ManifestFile};
 use publish::{TEMP_PREFIX, fsync_path, parse_step_dir_name, step_dir_name};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 /// Maps an I/O error in the store directory to an error that says what failed and why in words
 /// a user acts on (disk full, read-only, permissions).

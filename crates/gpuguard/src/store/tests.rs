@@ -174,11 +174,10 @@ fn a_fifo_device_or_symlink_manifest_is_corrupt_not_read_or_waited_on() {
     // A symlinked step directory pointing outside is not a checkpoint of this store.
     std::os::unix::fs::symlink(outside.path(), d.path().join("step-0000000009")).unwrap();
     let all = s.list().unwrap();
-    assert_eq!(all.iter().map(|c| (c.step, c.status)).collect::<Vec<_>>(), [
-        (1, Status::Corrupt),
-        (2, Status::Corrupt),
-        (3, Status::Corrupt)
-    ]);
+    assert_eq!(
+        all.iter().map(|c| (c.step, c.status)).collect::<Vec<_>>(),
+        [(1, Status::Corrupt), (2, Status::Corrupt), (3, Status::Corrupt)]
+    );
     assert!(all[0].reason.as_deref().unwrap().contains("not a regular file"), "{:?}", all[0].reason);
     assert!(all[1].reason.as_deref().unwrap().contains("symlink"), "{:?}", all[1].reason);
     assert!(s.latest().unwrap().is_none());
