@@ -71,3 +71,20 @@ def test_mypy_stubtest_passes():
         capture_output=True, text=True, timeout=600, cwd=shutil.os.path.dirname(__file__),
     )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+
+def test_stub_docstring_examples_run():
+    """The examples in the stub's docstrings (what IDEs show) are doctests: they must stay true."""
+    import doctest
+
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    parser = doctest.DocTestParser()
+    ran = 0
+    for fn in stub_functions().values():
+        doc = ast.get_docstring(fn)
+        if doc and ">>>" in doc:
+            test = parser.get_doctest(doc, {"gpuguard": gpuguard}, fn.name, str(STUB), fn.lineno)
+            runner.run(test)
+            ran += 1
+    assert ran >= 10, f"only {ran} stub functions carry an example"
+    assert runner.summarize(verbose=False).failed == 0
