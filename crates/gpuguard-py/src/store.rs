@@ -32,22 +32,28 @@ pub struct PyCheckpoint(Checkpoint);
 
 #[pymethods]
 impl PyCheckpoint {
+    /// Training step of the checkpoint (from its directory name).
     #[getter]
     fn step(&self) -> u64 {
         self.0.step
     }
+    /// The checkpoint directory (`pathlib.Path`); load from `path / "model.pt"` or pass it to DCP.
     #[getter]
     fn path<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         pathlib(py, &self.0.path)
     }
+    /// `"ok"` (verifies), `"corrupt"` (published, but a file is missing, truncated or changed) or
+    /// `"partial"` (never finished).
     #[getter]
     fn status(&self) -> &'static str {
         self.0.status.as_str()
     }
+    /// Whether `status` is `"ok"`: safe to resume from.
     #[getter]
     fn ok(&self) -> bool {
         self.0.status == store::Status::Ok
     }
+    /// Why it is not ok (None when it is), naming the file and what is wrong.
     #[getter]
     fn reason(&self) -> Option<String> {
         self.0.reason.clone()
@@ -57,18 +63,22 @@ impl PyCheckpoint {
     fn files(&self) -> Vec<String> {
         self.0.files.iter().map(|f| f.path.clone()).collect()
     }
+    /// Sum of the files' sizes in bytes.
     #[getter]
     fn total_bytes(&self) -> u64 {
         self.0.total_bytes
     }
+    /// When it was published, in seconds since the Unix epoch (None without a manifest).
     #[getter]
     fn created_unix(&self) -> Option<f64> {
         self.0.created_unix
     }
+    /// From `latest()`: the newer checkpoints it skipped because they did not verify.
     #[getter]
     fn skipped(&self) -> Vec<PyCheckpoint> {
         self.0.skipped.iter().cloned().map(PyCheckpoint).collect()
     }
+    /// The checkpoint as a plain dict (step, path, status, reason, files with sizes and checksums).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -241,22 +251,27 @@ impl PyCheckpointStore {
         false
     }
 
+    /// The store directory (`pathlib.Path`).
     #[getter]
     fn directory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         pathlib(py, &self.directory)
     }
+    /// How many complete checkpoints are kept.
     #[getter]
     fn keep_last(&self) -> PyResult<usize> {
         Ok(self.store()?.keep_last())
     }
+    /// The step interval of `due()`, or None.
     #[getter]
     fn every_steps(&self) -> PyResult<Option<u64>> {
         Ok(self.store()?.interval().every_steps)
     }
+    /// The time interval of `due()` in seconds, or None.
     #[getter]
     fn every_seconds(&self) -> PyResult<Option<f64>> {
         Ok(self.store()?.interval().every_seconds)
     }
+    /// Whether this store holds the writer lock (False read-only or after a hand-over).
     #[getter]
     fn is_writer(&self) -> PyResult<bool> {
         Ok(self.store()?.is_writer())
@@ -289,6 +304,7 @@ fn is_disk_full(exc: &Bound<'_, PyAny>) -> bool {
 
 #[pymethods]
 impl PyPendingCheckpoint {
+    /// The step being saved.
     #[getter]
     fn step(&self) -> u64 {
         self.step
