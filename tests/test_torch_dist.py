@@ -183,3 +183,19 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_saved_step(tmp_path):
     assert len(steps) == 1, f"ranks stopped at different steps: {stops}"
     latest = gpuguard.CheckpointStore(ckpt, read_only=True).latest()
     assert {latest.step} == steps
+
+
+def test_sigterm_to_the_torchrun_agent_reaches_every_rank_which_saves_and_stops(tmp_path):
+    """Kubernetes signals the container's main process: under torchrun that is the agent, which
+    forwards SIGTERM to every worker (and itself exits 1 with SignalException, torch's choice)."""
+    ckpt, log = tmp_path / "ckpt", tmp_path / "log"
+    ckpt.mkdir()
+    proc = start_job(ckpt, log, 2, PREEMPT=1, STEPS=100_000, EVERY=1_000_000, STEP_SLEEP=0.05, SAVE="dcp")
+    wait_for_step(log, 1, 10, proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=180)
+    stops = [runs(log, 2, "preempted")[rank] for rank in range(2)]
+    assert all(len(s) == 1 for s in stops) and stops[0][0]["step"] == stops[1][0]["step"], stops
+    assert all(runs(log, 2, "stop")[rank] for rank in range(2)), "a worker did not finish cleanly"
+    latest = gpuguard.CheckpointStore(ckpt, read_only=True).latest()
+    assert latest.step == stops[0][0]["step"] and ".metadata" in latest.files
