@@ -37,6 +37,8 @@ def test_report_summary_render_and_schema():
     assert json.loads(r.to_json(indent=2)) == d
     html = r._repr_html_()
     assert "&lt;shm&gt;" in html and "#fde2e1" in html  # escaped, coloured by severity
+    # Dark notebook themes inherit light text: every coloured row sets its own dark text.
+    assert html.count("background:") == html.count("color:#1a1a1a") > 0
     assert "| error | GG001 |" in r.to_markdown()
     assert "error[GG001] <shm>" in r.to_text()
     assert "2 error(s)" not in repr(r) and "1 error(s)" in repr(r)

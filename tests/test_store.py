@@ -295,3 +295,182 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_earlier_checkpoints(tmp_path)
     assert out["entries"] == [".gpuguard.lock", "step-0000000001", "step-0000000002"]
     assert "read-only" in out["read_only"] and str(d) in out["read_only"]
     assert out["read_only_latest"] == 2
+
+
+def test_threads_read_while_one_saves_and_nothing_panics(tmp_path):
+    """The reported bug: latest() on one thread while another saves gave `PanicException:
+    Already borrowed` (a BaseException that `except Exception` does not catch)."""
+    import threading
+
+    store = CheckpointStore(tmp_path, keep_last=2, every_steps=1)
+    errors, seen, stop = [], set(), threading.Event()
+
+    def writer():
+        try:
+            for step in range(60):
+                with store.save(step) as path:
+                    (path / "model.bin").write_bytes(payload(step, "model.bin", 300_000))
+        except BaseException as e:  # noqa: BLE001 (any escape is the failure)
+            errors.append(e)
+        finally:
+            stop.set()
+
+    def reader():
+        try:
+            while not stop.is_set():
+                c = store.latest()
+                if c is not None:
+                    assert c.ok
+                    seen.add(c.step)
+                store.list()
+                store.due(step=1)
+                _ = store.is_writer, store.keep_last
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [], errors
+    assert len(seen) >= 5, f"readers saw only {sorted(seen)}: they barely overlapped the writer"
+    assert [c.step for c in store.list()] == [58, 59]
+
+
+def test_close_on_another_thread_is_an_error_not_a_panic(tmp_path):
+    store = CheckpointStore(tmp_path)
+    ctx = store.save(1)
+    with ctx as path:
+        (path / "m").write_bytes(b"x")
+        store._inner.close()  # the Rust store goes away while a save is open
+    assert ctx.checkpoint.step == 1  # the save in flight kept it alive and published
+    with pytest.raises(GpuGuardError, match="closed"):
+        store.latest()
+
+
+def test_reopening_the_same_directory_in_one_process_hands_over_the_lock(tmp_path):
+    """A notebook cell re-run: the old store object still exists when the new one opens."""
+    old = CheckpointStore(tmp_path)
+    with old.save(1) as p:
+        (p / "m").write_bytes(b"1")
+    new = CheckpointStore(tmp_path)  # used to fail: "another writer"
+    assert new.is_writer and not old.is_writer
+    with pytest.raises(GpuGuardError, match="handed its writer lock"):
+        old.save(2)
+    with new.save(2) as p:
+        (p / "m").write_bytes(b"2")
+    assert old.latest().step == 2  # reading still works
+    # Another process still cannot take it while this one holds it.
+    other = subprocess.run(
+        [sys.executable, "-c", f"import gpuguard; gpuguard.CheckpointStore({str(tmp_path)!r})"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert other.returncode != 0 and "another writer" in other.stderr
+    del old
+    new.close()
+    other = subprocess.run(
+        [sys.executable, "-c", f"import gpuguard; print(gpuguard.CheckpointStore({str(tmp_path)!r}).is_writer)"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert other.stdout.strip() == "True", other.stderr
+
+
+def test_symlinks_fifos_and_devices_are_never_followed_or_waited_on(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("do not touch")
+    d = tmp_path / "ckpt"
+    d.mkdir()
+    os.symlink(outside / "secret", d / ".gpuguard.lock")
+    with pytest.raises(GpuGuardError, match="symlink"):
+        CheckpointStore(d)
+    assert (outside / "secret").read_text() == "do not touch"
+    os.unlink(d / ".gpuguard.lock")
+    store = CheckpointStore(d, keep_last=5)
+    for step in (1, 2, 3):
+        with store.save(step) as p:
+            (p / "m").write_bytes(b"x" * step)
+    manifest = ".gpuguard-manifest.json"
+    (d / "step-0000000003" / manifest).unlink()
+    os.mkfifo(d / "step-0000000003" / manifest)  # a blocking open would hang latest() forever
+    (d / "step-0000000002" / manifest).unlink()
+    os.symlink("/dev/zero", d / "step-0000000002" / manifest)
+    os.symlink(outside, d / "step-0000000009")  # a step directory that points elsewhere
+    t0 = time.monotonic()
+    latest = store.latest()
+    assert time.monotonic() - t0 < 10
+    assert latest.step == 1
+    reasons = {c.step: c.reason for c in latest.skipped}
+    assert set(reasons) == {2, 3}, reasons
+    assert "symlink" in reasons[2] and "not a regular file" in reasons[3], reasons
+    with store.save(4) as p:  # keeps working; the FIFO step is never deleted through a link
+        (p / "m").write_bytes(b"4")
+    assert (outside / "secret").read_text() == "do not touch"
+
+
+def test_wrong_types_raise_type_error_naming_the_argument(tmp_path):
+    with pytest.raises(TypeError, match="`keep_last`"):
+        CheckpointStore(tmp_path, keep_last="3")
+    with pytest.raises(TypeError, match="`directory`"):
+        CheckpointStore(3)
+    store = CheckpointStore(tmp_path, every_steps=2)
+    with pytest.raises(TypeError, match="`step`"):
+        store.save("5")
+    with pytest.raises(TypeError, match="`step`"):
+        store.due(step=1.5)
+    with pytest.raises(TypeError, match="`write`"):
+        store.save_async(1, "model.pt")
+
+
+def test_save_async_publishes_only_after_the_writer_thread_finished(tmp_path):
+    import threading
+
+    store = CheckpointStore(tmp_path, keep_last=3)
+    release = threading.Event()
+
+    def writer(path):
+        def body():
+            release.wait(30)
+            (path / "model.bin").write_bytes(payload(1, "model.bin", 50_000))
+
+        t = threading.Thread(target=body)
+        t.start()
+        return t
+
+    job = store.save_async(1, writer)
+    time.sleep(0.2)
+    assert not job.done() and store.latest() is None  # nothing visible while the writer runs
+    release.set()
+    c = job.result(timeout=60)
+    assert c.step == 1 and c.ok and c.files == ["model.bin"]
+    # At most one in flight: the next one waits for the previous.
+    from concurrent.futures import Future
+
+    fut = Future()
+    job2 = store.save_async(2, lambda p: ((p / "m").write_bytes(b"2"), fut)[1])
+    assert not job2.done()
+    fut.set_result(None)
+    assert store.wait().step == 2
+    # A failing writer publishes nothing; the error surfaces on the next call.
+    bad = Future()
+    store.save_async(3, lambda p: ((p / "m").write_bytes(b"3"), bad)[1])
+    bad.set_exception(OSError("disk on fire"))
+    with pytest.raises(OSError, match="disk on fire"):
+        store.save_async(4, lambda p: None)
+    assert [c.step for c in store.list()] == [1, 2]
+    assert not any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())
+
+
+def test_save_async_with_dcp_async_save(tmp_path):
+    torch = pytest.importorskip("torch", reason="needs PyTorch")
+    import torch.distributed.checkpoint as dcp
+
+    model = torch.nn.Linear(64, 32)
+    store = CheckpointStore(tmp_path)
+    job = store.save_async(7, lambda p: dcp.async_save({"model": model.state_dict()}, checkpoint_id=p, no_dist=True))
+    c = job.result(timeout=120)
+    assert c.ok and any(f.endswith(".distcp") for f in c.files) and ".metadata" in c.files
+    restored = {"model": torch.nn.Linear(64, 32).state_dict()}
+    dcp.load(restored, checkpoint_id=c.path, no_dist=True)
+    assert torch.equal(restored["model"]["weight"], model.weight.detach())

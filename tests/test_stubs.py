@@ -53,3 +53,38 @@ def test_package_reexports_the_module():
     for name in gpuguard.__all__:
         assert hasattr(gpuguard, name), name
     assert (Path(gpuguard.__file__).parent / "py.typed").exists()
+
+
+def test_mypy_stubtest_passes():
+    """`python -m mypy.stubtest gpuguard`: the stub and the package agree with the runtime (names,
+    parameters, defaults, final classes), and the pure-Python modules type-check against the stub."""
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("mypy", reason="stubtest needs mypy (pip install mypy; .ci/run installs it)")
+    allow = Path(__file__).with_name("stubtest-allowlist.txt")
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "gpuguard", "--allowlist", str(allow)],
+        capture_output=True, text=True, timeout=600, cwd=shutil.os.path.dirname(__file__),
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+
+def test_stub_docstring_examples_run():
+    """The examples in the stub's docstrings (what IDEs show) are doctests: they must stay true."""
+    import doctest
+
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    parser = doctest.DocTestParser()
+    ran = 0
+    for fn in stub_functions().values():
+        doc = ast.get_docstring(fn)
+        if doc and ">>>" in doc:
+            test = parser.get_doctest(doc, {"gpuguard": gpuguard}, fn.name, str(STUB), fn.lineno)
+            runner.run(test)
+            ran += 1
+    assert ran >= 10, f"only {ran} stub functions carry an example"
+    assert runner.summarize(verbose=False).failed == 0

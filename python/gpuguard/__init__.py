@@ -13,7 +13,6 @@ True
 from gpuguard._gpuguard import (
     Check,
     Checkpoint,
-    CheckpointStore,
     Finding,
     Footgun,
     GpuGuardError,
@@ -54,9 +53,11 @@ class GpuGuardWarning(UserWarning):
 
 
 from gpuguard._preflight import preflight  # noqa: E402  (needs GpuGuardWarning defined first)
+from gpuguard._store import AsyncSave, CheckpointStore  # noqa: E402  (the Rust store, coordinated)
 
 
 __all__ = [
+    "AsyncSave",
     "Check",
     "Checkpoint",
     "CheckpointStore",

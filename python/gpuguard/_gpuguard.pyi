@@ -1,19 +1,24 @@
 """Type stubs of the Rust extension module. tests/test_stubs.py checks them against the module."""
 
+import builtins
 import os
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, final
+
+from typing_extensions import Self
 
 __version__: str
 
 Severity = Literal["info", "warning", "error"]
 
 class GpuGuardError(Exception): ...
-class PreflightError(GpuGuardError): ...
+class PreflightError(GpuGuardError):
+    report: Report
 
+@final
 class Finding:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         rule: str,
         severity: Severity,
         message: str,
@@ -28,7 +33,7 @@ class Finding:
         namespace: str | None = None,
         container: str | None = None,
         path: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def rule(self) -> str: ...
     @property
@@ -61,7 +66,9 @@ class Finding:
     def to_json(self, indent: int | None = None) -> str: ...
     def _repr_html_(self) -> str: ...
 
+@final
 class Check:
+    def __new__(cls, name: str, status: str, reason: str) -> Self: ...
     @property
     def name(self) -> str: ...
     @property
@@ -70,8 +77,9 @@ class Check:
     def reason(self) -> str: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class Report:
-    def __init__(self, command: str, findings: list[Finding] = ...) -> None: ...
+    def __new__(cls, command: str, findings: list[Finding] = ..., checks: list[Check] = ...) -> Self: ...
     @property
     def command(self) -> str: ...
     @property
@@ -84,8 +92,8 @@ class Report:
     def summary(self) -> dict[str, int]: ...
     @property
     def ok(self) -> bool: ...
-    def fails_at(self, level: Severity) -> bool: ...
-    def at_least(self, level: Severity = "info") -> list[Finding]: ...
+    def fails_at(self, level: str) -> bool: ...
+    def at_least(self, level: str = "info") -> list[Finding]: ...
     def merged(self, other: Report) -> Report: ...
     def to_dict(self) -> dict[str, Any]: ...
     def to_json(self, indent: int | None = None) -> str: ...
@@ -94,6 +102,7 @@ class Report:
     def _repr_html_(self) -> str: ...
     def __len__(self) -> int: ...
 
+@final
 class Footgun:
     @property
     def id(self) -> str: ...
@@ -124,7 +133,17 @@ def parse_bytes(size: int | str) -> int:
 
 def shm_required_bytes(
     num_workers: int, batch_bytes: int | str, prefetch_factor: int = 2, loaders: int = 1, local_processes: int = 1
-) -> int: ...
+) -> int:
+    """Free /dev/shm in bytes a DataLoader needs so its workers never die of shared memory (Bus
+    error): ``(num_workers × prefetch_factor + 2)`` batches of ``batch_bytes`` (page-rounded) plus
+    semaphore pages, × ``loaders`` × ``local_processes``. ``num_workers=0`` needs none.
+    ``batch_bytes`` may be a size string, read as :func:`parse_bytes` reads it (``"512m"``).
+
+    Raises ValueError (naming the argument) for a zero ``prefetch_factor`` with workers or a
+    negative count.
+
+    >>> gpuguard.shm_required_bytes(2, 8 * 2**20) > 4 * 8 * 2**20
+    True"""
 def shm_recommended_size(
     num_workers: int,
     batch_bytes: int | str,
@@ -132,15 +151,53 @@ def shm_recommended_size(
     loaders: int = 1,
     local_processes: int = 1,
     memory_limit_bytes: int | str | None = None,
-) -> dict[str, Any]: ...
-def lost_work_cost(hourly_gpu_cost: float, hours_since_last_checkpoint: float) -> float: ...
-def mtbf_hours(interruption_rate: float, period_hours: float, nodes: int = 1) -> float: ...
+) -> dict[str, Any]:
+    """The /dev/shm size to set (emptyDir ``sizeLimit`` or ``--shm-size``): the requirement of
+    :func:`shm_required_bytes` plus 50% headroom, rounded up to whole GiB, at least 1 GiB. Returns
+    a dict: ``required_bytes``, ``size_bytes``, ``quantity`` (Kubernetes quantity, e.g. ``"2Gi"``)
+    and ``reasoning`` (which also says whether it fits ``memory_limit_bytes``, since tmpfs pages
+    count against the container's memory limit). Raises ValueError like
+    :func:`shm_required_bytes`.
+
+    >>> gpuguard.shm_recommended_size(8, 64 * 2**20)["quantity"]
+    '2Gi'"""
+def lost_work_cost(hourly_gpu_cost: float, hours_since_last_checkpoint: float) -> float:
+    """Money lost to one interruption: ``hourly_gpu_cost`` (dollars per hour for the whole job) ×
+    ``hours_since_last_checkpoint`` of work redone. Raises ValueError for a negative or non-finite
+    argument.
+
+    >>> gpuguard.lost_work_cost(32.0, 70.0)
+    2240.0"""
+def mtbf_hours(interruption_rate: float, period_hours: float, nodes: int = 1) -> float:
+    """Mean time between interruptions of a job in hours. ``interruption_rate`` is the probability
+    that one node is interrupted at least once in ``period_hours`` (AWS Spot "<5%" per month:
+    ``0.05`` over ``730``); a job on ``nodes`` nodes stops when any one does:
+    ``1 / (nodes × −ln(1 − rate) / period)``. A rate of 0 gives ``inf``. Raises ValueError for a
+    rate outside [0, 1) or a non-positive period or node count.
+
+    >>> round(gpuguard.mtbf_hours(0.05, 730.0, 16), 1)
+    889.5"""
 def optimal_checkpoint_interval(
     checkpoint_seconds: float, mtbf_hours: float, method: Literal["daly", "young"] = "daly"
-) -> float: ...
+) -> float:
+    """Seconds of work between checkpoints that waste the least GPU time, for a checkpoint taking
+    ``checkpoint_seconds`` and a job MTBF of ``mtbf_hours``: Daly's higher-order estimate
+    (``method="daly"``) or Young's ``√(2δM)`` (``"young"``). Raises ValueError for non-positive
+    arguments or an unknown method.
+
+    >>> gpuguard.optimal_checkpoint_interval(300, 24.0, method="young")
+    7200.0"""
 def checkpoint_waste(
     interval_seconds: float, checkpoint_seconds: float, mtbf_hours: float, restart_seconds: float = 0.0
-) -> float: ...
+) -> float:
+    """Expected fraction (0..1) of wall time wasted (writing checkpoints, redoing lost work,
+    restarting) when checkpointing every ``interval_seconds`` of work, each checkpoint taking
+    ``checkpoint_seconds``, with a job MTBF of ``mtbf_hours`` and ``restart_seconds`` per restart
+    (Daly's model). Raises ValueError for non-positive intervals or MTBF.
+
+    >>> w = gpuguard.checkpoint_waste(3933, 300, 7.9)   # Meta's ~7.9 h MTTF at 1,024 GPUs
+    >>> round(w, 3)
+    0.138"""
 def checkpoint_plan(
     hourly_gpu_cost: float,
     run_hours: float,
@@ -150,10 +207,39 @@ def checkpoint_plan(
     nodes: int = 1,
     restart_seconds: float = 0.0,
     method: Literal["daly", "young"] = "daly",
-) -> dict[str, Any]: ...
-def probe_window_seconds(initial_delay_seconds: int = 0, period_seconds: int = 10, failure_threshold: int = 3) -> int: ...
-def estimate_load_seconds(model_bytes: float, read_bytes_per_second: float, overhead_seconds: float = 0.0) -> float: ...
-def startup_window_covers(window_seconds: float, load_seconds: float, safety_factor: float = 2.0) -> bool: ...
+) -> dict[str, Any]:
+    """Plans the checkpoints of a run of ``run_hours`` of work costing ``hourly_gpu_cost`` dollars
+    per hour, each checkpoint taking ``checkpoint_seconds``, each of ``nodes`` nodes interrupted
+    with probability ``interruption_rate`` per ``period_hours``. Returns a dict: ``mtbf_hours``,
+    ``interval_seconds`` (the optimum), ``keep_last``, ``checkpoints``,
+    ``expected_interruptions``, ``waste_fraction``, ``expected_hours``, ``expected_cost`` and the
+    same without checkpoints, ``method``. Pass it to ``CheckpointStore(plan=...)``. Raises
+    ValueError naming a bad argument.
+
+    >>> plan = gpuguard.checkpoint_plan(32.0, 100.0, 120.0, 0.1, nodes=4)
+    >>> plan["keep_last"]
+    3"""
+def probe_window_seconds(initial_delay_seconds: int = 0, period_seconds: int = 10, failure_threshold: int = 3) -> int:
+    """Seconds a Kubernetes probe gives a container before it fails: ``initial_delay_seconds +
+    period_seconds × failure_threshold`` (Kubernetes' defaults 0, 10, 3). Raises ValueError for
+    values the API server rejects (a period or threshold of 0).
+
+    >>> gpuguard.probe_window_seconds(60, 10, 30)
+    360"""
+def estimate_load_seconds(model_bytes: float, read_bytes_per_second: float, overhead_seconds: float = 0.0) -> float:
+    """Estimated seconds to load a model: ``model_bytes / read_bytes_per_second`` plus
+    ``overhead_seconds`` (process start, CUDA context: 20-60 s for vLLM-class servers). Raises
+    ValueError for a non-positive read speed or negative bytes.
+
+    >>> gpuguard.estimate_load_seconds(140e9, 1e9, 30.0)
+    170.0"""
+def startup_window_covers(window_seconds: float, load_seconds: float, safety_factor: float = 2.0) -> bool:
+    """Whether a startup window of ``window_seconds`` covers ``safety_factor`` × ``load_seconds``
+    (2 is gpuguard's rule: loads are slower on a cold node or a busy volume). Raises ValueError
+    for negative or non-finite arguments.
+
+    >>> gpuguard.startup_window_covers(600.0, 170.0)
+    True"""
 def validate_gpu_resources(
     requests: Mapping[str, str | int | float] | None = None, limits: Mapping[str, str | int | float] | None = None
 ) -> list[Finding]: ...
@@ -164,6 +250,7 @@ XidCategory = Literal[
 ]
 XidAction = Literal["none", "restart-app", "investigate", "reset-gpu", "reboot-node", "drain-and-replace"]
 
+@final
 class XidInfo:
     @property
     def code(self) -> int: ...
@@ -189,6 +276,7 @@ class XidInfo:
     def known(self) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class XidEvent:
     @property
     def xid(self) -> int: ...
@@ -224,6 +312,7 @@ class XidEvent:
     def verdict_words(self) -> str | None: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class XidScan:
     @property
     def events(self) -> list[XidEvent]: ...
@@ -242,17 +331,18 @@ def parse_nvidia_smi_q(text: str) -> list[dict[str, Any]]: ...
 def corrected_error_rate(samples: list[tuple[float, int]], threshold_per_hour: float = 100.0) -> dict[str, Any]: ...
 def lint_manifests(text: str, filename: str = "<string>", ignore_annotations: bool = True) -> Report: ...
 def lint_paths(paths: str | os.PathLike[str] | list[str | os.PathLike[str]], ignore_annotations: bool = True) -> Report: ...
-def memory_limit_bytes(root: str | os.PathLike[str] = "/") -> int | None: ...
+def memory_limit_bytes(root: str | os.PathLike[str] = ...) -> int | None: ...
 def doctor(
     expect_gpus: int | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     dataloader_workers: int | None = None,
     batch_bytes: int | None = None,
     prefetch_factor: int = 2,
-    root: str | os.PathLike[str] = "/",
+    root: str | os.PathLike[str] = ...,
     nvml_library: str | os.PathLike[str] | None = None,
 ) -> Report: ...
 # The checkpoint store (GG003): see crates/gpuguard/src/store.
+@final
 class Checkpoint:
     @property
     def step(self) -> int: ...
@@ -274,17 +364,21 @@ class Checkpoint:
     def skipped(self) -> list[Checkpoint]: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class PendingCheckpoint:
     @property
     def step(self) -> int: ...
     @property
     def path(self) -> Path | None: ...
+    @property
+    def checkpoint(self) -> Checkpoint | None: ...
     def __enter__(self) -> Path: ...
     def __exit__(self, exc_type: Any = None, exc_value: Any = None, traceback: Any = None) -> bool: ...
 
+@final
 class CheckpointStore:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         directory: str | os.PathLike[str],
         keep_last: int = 3,
         *,
@@ -292,10 +386,11 @@ class CheckpointStore:
         every_seconds: float | None = None,
         plan: Mapping[str, Any] | None = None,
         read_only: bool = False,
-    ) -> None: ...
+    ) -> Self: ...
     def save(self, step: int) -> PendingCheckpoint: ...
     def latest(self) -> Checkpoint | None: ...
-    def list(self) -> list[Checkpoint]: ...
+    def get(self, step: int, *, checksums: bool = True) -> Checkpoint | None: ...
+    def list(self) -> builtins.list[Checkpoint]: ...
     def due(self, step: int | None = None, now: float | None = None) -> bool: ...
     def close(self) -> None: ...
     def __enter__(self) -> CheckpointStore: ...
@@ -311,4 +406,4 @@ class CheckpointStore:
     @property
     def is_writer(self) -> bool: ...
     @property
-    def cleaned_up(self) -> list[str]: ...
+    def cleaned_up(self) -> builtins.list[str]: ...

@@ -39,7 +39,7 @@ def plot_checkpoint_costs(
 
     def y(t: float) -> float:
         w = gpuguard.checkpoint_waste(t, checkpoint_seconds, mtbf_hours, restart_seconds)
-        if hourly_gpu_cost is None:
+        if hourly_gpu_cost is None or run_hours is None:
             return 100 * w
         # Wasted dollars over the run: wall time is work / (1 - waste).
         return hourly_gpu_cost * run_hours * (1 / (1 - w) - 1) if w < 1 else float("inf")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from typing import Any
 
 import gpuguard
-from gpuguard._gpuguard import Finding, Report, memory_limit_bytes
+from gpuguard._gpuguard import Check, Finding, Report, memory_limit_bytes
 
 __all__ = ["batch_shm_bytes", "check_checkpoint_cadence", "check_dataloader", "guard", "loader_shape"]
 
@@ -58,22 +59,72 @@ def batch_shm_bytes(batch: Any) -> int:
     return total
 
 
+class SkipMeasure(Exception):
+    """The first batch could not be measured; the message says why (the DataLoader check is then
+    reported as skipped, never raised into the training script)."""
+
+
+def _replayable(dataset) -> bool:
+    """Whether taking items from ``iter(dataset)`` leaves training's items alone: its ``__iter__``
+    is a generator function (a fresh generator each call) and the dataset holds no iterator of
+    its own that such a generator could be draining (a stream, a queue, a file being read)."""
+    import collections.abc
+    import inspect
+    import io
+
+    if not inspect.isgeneratorfunction(getattr(type(dataset), "__iter__", None)):
+        return False
+    state = getattr(dataset, "__dict__", {})
+    return not any(isinstance(v, (collections.abc.Iterator, io.IOBase)) for v in state.values())
+
+
 def _first_batch(loader) -> Any:
-    """Collates one batch in this process, the way a worker would, without starting workers."""
+    """Collates one batch in this process, the way a worker would, without starting workers.
+
+    It leaves the run as it would be without it: the global torch, ``random`` and numpy RNG
+    states are saved and restored (a sampler's shuffle and the dataset's augmentations draw from
+    them), and an ``IterableDataset`` whose items cannot be replayed is not touched. Anything the
+    dataset raises (it may need ``worker_init_fn`` to run first) becomes :class:`SkipMeasure`.
+    """
+    import random
+
     dataset = loader.dataset
     collate = loader.collate_fn
     torch = _torch()
-    if isinstance(dataset, torch.utils.data.IterableDataset):
-        size = loader.batch_size or 1
-        it = iter(dataset)
-        samples = [s for _, s in zip(range(size), it)]
-        return collate(samples) if loader.batch_size is not None else collate(samples[0])
-    if loader.batch_sampler is not None:
-        indices = next(iter(loader.batch_sampler))
-        if hasattr(dataset, "__getitems__") and dataset.__getitems__:
-            return collate(dataset.__getitems__(indices))
-        return collate([dataset[i] for i in indices])
-    return collate(dataset[next(iter(loader.sampler))])
+    iterable = isinstance(dataset, torch.utils.data.IterableDataset)
+    if iterable and not _replayable(dataset):
+        raise SkipMeasure(
+            f"{type(dataset).__name__} is an IterableDataset whose items may not replay (its __iter__ is not a "
+            "generator function, or it holds an open iterator or file): measuring a batch would take items "
+            "training needs; pass batch_bytes= to check it"
+        )
+    np = sys.modules.get("numpy")
+    saved = (torch.random.get_rng_state(), random.getstate(), np.random.get_state() if np is not None else None)
+    try:
+        if iterable:
+            size = loader.batch_size or 1
+            samples = [s for _, s in zip(range(size), iter(dataset))]
+            if not samples:
+                raise SkipMeasure(f"{type(dataset).__name__} yielded no items")
+            return collate(samples) if loader.batch_size is not None else collate(samples[0])
+        if loader.batch_sampler is not None:
+            indices = next(iter(loader.batch_sampler))
+            if hasattr(dataset, "__getitems__") and dataset.__getitems__:
+                return collate(dataset.__getitems__(indices))
+            return collate([dataset[i] for i in indices])
+        return collate(dataset[next(iter(loader.sampler))])
+    except SkipMeasure:
+        raise
+    except Exception as e:  # the user's dataset or collate_fn: report, never break the script
+        raise SkipMeasure(
+            f"measuring one batch in this process failed: {type(e).__name__}: {e} (a dataset that needs "
+            "worker_init_fn or worker-only state cannot be sampled here); pass batch_bytes= to check it"
+        ) from e
+    finally:
+        torch.random.set_rng_state(saved[0])
+        random.setstate(saved[1])
+        if np is not None:
+            np.random.set_state(saved[2])
 
 
 def _local_processes() -> int:
@@ -113,6 +164,11 @@ def loader_shape(loader, batch_bytes: int | None = None) -> dict[str, Any]:
     }
 
 
+def _size(n: float) -> str:
+    """Bytes as people read them: MiB below a GiB, GiB above."""
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
 def check_dataloader(
     loader,
     *,
@@ -123,16 +179,37 @@ def check_dataloader(
 ) -> Report:
     """Judges a real ``torch.utils.data.DataLoader`` against the free space of ``shm_path``.
 
-    ``batch_bytes`` defaults to one batch collated here, in this process, without starting
-    workers. ``loaders`` counts the DataLoaders iterating at once; ``local_processes`` the ranks
-    on this node (read from ``LOCAL_WORLD_SIZE`` or torch.distributed when not given). Returns a
-    :class:`gpuguard.Report` whose GG001 findings carry the numbers and the fix.
+    Args:
+        loader: the DataLoader (its dataset, sampler, collate_fn, num_workers, prefetch_factor).
+        batch_bytes: bytes one collated batch occupies in shared memory; default: one batch
+            collated here, in this process, without starting workers, leaving the RNGs and a
+            non-replayable IterableDataset untouched.
+        loaders: DataLoaders iterating at once (training + validation: 2).
+        local_processes: ranks on this node; default from ``LOCAL_WORLD_SIZE`` or torch.distributed.
+        shm_path: the shared-memory mount (bytes free are read with statvfs).
+
+    Returns:
+        A :class:`gpuguard.Report` with one ``dataloader`` check (ok with the numbers, finding, or
+        skipped with the reason when the batch could not be measured) and a GG001 finding with the
+        fix when the loader needs more than is free.
+
+    Raises:
+        ValueError: ``batch_bytes`` negative. Nothing the dataset raises escapes: it is reported.
+
+    Example::
+
+        report = gpuguard.torch.check_dataloader(loader)
+        print(report.checks[0].reason)   # needs 367.7 MiB of /dev/shm ..., 23.5 GiB free
     """
-    shape = loader_shape(loader, batch_bytes)
+    try:
+        shape = loader_shape(loader, batch_bytes)
+    except SkipMeasure as e:
+        return Report("check_dataloader", [], [Check("dataloader", "skipped", str(e))])
+    if shape["num_workers"] == 0:
+        why = "num_workers=0: batches are made in this process and need no /dev/shm"
+        return Report("check_dataloader", [], [Check("dataloader", "ok", why)])
     procs = local_processes if local_processes is not None else _local_processes()
     report_findings: list[Finding] = []
-    if shape["num_workers"] == 0:
-        return Report("check_dataloader", [])
     limit = memory_limit_bytes()  # tmpfs pages count against it
     rec = gpuguard.shm_recommended_size(
         shape["num_workers"], shape["batch_bytes"], shape["prefetch_factor"], loaders, procs, limit
@@ -154,16 +231,17 @@ def check_dataloader(
         f"{rec['quantity']}}} mounted at /dev/shm (and raise the memory limit by as much); "
         f"Docker --shm-size={rec['size_bytes']}; or lower num_workers/prefetch_factor/batch size"
     )
-    mib = 2**20
+    need = (
+        f"needs {_size(rec['required_bytes'])} of {shm_path} ({shape['num_workers']} workers × prefetch "
+        f"{shape['prefetch_factor']} + 2 batches of {_size(shape['batch_bytes'])}, × {loaders} loader(s) × "
+        f"{procs} local process(es))"
+    )
     if rec["required_bytes"] > free:
         report_findings.append(
             Finding(
                 "GG001",
                 "error",
-                f"DataLoader needs {rec['required_bytes'] / mib:.1f} MiB of /dev/shm "
-                f"({shape['num_workers']} workers × prefetch {shape['prefetch_factor']} + 2 batches of "
-                f"{shape['batch_bytes'] / mib:.1f} MiB, × {loaders} loader(s) × {procs} local process(es)) "
-                f"but {shm_path} has {free / mib:.1f} MiB free: workers will die with a Bus error",
+                f"DataLoader {need} but {shm_path} has {_size(free)} free: workers will die with a Bus error",
                 fix,
                 evidence,
                 path=shm_path,
@@ -174,14 +252,17 @@ def check_dataloader(
             Finding(
                 "GG001",
                 "warning",
-                f"DataLoader shared memory ({rec['required_bytes'] / mib:.1f} MiB) is more than half "
-                f"the container's memory limit ({limit / mib:.1f} MiB); tmpfs pages count against it",
+                f"DataLoader shared memory ({_size(rec['required_bytes'])}) is more than half "
+                f"the container's memory limit ({_size(limit)}); tmpfs pages count against it",
                 "raise the memory limit by the /dev/shm size, or lower num_workers/prefetch_factor",
                 evidence,
                 path=shm_path,
             )
         )
-    return Report("check_dataloader", report_findings)
+    status = "finding" if report_findings else "ok"
+    verdict = "too little" if report_findings and report_findings[0].severity == "error" else status
+    check = Check("dataloader", status, f"{need}, {_size(free)} free: {verdict}")
+    return Report("check_dataloader", report_findings, [check])
 
 
 def check_checkpoint_cadence(
@@ -240,40 +321,134 @@ def check_checkpoint_cadence(
     return result
 
 
+def _local_rank() -> int:
+    """This process's rank on its node (torchrun's ``LOCAL_RANK``; 0 without a launcher)."""
+    value = os.environ.get("LOCAL_RANK", "0")
+    return int(value) if value.isdigit() else 0
+
+
+def _one_shm_finding(host: Report, loader: Report) -> Report:
+    """Merges the host preflight with the DataLoader check so /dev/shm is judged once: when the
+    DataLoader check measured (not skipped), its GG001 (with the loader's real numbers) replaces
+    the host's generic /dev/shm GG001 and the host's dev-shm check points at it."""
+    measured = any(c.name == "dataloader" and c.status != "skipped" for c in loader.checks)
+    if not measured or not any(f.rule == "GG001" for f in host.findings):
+        return host.merged(loader)
+    findings = [f for f in host.findings if f.rule != "GG001"] + list(loader.findings)
+    status = "finding" if any(f.rule == "GG001" for f in loader.findings) else "ok"
+    checks = [
+        Check(c.name, status, f"{c.reason}; judged with the DataLoader's numbers: see the dataloader check")
+        if c.name == "dev-shm"
+        else c
+        for c in host.checks
+    ] + list(loader.checks)
+    return Report(host.command, findings, checks)
+
+
 def guard(
     loader=None,
     checkpoint_dir: str | os.PathLike | None = None,
     expect_gpus: int | None = None,
     strict: bool = False,
     *,
+    checkpoint=None,
+    notice_seconds: float | None = None,
+    state_bytes: int | None = None,
     batch_bytes: int | None = None,
     loaders: int = 1,
     fail_on: str = "error",
     log: bool = False,
     quiet: bool = False,
 ) -> Report:
-    """The one call at the top of a training script: runs the host preflight and the DataLoader
-    check, prints a short summary (or logs it with ``log=True``), emits a
-    :class:`gpuguard.GpuGuardWarning` per finding at or above ``fail_on``, and with
-    ``strict=True`` raises :class:`gpuguard.PreflightError` before training starts.
+    """The one call at the top of a training script.
+
+    Runs the host preflight (:func:`gpuguard.preflight`) and the DataLoader check
+    (:func:`check_dataloader`; one GG001 when both judge /dev/shm), and with ``checkpoint=store``
+    (a :class:`gpuguard.CheckpointStore`) installs the preemption handler
+    (:meth:`~gpuguard.CheckpointStore.handle_preemption`: SIGTERM sets ``store.preempted``, the
+    next ``store.due(step)`` is true, the loop saves and stops) and judges whether a save fits in
+    the notice (a GG003 error when it cannot).
+
+    Prints a short summary (``log=True``: logs it; ``quiet=True``: neither) and emits a
+    :class:`gpuguard.GpuGuardWarning` per finding at or above ``fail_on``; under torchrun only local
+    rank 0 prints and warns. With ``strict=True`` every rank raises
+    :class:`gpuguard.PreflightError` (``.report`` holds the report; the message gives each
+    finding's fix) before training starts.
+
+    Args:
+        loader: a DataLoader to check against /dev/shm.
+        checkpoint_dir: checked for persistence (default: ``checkpoint``'s directory).
+        expect_gpus: GPUs this process should see.
+        strict: raise instead of warn.
+        checkpoint: the run's :class:`gpuguard.CheckpointStore`.
+        notice_seconds: the preemption notice (default: ``GPUGUARD_NOTICE_SECONDS``, else 30 s,
+            Kubernetes' default ``terminationGracePeriodSeconds``; AWS spot gives 120, GCP 30).
+        state_bytes: bytes one checkpoint writes (model + optimizer), to estimate the save time
+            before the first save (default: the newest checkpoint's size).
+        batch_bytes, loaders: see :func:`check_dataloader`.
+        fail_on: ``info``, ``warning``, ``error`` or ``never``.
+
+    Returns:
+        The :class:`gpuguard.Report`.
+
+    Raises:
+        PreflightError: ``strict=True`` and a finding at or above ``fail_on``.
+        ValueError: a bad ``fail_on`` or ``notice_seconds``.
+
+    Example::
+
+        store = gpuguard.CheckpointStore("/ckpt", every_steps=500)
+        gpuguard.torch.guard(loader=loader, checkpoint=store, notice_seconds=120, strict=True)
     """
+    if checkpoint is not None and checkpoint_dir is None:
+        checkpoint_dir = checkpoint.directory
     report = gpuguard.preflight(
-        expect_gpus=expect_gpus, checkpoint_dir=None if checkpoint_dir is None else os.fspath(checkpoint_dir)
+        expect_gpus=expect_gpus,
+        checkpoint_dir=None if checkpoint_dir is None else os.fspath(checkpoint_dir),
+        fail_on=fail_on,
     )
     if loader is not None:
-        report = report.merged(check_dataloader(loader, batch_bytes=batch_bytes, loaders=loaders))
-    failing = report.at_least(fail_on)
+        report = _one_shm_finding(report, check_dataloader(loader, batch_bytes=batch_bytes, loaders=loaders))
+    if checkpoint is not None:
+        report = report.merged(_preemption_report(checkpoint, notice_seconds, state_bytes))
+    failing = [] if fail_on == "never" else report.at_least(fail_on)
+    speaker = _local_rank() == 0
     summary = report.to_text()
-    if log:
+    if speaker and log:
         _log.log(logging.ERROR if failing else logging.INFO, "%s", summary)
-    elif not quiet:
+    elif speaker and not quiet:
         print(summary, end="" if summary.endswith("\n") else "\n")
-    for f in failing:
-        warnings.warn(f"{f.rule} {f.message}. Fix: {f.fix}", gpuguard.GpuGuardWarning, stacklevel=2)
+    if speaker:
+        for f in failing:
+            warnings.warn(f"{f.rule} {f.message}. Fix: {f.fix}", gpuguard.GpuGuardWarning, stacklevel=2)
     if strict and failing:
-        err = gpuguard.PreflightError(
-            "gpuguard: training would fail or waste GPU time:\n" + "\n".join(f"  {f.rule} {f.message}" for f in failing)
-        )
+        lines = "\n".join(f"  {f.rule} {f.severity}: {f.message}\n    fix: {f.fix}" for f in failing)
+        err = gpuguard.PreflightError(f"gpuguard: training would fail or waste GPU time:\n{lines}")
         err.report = report
         raise err
     return report
+
+
+def _preemption_report(store, notice_seconds: float | None, state_bytes: int | None) -> Report:
+    """Installs the SIGTERM handler on ``store`` and judges the save time against the notice."""
+    from gpuguard._store import notice_window
+
+    window, source = notice_window(notice_seconds)
+    checks = []
+    try:
+        store.handle_preemption(window)
+        installed = f"SIGTERM sets store.preempted; the loop saves within the {window:.0f} s notice ({source})"
+    except gpuguard.GpuGuardError as e:
+        checks.append(Check("preemption", "skipped", str(e)))
+        installed = None
+    finding = store.preemption_finding(window, state_bytes)
+    if installed is not None:
+        if finding is not None:
+            checks.append(Check("preemption", "finding", installed))
+        elif store.save_seconds_estimate is None:
+            checks.append(
+                Check("preemption", "ok", f"{installed}; save time not judged: no checkpoint yet, pass state_bytes=")
+            )
+        else:
+            checks.append(Check("preemption", "ok", f"{installed}; a save takes ~{store.save_seconds_estimate:.1f} s"))
+    return Report("guard", [finding] if finding is not None else [], checks)

@@ -147,12 +147,30 @@ impl PyFinding {
 }
 
 /// One check that ran: name, status (`ok`, `finding`, `skipped`) and reason.
-#[pyclass(module = "gpuguard", name = "Check", frozen)]
+#[pyclass(module = "gpuguard", name = "Check", frozen, from_py_object)]
 #[derive(Clone, Debug)]
 pub struct PyCheck(pub gpuguard::Check);
 
 #[pymethods]
 impl PyCheck {
+    /// A check made in Python: `status` is `ok`, `finding` or `skipped`; `reason` says what was
+    /// seen or why it could not look.
+    #[new]
+    fn new(name: String, status: &str, reason: String) -> PyResult<Self> {
+        use gpuguard::CheckStatus;
+        let status = match status {
+            "ok" => CheckStatus::Ok,
+            "finding" => CheckStatus::Finding,
+            "skipped" => CheckStatus::Skipped,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid argument `status`: expected ok, finding or skipped, got {other:?}"
+                )));
+            }
+        };
+        Ok(PyCheck(gpuguard::Check::new(name, status, reason)))
+    }
+
     #[getter]
     fn name(&self) -> &str {
         &self.0.name
@@ -183,10 +201,11 @@ pub struct PyReport(pub gpuguard::Report);
 impl PyReport {
     /// A report from findings made in Python (`gpuguard.torch` builds its own).
     #[new]
-    #[pyo3(signature = (command, findings=Vec::new()))]
-    fn new(command: String, findings: Vec<PyFinding>) -> Self {
+    #[pyo3(signature = (command, findings=Vec::new(), checks=Vec::new()))]
+    fn new(command: String, findings: Vec<PyFinding>, checks: Vec<PyCheck>) -> Self {
         let mut r = gpuguard::Report::new(command);
         r.findings = findings.into_iter().map(|f| f.0).collect();
+        r.checks = checks.into_iter().map(|c| c.0).collect();
         PyReport(r)
     }
 

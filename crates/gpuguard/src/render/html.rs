@@ -19,6 +19,8 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// Pastel row backgrounds; every coloured row also sets dark text, so it stays readable in a
+/// dark notebook theme (whose inherited text colour is light).
 fn background(s: Severity) -> &'static str {
     match s {
         Severity::Error => "#fde2e1",
@@ -35,7 +37,7 @@ fn finding_row(out: &mut String, f: &Finding) {
         .join("<br>");
     let _ = write!(
         out,
-        "<tr style=\"background:{}\"><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr style=\"background:{};color:#1a1a1a\"><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         background(f.severity),
         f.severity,
         escape(&f.rule),
@@ -90,7 +92,7 @@ pub fn to_html(report: &Report) -> String {
             };
             let _ = write!(
                 out,
-                "<tr style=\"background:{colour}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr style=\"background:{colour};color:#1a1a1a\"><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&c.name),
                 c.status.as_str(),
                 escape(&c.reason)

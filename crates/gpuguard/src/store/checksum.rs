@@ -2,7 +2,6 @@
 //! several files at once on as many threads as the machine has (one big file is one thread: the
 //! hash runs far faster than any disk, so reading is the limit, not hashing).
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -59,7 +58,8 @@ pub fn digest_reader(mut reader: impl Read) -> io::Result<FileDigest> {
 /// assert_eq!(gpuguard::store::checksum::digest_file(&p).unwrap().size, 5);
 /// ```
 pub fn digest_file(path: &Path) -> io::Result<FileDigest> {
-    digest_reader(File::open(path)?)
+    // A checkpoint file swapped for a symlink or a FIFO after the listing is refused, not followed.
+    digest_reader(super::publish::open_regular(path)?)
 }
 
 /// Hashes `paths` on up to `available_parallelism` threads; results are in the order of `paths`.

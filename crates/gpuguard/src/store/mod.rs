@@ -11,7 +11,7 @@
 //! ```
 //! use gpuguard::store::{CheckpointStore, Status};
 //! let dir = tempfile::tempdir().unwrap();
-//! let mut store = CheckpointStore::open(dir.path(), 2).unwrap();
+//! let store = CheckpointStore::open(dir.path(), 2).unwrap();
 //! for step in [100, 200, 300] {
 //!     store.save(step, |path| std::fs::write(path.join("model.bin"), step.to_le_bytes())).unwrap();
 //! }
@@ -33,6 +33,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 /// Maps an I/O error in the store directory to an error that says what failed and why in words
 /// a user acts on (disk full, read-only, permissions).
@@ -47,6 +48,15 @@ pub(crate) fn io_error(dir: &Path, what: &str, e: io::Error) -> Error {
         _ => e.to_string(),
     };
     Error::Store { path: dir.to_path_buf(), message: format!("{what}: {why}") }
+}
+
+/// A manifest lists every file in a few hundred bytes; 64 MiB is far beyond any real one.
+const MANIFEST_LIMIT: u64 = 64 << 20;
+
+/// Locks a mutex even if a thread panicked while holding it: the data it guards (caches of what
+/// verified) stays consistent at every point, and a panic must never spread to other callers.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn unix_now() -> f64 {
@@ -121,7 +131,7 @@ impl Checkpoint {
 /// ```
 /// use gpuguard::store::{CheckpointStore, Status, verify_checkpoint};
 /// let dir = tempfile::tempdir().unwrap();
-/// let mut store = CheckpointStore::open(dir.path(), 3).unwrap();
+/// let store = CheckpointStore::open(dir.path(), 3).unwrap();
 /// let c = store.save(5, |p| std::fs::write(p.join("w.bin"), b"weights")).unwrap();
 /// std::fs::write(c.path.join("w.bin"), b"weighty").unwrap();
 /// let v = verify_checkpoint(&c.path, 5);
@@ -129,8 +139,24 @@ impl Checkpoint {
 /// assert!(v.reason.unwrap().contains("w.bin: checksum"));
 /// ```
 pub fn verify_checkpoint(path: &Path, step: u64) -> Checkpoint {
+    check_checkpoint(path, step, true)
+}
+
+/// [`verify_checkpoint`] without reading the files' bytes when `checksums` is false: manifest,
+/// file set and sizes only (what another rank does after rank 0 verified the checksums).
+///
+/// ```
+/// use gpuguard::store::{CheckpointStore, Status, check_checkpoint};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = CheckpointStore::open(dir.path(), 3).unwrap();
+/// let c = store.save(5, |p| std::fs::write(p.join("w.bin"), b"weights")).unwrap();
+/// std::fs::write(c.path.join("w.bin"), b"weighty").unwrap();
+/// assert_eq!(check_checkpoint(&c.path, 5, false).status, Status::Ok); // same size
+/// assert_eq!(check_checkpoint(&c.path, 5, true).status, Status::Corrupt);
+/// ```
+pub fn check_checkpoint(path: &Path, step: u64, checksums: bool) -> Checkpoint {
     let path_buf = path.to_path_buf();
-    let text = match fs::read_to_string(path.join(MANIFEST_NAME)) {
+    let text = match publish::read_small(&path.join(MANIFEST_NAME), MANIFEST_LIMIT) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Checkpoint::bad(
@@ -163,8 +189,9 @@ pub fn verify_checkpoint(path: &Path, step: u64) -> Checkpoint {
     }
     let paths: Vec<PathBuf> = manifest.files.iter().map(|f| path.join(&f.path)).collect();
     for (f, p) in manifest.files.iter().zip(&paths) {
-        match p.metadata() {
+        match p.symlink_metadata() {
             Err(_) => return bad(format!("{}: missing", f.path)),
+            Ok(m) if !m.is_file() => return bad(format!("{}: not a regular file", f.path)),
             Ok(m) if m.len() < f.size => return bad(format!("{}: truncated, {} of {} bytes", f.path, m.len(), f.size)),
             Ok(m) if m.len() != f.size => {
                 return bad(format!("{}: {} bytes, the manifest says {}", f.path, m.len(), f.size));
@@ -172,7 +199,8 @@ pub fn verify_checkpoint(path: &Path, step: u64) -> Checkpoint {
             Ok(_) => {}
         }
     }
-    for ((f, p), digest) in manifest.files.iter().zip(&paths).zip(checksum::digest_files(&paths)) {
+    let digests = if checksums { checksum::digest_files(&paths) } else { vec![] };
+    for ((f, p), digest) in manifest.files.iter().zip(&paths).zip(digests) {
         match digest {
             Err(e) => return bad(format!("{}: cannot read: {e}", p.display())),
             Ok(d) if d.size != f.size || d.checksum != f.checksum => {
@@ -308,6 +336,10 @@ pub struct Interval {
 }
 
 /// A directory of checkpoints with one writer. See the [module docs](self).
+///
+/// Every method takes `&self` and the store is `Sync`: readers ([`latest`](Self::latest),
+/// [`list`](Self::list)) run while another thread commits (an async save), and commits are
+/// serialised among themselves.
 #[derive(Debug)]
 pub struct CheckpointStore {
     dir: PathBuf,
@@ -316,9 +348,11 @@ pub struct CheckpointStore {
     interval: Interval,
     /// Steps known to verify (published or fully verified by this store), with their manifest's
     /// creation time: pruning needs the newer ones verified, and verifying each once is enough.
-    verified: HashMap<u64, f64>,
+    verified: Mutex<HashMap<u64, f64>>,
     /// Step and time of the newest checkpoint, for [`due`](Self::due).
-    last: Option<(u64, f64)>,
+    last: Mutex<Option<(u64, f64)>>,
+    /// Held through a commit and its prune: one publisher at a time.
+    committing: Mutex<()>,
     cleaned: Vec<String>,
 }
 
@@ -327,11 +361,16 @@ impl CheckpointStore {
     /// the directory's writer lock (a second writer gets an error) and removes temporary data a
     /// killed writer left behind.
     ///
+    /// A second open of the same directory in the same process (a re-run notebook cell) takes the
+    /// lock over: the first store then refuses to save, saying so.
+    ///
     /// ```
     /// use gpuguard::store::CheckpointStore;
     /// let dir = tempfile::tempdir().unwrap();
+    /// let old = CheckpointStore::open(dir.path(), 3).unwrap();
     /// let store = CheckpointStore::open(dir.path(), 3).unwrap();
-    /// assert!(CheckpointStore::open(dir.path(), 3).unwrap_err().to_string().contains("another writer"));
+    /// assert!(store.is_writer() && !old.is_writer());
+    /// assert!(old.begin(1).unwrap_err().to_string().contains("handed"));
     /// assert!(CheckpointStore::open(dir.path().join("nope"), 3).unwrap_err().to_string().contains("does not exist"));
     /// assert!(CheckpointStore::open(dir.path(), 0).is_err());
     /// ```
@@ -380,8 +419,9 @@ impl CheckpointStore {
             keep_last,
             lock: None,
             interval: Interval::default(),
-            verified: HashMap::new(),
-            last: None,
+            verified: Mutex::new(HashMap::new()),
+            last: Mutex::new(None),
+            committing: Mutex::new(()),
             cleaned: vec![],
         })
     }
@@ -467,7 +507,25 @@ impl CheckpointStore {
     /// assert!(!CheckpointStore::open_read_only(dir.path(), 3).unwrap().is_writer());
     /// ```
     pub fn is_writer(&self) -> bool {
-        self.lock.is_some()
+        self.lock.as_ref().is_some_and(|l| l.is_current())
+    }
+
+    /// The checkpoint of `step`, checked like [`latest`](Self::latest) (with `checksums` false:
+    /// manifest, file set and sizes only, no file read); `None` when there is no such directory.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// store.save(3, |p| std::fs::write(p.join("m"), b"x")).unwrap();
+    /// assert_eq!(store.get(3, false).unwrap().unwrap().total_bytes, 1);
+    /// assert!(store.get(4, true).unwrap().is_none());
+    /// ```
+    pub fn get(&self, step: u64, checksums: bool) -> Result<Option<Checkpoint>> {
+        let path = self.dir.join(step_dir_name(step));
+        match path.symlink_metadata() {
+            Ok(m) if m.is_dir() => Ok(Some(check_checkpoint(&path, step, checksums))),
+            _ => Ok(None),
+        }
     }
 
     /// Names of the temporary entries removed when the store was opened.
@@ -501,7 +559,7 @@ impl CheckpointStore {
     /// ```
     /// use gpuguard::store::CheckpointStore;
     /// let dir = tempfile::tempdir().unwrap();
-    /// let mut store = CheckpointStore::open(dir.path(), 3).unwrap();
+    /// let store = CheckpointStore::open(dir.path(), 3).unwrap();
     /// store.save(1, |p| std::fs::write(p.join("m"), b"one")).unwrap();
     /// let two = store.save(2, |p| std::fs::write(p.join("m"), b"two")).unwrap();
     /// std::fs::write(two.path.join("m"), b"tw").unwrap(); // truncated behind our back
@@ -528,7 +586,7 @@ impl CheckpointStore {
     /// ```
     /// use gpuguard::store::{CheckpointStore, Status};
     /// let dir = tempfile::tempdir().unwrap();
-    /// let mut store = CheckpointStore::open(dir.path(), 3).unwrap();
+    /// let store = CheckpointStore::open(dir.path(), 3).unwrap();
     /// store.save(1, |p| std::fs::write(p.join("m"), b"x")).unwrap();
     /// let _pending = store.begin(2).unwrap();
     /// let all = store.list().unwrap();
@@ -555,20 +613,15 @@ impl CheckpointStore {
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
-    /// let mut store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// let store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
     /// store.save(4, |p| std::fs::write(p.join("a"), b"1")).unwrap();
     /// assert!(store.begin(4).unwrap_err().to_string().contains("already exists"));
     /// ```
     pub fn begin(&self, step: u64) -> Result<PendingCheckpoint> {
-        if self.lock.is_none() {
-            return Err(Error::Store {
-                path: self.dir.clone(),
-                message: "the store was opened read-only; open it as the writer to save".into(),
-            });
-        }
+        self.check_writer()?;
         let target = self.dir.join(step_dir_name(step));
-        if target.exists()
-            && (self.verified.contains_key(&step) || verify_checkpoint(&target, step).status == Status::Ok)
+        if target.symlink_metadata().is_ok_and(|m| m.is_dir())
+            && (lock(&self.verified).contains_key(&step) || verify_checkpoint(&target, step).status == Status::Ok)
         {
             return Err(Error::Store {
                 path: target,
@@ -581,13 +634,30 @@ impl CheckpointStore {
         Ok(PendingCheckpoint { step, temp, store_dir: self.dir.clone(), done: false })
     }
 
+    /// An error unless this store is the writer (not read-only, not handed over).
+    fn check_writer(&self) -> Result<()> {
+        match &self.lock {
+            None => Err(Error::Store {
+                path: self.dir.clone(),
+                message: "the store was opened read-only; open it as the writer to save".into(),
+            }),
+            Some(l) if !l.is_current() => Err(Error::Store {
+                path: self.dir.clone(),
+                message: "this store handed its writer lock to a newer store of the same directory opened in this \
+                          process (a re-run notebook cell?): save through the newer one"
+                    .into(),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Publishes `pending`: fsyncs its files (while hashing them on other threads), writes the
     /// manifest, renames it to `step-NNNNNNNNNN` atomically, fsyncs the store directory, and
     /// prunes to the newest `keep_last` checkpoints that verify. On error nothing is published.
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
-    /// let mut store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// let store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
     /// let pending = store.begin(10).unwrap();
     /// std::fs::create_dir(pending.path().join("shards")).unwrap();
     /// std::fs::write(pending.path().join("shards/0.bin"), b"abc").unwrap();
@@ -595,7 +665,8 @@ impl CheckpointStore {
     /// assert!(c.path.ends_with("step-0000000010"));
     /// assert_eq!(c.files[0].path, "shards/0.bin");
     /// ```
-    pub fn commit(&mut self, mut pending: PendingCheckpoint) -> Result<Checkpoint> {
+    pub fn commit(&self, mut pending: PendingCheckpoint) -> Result<Checkpoint> {
+        self.check_writer()?;
         let dir = self.dir.clone();
         let step = pending.step;
         let fail = |pending: &PendingCheckpoint, what: &str, e: io::Error| {
@@ -647,7 +718,9 @@ impl CheckpointStore {
         };
         write_manifest().map_err(|e| fail(&pending, "cannot write the manifest", e))?;
         let target = dir.join(step_dir_name(step));
-        if target.exists() {
+        // From here on one publisher at a time: the rename, the prune and the caches.
+        let _publishing = lock(&self.committing);
+        if target.symlink_metadata().is_ok() {
             // Only a checkpoint that does not verify gets here (begin refuses a good one).
             let hidden = publish::hide_checkpoint(&dir, &target, step)
                 .map_err(|e| io_error(&dir, "cannot replace the corrupt checkpoint", e))?;
@@ -656,10 +729,13 @@ impl CheckpointStore {
         publish::rename_no_replace(&pending.temp, &target)
             .map_err(|e| io_error(&dir, "cannot publish the checkpoint", e))?;
         pending.done = true;
-        fsync_path(&dir).map_err(|e| io_error(&dir, "cannot fsync the checkpoint directory", e))?;
-        self.verified.insert(step, created);
-        if self.last.is_none_or(|(s, _)| step >= s) {
-            self.last = Some((step, created));
+        publish::fsync_store_dir(&dir).map_err(|e| io_error(&dir, "cannot fsync the checkpoint directory", e))?;
+        lock(&self.verified).insert(step, created);
+        {
+            let mut last = lock(&self.last);
+            if last.is_none_or(|(s, _)| step >= s) {
+                *last = Some((step, created));
+            }
         }
         self.prune()?;
         Ok(Checkpoint {
@@ -679,12 +755,12 @@ impl CheckpointStore {
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
-    /// let mut store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
+    /// let store = gpuguard::store::CheckpointStore::open(dir.path(), 3).unwrap();
     /// let err = store.save(1, |_| Err(std::io::Error::other("boom"))).unwrap_err();
     /// assert!(err.to_string().contains("boom"));
     /// assert!(store.latest().unwrap().is_none());
     /// ```
-    pub fn save(&mut self, step: u64, write: impl FnOnce(&Path) -> io::Result<()>) -> Result<Checkpoint> {
+    pub fn save(&self, step: u64, write: impl FnOnce(&Path) -> io::Result<()>) -> Result<Checkpoint> {
         let pending = self.begin(step)?;
         if let Err(e) = write(pending.path()) {
             let err = if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
@@ -703,7 +779,7 @@ impl CheckpointStore {
 
     /// Deletes checkpoints older than the `keep_last` newest that verify; never one while the
     /// newer ones are unverified, and never a newer one that does not verify (kept to inspect).
-    fn prune(&mut self) -> Result<()> {
+    fn prune(&self) -> Result<()> {
         let dirs = self.step_dirs()?;
         let mut ok = 0;
         let mut cut = None;
@@ -712,12 +788,12 @@ impl CheckpointStore {
                 cut = Some(i + 1);
                 break;
             }
-            if !self.verified.contains_key(step) {
+            if !lock(&self.verified).contains_key(step) {
                 let c = verify_checkpoint(path, *step);
                 if c.status != Status::Ok {
                     continue;
                 }
-                self.verified.insert(*step, c.created_unix.unwrap_or(0.0));
+                lock(&self.verified).insert(*step, c.created_unix.unwrap_or(0.0));
             }
             ok += 1;
         }
@@ -732,7 +808,7 @@ impl CheckpointStore {
                     break;
                 }
             }
-            self.verified.remove(step);
+            lock(&self.verified).remove(step);
         }
         publish::delete_in_background(hidden);
         result
@@ -745,7 +821,7 @@ impl CheckpointStore {
     /// ```
     /// use gpuguard::store::{CheckpointStore, Interval};
     /// let dir = tempfile::tempdir().unwrap();
-    /// let mut store = CheckpointStore::open(dir.path(), 3).unwrap()
+    /// let store = CheckpointStore::open(dir.path(), 3).unwrap()
     ///     .with_interval(Interval { every_steps: Some(100), every_seconds: Some(600.0) });
     /// assert!(store.due(Some(0), None).unwrap());
     /// let c = store.save(0, |p| std::fs::write(p.join("m"), b"0")).unwrap();
@@ -754,7 +830,7 @@ impl CheckpointStore {
     /// assert!(store.due(Some(100), Some(t + 10.0)).unwrap());
     /// assert!(store.due(Some(1), Some(t + 600.0)).unwrap());
     /// ```
-    pub fn due(&mut self, step: Option<u64>, now: Option<f64>) -> Result<bool> {
+    pub fn due(&self, step: Option<u64>, now: Option<f64>) -> Result<bool> {
         let Interval { every_steps, every_seconds } = self.interval;
         if every_steps.is_none() && every_seconds.is_none() {
             return Err(Error::invalid(
@@ -765,10 +841,19 @@ impl CheckpointStore {
         if every_steps.is_some() && every_seconds.is_none() && step.is_none() {
             return Err(Error::invalid("step", "is needed with every_steps"));
         }
-        if self.last.is_none() {
-            self.last = self.newest_manifest()?;
-        }
-        let Some((last_step, last_time)) = self.last else { return Ok(true) };
+        let cached = *lock(&self.last);
+        let last = match cached {
+            Some(l) => Some(l),
+            None => {
+                let found = self.newest_manifest()?;
+                let mut last = lock(&self.last);
+                if last.is_none() {
+                    *last = found;
+                }
+                *last
+            }
+        };
+        let Some((last_step, last_time)) = last else { return Ok(true) };
         let by_steps = matches!((every_steps, step), (Some(n), Some(s)) if s >= last_step.saturating_add(n));
         let by_time = every_seconds.is_some_and(|n| now.unwrap_or_else(unix_now) >= last_time + n);
         Ok(by_steps || by_time)
@@ -777,7 +862,7 @@ impl CheckpointStore {
     /// Step and time of the newest checkpoint with a readable manifest (cheap: no checksums).
     fn newest_manifest(&self) -> Result<Option<(u64, f64)>> {
         for (step, path) in self.step_dirs()?.into_iter().rev() {
-            if let Ok(m) = fs::read_to_string(path.join(MANIFEST_NAME))
+            if let Ok(m) = publish::read_small(&path.join(MANIFEST_NAME), MANIFEST_LIMIT)
                 .map_err(|e| e.to_string())
                 .and_then(|t| Manifest::parse(&t))
             {

@@ -40,9 +40,67 @@ pub(crate) fn temp_name(what: &str) -> String {
     format!("{TEMP_PREFIX}{what}-{}-{nanos:08x}{n}", std::process::id())
 }
 
-/// fsyncs a file or directory by path (a directory's fsync makes its entries durable).
+/// fsyncs a file or directory by path (a directory's fsync makes its entries durable). Never
+/// follows a symlink and never blocks on a FIFO (`O_NOFOLLOW | O_NONBLOCK`).
 pub(crate) fn fsync_path(path: &Path) -> io::Result<()> {
-    File::open(path)?.sync_all()
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?.sync_all()
+}
+
+/// fsyncs the store directory itself, which may be a symlink the user chose (`/ckpt` → a volume).
+pub(crate) fn fsync_store_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Opens `path` for reading only if it is a regular file: a symlink (`O_NOFOLLOW`), a FIFO (opened
+/// `O_NONBLOCK`, so the open itself never waits for a writer) or a device is an error that says
+/// so. The store reads only files it wrote; anything else is somebody else's.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let f = dir.path().join("m.json");
+/// std::fs::write(&f, b"{}").unwrap();
+/// assert!(gpuguard::store::publish::open_regular(&f).is_ok());
+/// std::os::unix::fs::symlink(&f, dir.path().join("link")).unwrap();
+/// assert!(gpuguard::store::publish::open_regular(&dir.path().join("link")).is_err());
+/// assert!(gpuguard::store::publish::open_regular(std::path::Path::new("/dev/null")).unwrap_err()
+///     .to_string().contains("not a regular file"));
+/// ```
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::new(io::ErrorKind::InvalidData, "is a symlink; the store never follows one")
+            } else {
+                e
+            }
+        })?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file (a FIFO, device or socket); the store reads only files it wrote",
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads a small regular file (a manifest) whole, refusing one over `limit` bytes so a planted
+/// huge file cannot exhaust memory.
+pub(crate) fn read_small(path: &Path, limit: u64) -> io::Result<String> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > limit {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{len} bytes, more than a manifest can be")));
+    }
+    let mut text = String::new();
+    file.take(limit).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// Regular files `(relative path, absolute path)` and directories found by [`walk`].
@@ -159,7 +217,7 @@ pub(crate) fn clean_temp(store_dir: &Path) -> io::Result<Vec<String>> {
         }
     }
     if !removed.is_empty() {
-        fsync_path(store_dir)?;
+        fsync_store_dir(store_dir)?;
     }
     Ok(removed)
 }
