@@ -1,12 +1,13 @@
 //! A small read-only model of Kubernetes objects over [`serde_json::Value`]: the object's
-//! identity, and every pod spec it carries with its field path, across the built-in workloads and
-//! the ML custom resources GPUs are deployed with (Kubeflow, KubeRay, LeaderWorkerSet, JobSet,
-//! KServe).
+//! identity, and every pod spec it carries with its field path and role (the workload model),
+//! across the built-in workloads and the ML custom resources GPUs are deployed with (Kubeflow
+//! training operators and Trainer v2, KubeRay, LeaderWorkerSet, JobSet, Volcano, Argo, KServe,
+//! NIM), plus PodSpec-shaped maps found by shape in any other kind.
 
 mod pods;
 
-pub(crate) use pods::WORKLOAD_KINDS;
-pub use pods::{Container, PodSpec, pod_specs};
+pub(crate) use pods::is_known_kind;
+pub use pods::{Container, PodSpec, Role, pod_specs};
 
 use serde_json::Value;
 

@@ -1,26 +1,31 @@
 //! GG001 dev-shm.
 //!
-//! **What**: a PyTorch or GPU training/serving container with no Memory `emptyDir` at `/dev/shm`;
-//! a `sizeLimit` below what its DataLoader needs (when the pod says so with the annotations
-//! `gpuguard.io/dataloader-workers` and `gpuguard.io/batch-bytes`, optionally
-//! `gpuguard.io/prefetch-factor`); a `sizeLimit` that does not fit in the memory limit.
+//! **What**: a container that will use /dev/shm heavily with no Memory `emptyDir` there: PyTorch
+//! DataLoader workers (a training launcher such as `torchrun`, `deepspeed`, `accelerate launch`,
+//! `python train.py`, or a training operator's worker), NCCL between two or more GPUs in one pod
+//! (tensor-parallel inference: vLLM, SGLang, TGI shards), or Ray's object store outside KubeRay.
+//! A CPU-only launcher (MPI `Launcher`, `mpirun`, a parameter server without GPUs), a single-GPU
+//! server, a smoke test or a GPU agent is not a finding, and neither is a container whose
+//! operator mounts /dev/shm itself (KubeRay's Ray container, the NIM operator). Also: a
+//! `sizeLimit` below what its DataLoader needs (annotations `gpuguard.io/dataloader-workers`,
+//! `gpuguard.io/batch-bytes`, optionally `gpuguard.io/prefetch-factor`), or one that does not fit
+//! in the memory limit.
 //!
-//! **Why**: Docker and Kubernetes give a container 64 MB of /dev/shm. DataLoader workers pass every
-//! batch through it, NCCL puts its buffers there, and vLLM's tensor parallel workers use it; the
-//! job dies with "Bus error" hours in. tmpfs pages count against the memory limit.
-//!
-//! **Example**: `containers: [{name: train, image: pytorch/pytorch, resources: {limits: {nvidia.com/gpu: 1}}}]`
+//! **Why**: the container runtime gives a container 64 MiB (67,108,864 bytes) of /dev/shm.
+//! DataLoader workers pass every batch through it, NCCL puts its buffers there, and vLLM's
+//! tensor-parallel workers exchange data through it; the job dies with "Bus error" or hangs.
+//! tmpfs pages count against the memory limit.
 //!
 //! **Fix**: `volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: 8Gi}}]` and
 //! `volumeMounts: [{name: dshm, mountPath: /dev/shm}]`; raise the memory limit by as much.
 //! `hostIPC: true` (the node's /dev/shm) is not a finding.
 
 use super::super::Ctx;
+use crate::k8s::{Container, PodSpec};
 use crate::math::quantity::human_bytes;
 
-/// Image/command fragments of PyTorch-based work that uses /dev/shm even without a GPU request.
-const TORCH_HINTS: &[&str] =
-    &["pytorch", "torch", "vllm", "sglang", "deepspeed", "megatron", "nemo", "accelerate launch", "lightning"];
+/// The container runtime's default /dev/shm: 64 MiB.
+const DEFAULT_SHM_BYTES: u64 = 64 << 20;
 
 /// Images that only smoke-test a GPU (no DataLoader, no NCCL).
 const SMOKE_TESTS: &[&str] =
@@ -30,35 +35,125 @@ const ANN_WORKERS: &str = "gpuguard.io/dataloader-workers";
 const ANN_BATCH: &str = "gpuguard.io/batch-bytes";
 const ANN_PREFETCH: &str = "gpuguard.io/prefetch-factor";
 
+/// Why a container uses /dev/shm heavily.
+enum ShmUse {
+    /// PyTorch DataLoader workers of a training job; how training was recognised.
+    DataLoader(String),
+    /// NCCL and the server's worker processes between GPUs of one pod.
+    Nccl { gpus: f64, server: Option<&'static str> },
+    /// Ray's object store.
+    Ray,
+}
+
+impl ShmUse {
+    fn describe(&self, c: &Container<'_>) -> String {
+        match self {
+            ShmUse::DataLoader(how) => {
+                format!("training container {} ({how}) passes DataLoader batches through /dev/shm", c.name)
+            }
+            ShmUse::Nccl { gpus, server: Some(s) } => format!(
+                "{s} container {} serves on {gpus} GPUs (tensor parallel: NCCL and {s}'s worker processes share memory through /dev/shm)",
+                c.name
+            ),
+            ShmUse::Nccl { gpus, server: None } => {
+                format!("container {} uses {gpus} GPUs in one pod (NCCL keeps its buffers in /dev/shm)", c.name)
+            }
+            ShmUse::Ray => format!("container {} runs Ray, whose object store lives in /dev/shm", c.name),
+        }
+    }
+
+    fn fix(&self) -> &'static str {
+        match self {
+            ShmUse::DataLoader(_) => {
+                "mount an emptyDir with medium: Memory and a sizeLimit at /dev/shm (`gpuguard shm` sizes it from the DataLoader's workers and batch size; 8Gi-16Gi is a common start for image training), and raise the memory limit by as much"
+            }
+            ShmUse::Nccl { server: Some(_), .. } => {
+                "mount an emptyDir with medium: Memory at /dev/shm for NCCL and the inference server's worker processes (a sizeLimit of a few GiB, e.g. 4Gi-16Gi for tensor parallelism), and raise the memory limit by as much"
+            }
+            ShmUse::Nccl { server: None, .. } => {
+                "mount an emptyDir with medium: Memory at /dev/shm for NCCL's buffers (a sizeLimit of a few GiB), and raise the memory limit by as much"
+            }
+            ShmUse::Ray => {
+                "mount an emptyDir with medium: Memory at /dev/shm sized for Ray's object store (Ray takes 30% of the memory by default), or run Ray under KubeRay, which mounts it"
+            }
+        }
+    }
+
+    fn evidence(&self) -> &'static str {
+        match self {
+            ShmUse::DataLoader(_) => "dataloader",
+            ShmUse::Nccl { .. } => "nccl",
+            ShmUse::Ray => "ray-object-store",
+        }
+    }
+}
+
+/// Whether and why the container uses /dev/shm heavily.
+fn shm_use(pod: &PodSpec<'_>, c: &Container<'_>, training: Option<&String>) -> Option<ShmUse> {
+    if c.init || super::is_launcher(pod, c) {
+        return None;
+    }
+    let gpu = c.requests_gpu();
+    let server = super::model_server(c);
+    if let Some(how) = training {
+        // DataLoader workers: a GPU trainer, or a torch launcher even without a GPU request.
+        let torch_launcher = super::training_command(&super::words(c)).is_some();
+        if server.is_none() && (gpu || torch_launcher) {
+            return Some(ShmUse::DataLoader(how.clone()));
+        }
+    }
+    let gpus = super::pod_gpus(pod);
+    if gpu && gpus >= 2.0 {
+        return Some(ShmUse::Nccl { gpus, server: server.map(super::Server::name) });
+    }
+    let w = super::words(c);
+    if w.windows(2).any(|p| p[0].ends_with("ray") && p[1] == "start") {
+        return Some(ShmUse::Ray);
+    }
+    None
+}
+
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     for pi in 0..ctx.pods.len() {
         let pod = ctx.pods[pi].clone();
-        if pod.spec["hostIPC"].as_bool() == Some(true) {
+        if pod.spec["hostIPC"].as_bool() == Some(true) || !pod.complete {
             continue;
         }
+        let training = super::training_evidence(ctx, &pod);
         for c in pod.containers.iter().filter(|c| !c.init) {
-            let fp = c.fingerprint();
-            let gpu = c.requests_gpu();
-            let torch = TORCH_HINTS.iter().any(|h| fp.contains(h));
-            if !(gpu || torch) || SMOKE_TESTS.iter().any(|s| fp.contains(s)) || super::is_gpu_agent(ctx, c) {
+            if c.shm_by_operator
+                || SMOKE_TESTS.iter().any(|s| c.fingerprint().contains(s))
+                || super::is_gpu_agent(ctx, c)
+            {
                 continue;
             }
             let Some(mount) = c.mount_at("/dev/shm") else {
-                let what = if gpu { "GPU" } else { "PyTorch" };
-                ctx.emit(
+                let Some(usage) = shm_use(&pod, c, training.as_ref()) else { continue };
+                let f = ctx.emit(
                     "GG001",
-                    format!("{what} container {} has no Memory emptyDir at /dev/shm: it gets the 64 MB default", c.name),
-                    "mount an emptyDir with medium: Memory and a sizeLimit (8Gi-16Gi for image training) at /dev/shm, and raise the memory limit by as much".into(),
+                    format!(
+                        "{} but has no Memory emptyDir at /dev/shm: it gets the container runtime's 64 MiB default",
+                        usage.describe(c)
+                    ),
+                    usage.fix().into(),
                     Some(c),
                     format!("{}.volumeMounts", c.path),
-                )
-                .evidence
-                .insert("shm_bytes".into(), 64_000_000u64.into());
+                );
+                f.evidence.insert("shm_bytes".into(), DEFAULT_SHM_BYTES.into());
+                f.evidence.insert("shm_use".into(), usage.evidence().into());
+                if let ShmUse::DataLoader(how) = &usage {
+                    f.evidence.insert("training_recognised_by".into(), how.clone().into());
+                }
+                if let ShmUse::Nccl { gpus, .. } = &usage {
+                    f.evidence.insert("pod_gpus".into(), (*gpus).into());
+                }
                 continue;
             };
             let Some(vol) = mount["name"].as_str().and_then(|n| pod.volume(n)) else { continue };
-            let vol_index = pod.spec["volumes"].as_array().and_then(|a| a.iter().position(|v| v == vol)).unwrap_or(0);
-            let size_path = format!("{}.volumes[{vol_index}].emptyDir.sizeLimit", pod.path);
+            let size_path = match pod.spec["volumes"].as_array().and_then(|a| a.iter().position(|v| v == vol)) {
+                Some(i) => format!("{}.volumes[{i}].emptyDir.sizeLimit", pod.path),
+                None => format!("{}.volumeMounts", c.path),
+            };
             let size_limit = crate::k8s::scalar_text(&vol["emptyDir"]["sizeLimit"]);
             let size_bytes = size_limit.as_deref().and_then(bytes_of);
             let memory_limit = crate::k8s::scalar_text(&c.value["resources"]["limits"]["memory"]);

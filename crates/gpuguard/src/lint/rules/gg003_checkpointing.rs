@@ -1,8 +1,10 @@
 //! GG003 checkpointing.
 //!
-//! **What**: a GPU training job (Job, CronJob, Kubeflow PyTorchJob/TFJob/MPIJob…, JobSet, RayJob,
-//! or a GPU pod running `torchrun`/`deepspeed`/`accelerate launch`) with no volume that outlives
-//! the pod to checkpoint to.
+//! **What**: GPU training (a training operator's workers: Kubeflow PyTorchJob/TFJob/MPIJob…,
+//! Trainer v2 runtimes; or any GPU pod whose command is a training launcher or script:
+//! `torchrun`, `deepspeed`, `accelerate launch`, `python train.py`; a RayJob whose entrypoint is
+//! one) with no volume that outlives the pod to checkpoint to. A Job or RayJob that runs a model
+//! over data (batch inference) is not training; the evidence says how training was recognised.
 //!
 //! **Why**: a preemption, an XID error or an OOM restarts the pod with empty ephemeral storage:
 //! every GPU-hour since the start is lost.
@@ -15,62 +17,38 @@
 
 use super::super::Ctx;
 
-const TRAINING_KINDS: &[&str] = &[
-    "Job",
-    "CronJob",
-    "PyTorchJob",
-    "TFJob",
-    "MPIJob",
-    "XGBoostJob",
-    "PaddleJob",
-    "MXJob",
-    "JAXJob",
-    "JobSet",
-    "RayJob",
-];
-const TRAINING_COMMANDS: &[&str] = &[
-    "torchrun",
-    "torch.distributed",
-    "deepspeed",
-    "accelerate launch",
-    "train.py",
-    "finetune",
-    "fine_tune",
-    "pretrain",
-    "megatron",
-    "nemo_run",
-];
 const OBJECT_STORES: &[&str] =
     &["s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hdfs://", "oss://", "wasbs://"];
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
-    let batch_kind = TRAINING_KINDS.contains(&ctx.obj.kind);
     if ctx.obj.kind == "StatefulSet" && super::has_claim_templates(ctx) {
         return;
     }
     for pod in ctx.pods.clone() {
+        if !pod.complete {
+            continue;
+        }
         let gpu: Vec<_> =
             pod.containers.iter().filter(|c| c.requests_gpu() && !c.init && !super::is_gpu_agent(ctx, c)).collect();
         let Some(first) = gpu.first() else { continue };
-        let training = gpu.iter().any(|c| {
-            let fp = c.fingerprint();
-            TRAINING_COMMANDS.iter().any(|t| fp.contains(t))
-        });
-        if !(batch_kind || training) || gpu.iter().any(|c| super::model_server(c).is_some()) {
+        // Training, not any GPU job: batch inference over data is not training.
+        let Some(how) = super::training_evidence(ctx, &pod) else { continue };
+        if gpu.iter().any(|c| super::model_server(c).is_some()) || super::has_claim_templates(ctx) {
             continue;
         }
-        let volumes = pod.spec["volumes"].as_array().map_or(&[][..], Vec::as_slice);
-        if volumes.iter().any(super::is_persistent) {
+        let volumes: Vec<_> = pod.volumes().collect();
+        if volumes.iter().any(|v| super::is_persistent(v)) {
             continue;
         }
         let remote = pod.containers.iter().any(|c| {
             let env_values = c.value["env"].as_array().into_iter().flatten().filter_map(|e| e["value"].as_str());
             c.argv().into_iter().chain(env_values).any(|a| OBJECT_STORES.iter().any(|s| a.contains(s)))
         });
-        if remote {
+        let entrypoint = ctx.obj.value["spec"]["entrypoint"].as_str().unwrap_or("");
+        if remote || OBJECT_STORES.iter().any(|s| entrypoint.contains(s)) {
             continue;
         }
-        let kinds: Vec<&str> = volumes.iter().map(super::volume_source).collect();
+        let kinds: Vec<&str> = volumes.iter().map(|v| super::volume_source(v)).collect();
         let first = (*first).clone();
         let f = ctx.emit(
             "GG003",
@@ -86,5 +64,6 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         );
         f.evidence.insert("volume_types".into(), kinds.into());
         f.evidence.insert("gpu_containers".into(), gpu.len().into());
+        f.evidence.insert("training_recognised_by".into(), how.into());
     }
 }

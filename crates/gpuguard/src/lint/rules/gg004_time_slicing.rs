@@ -30,7 +30,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     for (key, text) in data {
         let Some(text) = text.as_str().filter(|t| t.contains("timeSlicing")) else { continue };
         // An embedded config that is not YAML is not ours to report.
-        let Ok(cfg) = crate::yaml::parse_value(text, key, 1) else { continue };
+        let Ok((cfg, _)) = crate::yaml::parse_value(text, key, 1) else { continue };
         check_config(ctx, &cfg, &format!("key {key}"), &format!("data.{key}:"));
     }
 }

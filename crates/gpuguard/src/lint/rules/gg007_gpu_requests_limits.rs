@@ -24,7 +24,11 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             for problem in crate::validate_gpu_resources(&as_refs(&req), &as_refs(&lim)) {
                 let mut f = problem.to_finding();
                 f.location.container = Some(c.name.clone());
-                f.location.path = f.location.path.map(|p| format!("{}.{p}", c.path));
+                // The problem's path starts with `resources`; a TrainJob trainer's is `resourcesPerNode`.
+                f.location.path = f.location.path.map(|p| {
+                    let p = p.strip_prefix("resources").map_or(p.clone(), |rest| format!("{}{rest}", c.resources_key));
+                    format!("{}.{p}", c.path)
+                });
                 f.message = format!("container {}: {}", c.name, f.message);
                 ctx.push(f);
             }

@@ -1,7 +1,10 @@
 //! GG009 probe-model-load.
 //!
-//! **What**: a model server whose liveness (or readiness) probe gives up before the model can have
-//! loaded, with no `startupProbe`. The load time is the annotation
+//! **What**: a model server whose startupProbe window (`initialDelaySeconds + failureThreshold ×
+//! periodSeconds`) is shorter than the model's load time, or, with no `startupProbe`, whose
+//! liveness (or readiness) probe gives up before the model can have loaded. When the weights come
+//! from the hub with no persistent cache (GG006), the load time includes the download at
+//! `hub-download-bytes-per-second` (`.gpuguard.yaml`, default 100 MB/s), stated in the evidence. The load time is the annotation
 //! `gpuguard.io/model-load-seconds` (on the object or pod template) or an estimate from the model
 //! id's parameter count (`7B`, `70B`, `8x7B`, `405B`; 2 bytes a parameter, 1 for FP8/INT8, ½ for
 //! AWQ/GPTQ/INT4) read at 1 GB/s plus 30 s of CUDA and engine start-up. With neither, no finding.
@@ -61,59 +64,100 @@ fn timing(probe: &serde_json::Value) -> ProbeTiming {
     }
 }
 
+/// How long the container takes to be ready, and how that was worked out.
+struct Load {
+    seconds: f64,
+    basis: String,
+    model: Option<String>,
+    download_seconds: Option<f64>,
+}
+
+fn load_time(ctx: &Ctx<'_>, pod: &crate::k8s::PodSpec<'_>, c: &crate::k8s::Container<'_>) -> Option<Load> {
+    let model = super::model_id(c).map(str::to_owned);
+    let annotated =
+        pod.annotation(ANN_LOAD).or_else(|| ctx.obj.annotation(ANN_LOAD)).and_then(|v| v.trim().parse::<f64>().ok());
+    if let Some(s) = annotated.filter(|s| s.is_finite() && *s >= 0.0) {
+        return Some(Load { seconds: s, basis: format!("annotation {ANN_LOAD}"), model, download_seconds: None });
+    }
+    let (billions, bpp) = model.as_deref().and_then(model_size)?;
+    let bytes = billions * 1e9 * bpp;
+    let read = estimate_load_seconds(bytes, READ_BYTES_PER_SECOND, OVERHEAD_SECONDS).ok()?;
+    let mut basis = format!("{billions}B parameters × {bpp} bytes read at 1 GB/s + {OVERHEAD_SECONDS} s start-up");
+    // Weights from the hub with no persistent cache (GG006) are downloaded first, every start.
+    let download = super::gg006_model_cache::uncached_hub_pull(ctx, pod, c).map(|_| {
+        let bps = ctx.opts.config.hub_bytes_per_second();
+        basis.push_str(&format!(
+            ", after downloading them from the hub at {} MB/s (no persistent cache; hub-download-bytes-per-second in .gpuguard.yaml)",
+            bps / 1e6
+        ));
+        bytes / bps
+    });
+    Some(Load { seconds: read + download.unwrap_or(0.0), basis, model, download_seconds: download })
+}
+
 pub(super) fn check(ctx: &mut Ctx<'_>) {
-    let obj = ctx.obj;
     for pod in ctx.pods.clone() {
         for c in pod.containers.iter().filter(|c| !c.init) {
-            if !c.value["startupProbe"].is_null() || super::model_server(c).is_none() {
+            if super::model_server(c).is_none() {
                 continue;
             }
-            let model = super::model_id(c);
-            let annotated = pod
-                .annotation(ANN_LOAD)
-                .or_else(|| obj.annotation(ANN_LOAD))
-                .and_then(|v| v.trim().parse::<f64>().ok());
-            let (load, basis) = match (annotated, model.and_then(model_size)) {
-                (Some(s), _) if s.is_finite() && s >= 0.0 => (s, format!("annotation {ANN_LOAD}")),
-                (_, Some((billions, bpp))) => {
-                    let Ok(s) = estimate_load_seconds(billions * 1e9 * bpp, READ_BYTES_PER_SECOND, OVERHEAD_SECONDS)
-                    else {
-                        continue;
-                    };
-                    (s, format!("{billions}B parameters × {bpp} bytes at 1 GB/s + {OVERHEAD_SECONDS} s start-up"))
-                }
-                _ => continue,
+            let Some(load) = load_time(ctx, &pod, c) else { continue };
+            let hub_bps = ctx.opts.config.hub_bytes_per_second();
+            let has_startup = c.value["startupProbe"].is_object();
+            // With a startupProbe, liveness and readiness wait for it: its window is what counts.
+            let probes: &[(&str, Option<Severity>)] = if has_startup {
+                &[("startupProbe", None)]
+            } else {
+                &[("livenessProbe", None), ("readinessProbe", Some(Severity::Warning))]
             };
-            for (probe_key, severity) in [("livenessProbe", None), ("readinessProbe", Some(Severity::Warning))] {
+            for &(probe_key, severity) in probes {
                 let probe = &c.value[probe_key];
                 if !probe.is_object() {
                     continue;
                 }
                 let t = timing(probe);
                 let window = t.window_seconds();
-                if startup_window_covers(window as f64, load, 1.0).unwrap_or(true) {
+                if startup_window_covers(window as f64, load.seconds, 1.0).unwrap_or(true) {
                     continue;
                 }
-                let effect = if severity.is_none() { "kills the container" } else { "keeps it out of service" };
-                let f = ctx.emit(
-                    "GG009",
-                    format!(
-                        "{probe_key} of {} {effect} after {window} s, before the model can load (~{load:.0} s: {basis}); no startupProbe",
-                        c.name
+                let secs = load.seconds;
+                let message = match (probe_key, severity) {
+                    ("startupProbe", _) => format!(
+                        "startupProbe of {} allows {window} s (initialDelaySeconds + failureThreshold × periodSeconds), far below the model's load time (~{secs:.0} s: {}): the kubelet kills it before it serves",
+                        c.name, load.basis
                     ),
-                    format!(
-                        "add a startupProbe covering the load, e.g. periodSeconds: 10 and failureThreshold: {}",
-                        ((load * 1.5) / 10.0).ceil().max(3.0)
+                    (_, None) => format!(
+                        "{probe_key} of {} kills the container after {window} s, before the model can load (~{secs:.0} s: {}); no startupProbe",
+                        c.name, load.basis
                     ),
-                    Some(c),
-                    format!("{}.{probe_key}", c.path),
-                );
+                    _ => format!(
+                        "{probe_key} of {} keeps it out of service after {window} s, before the model can load (~{secs:.0} s: {}); no startupProbe",
+                        c.name, load.basis
+                    ),
+                };
+                let threshold = ((secs * 1.5) / 10.0).ceil().max(3.0);
+                let fix = if has_startup {
+                    format!(
+                        "raise the startupProbe's window above the load time, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
+                    )
+                } else {
+                    format!(
+                        "add a startupProbe covering the load, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
+                    )
+                };
+                let f = ctx.emit("GG009", message, fix, Some(c), format!("{}.{probe_key}", c.path));
                 if let Some(s) = severity {
                     f.severity = s;
                 }
+                f.evidence.insert("probe".into(), probe_key.into());
                 f.evidence.insert("window_seconds".into(), window.into());
-                f.evidence.insert("load_seconds".into(), (load.round() as u64).into());
-                f.evidence.insert("model".into(), model.into());
+                f.evidence.insert("load_seconds".into(), (secs.round() as u64).into());
+                f.evidence.insert("load_basis".into(), load.basis.clone().into());
+                f.evidence.insert("model".into(), load.model.clone().into());
+                if let Some(d) = load.download_seconds {
+                    f.evidence.insert("download_seconds".into(), (d.round() as u64).into());
+                    f.evidence.insert("hub_download_bytes_per_second".into(), hub_bps.into());
+                }
                 f.evidence.insert("initial_delay_seconds".into(), t.initial_delay_seconds.into());
                 f.evidence.insert("period_seconds".into(), t.period_seconds.into());
                 f.evidence.insert("failure_threshold".into(), t.failure_threshold.into());

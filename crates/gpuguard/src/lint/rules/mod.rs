@@ -15,7 +15,7 @@ mod gg008_gpu_device_access;
 mod gg009_probe_model_load;
 
 use super::Ctx;
-use crate::k8s::{Container, PodSpec};
+use crate::k8s::{Container, PodSpec, Role};
 use serde_json::Value;
 
 /// One manifest rule: its id and its check.
@@ -79,20 +79,117 @@ const GPU_AGENTS: &[&str] = &[
 
 /// Whether the container (or its object) is a GPU infrastructure agent.
 pub(crate) fn is_gpu_agent(ctx: &Ctx<'_>, c: &Container<'_>) -> bool {
+    is_gpu_agent_in(&ctx.obj, &ctx.pods, c)
+}
+
+/// [`is_gpu_agent`] for an object and its pods.
+pub(crate) fn is_gpu_agent_in(obj: &crate::k8s::Object<'_>, pods: &[PodSpec<'_>], c: &Container<'_>) -> bool {
     let image = c.image().to_ascii_lowercase();
-    let names = [image.as_str(), &c.name.to_ascii_lowercase(), &ctx.obj.name.unwrap_or("").to_ascii_lowercase()]
-        .map(str::to_owned);
+    let names =
+        [image.as_str(), &c.name.to_ascii_lowercase(), &obj.name.unwrap_or("").to_ascii_lowercase()].map(str::to_owned);
     // The GPU operator labels every component it deploys.
     let part_of = |meta: &Value| meta["labels"]["app.kubernetes.io/part-of"].as_str() == Some("gpu-operator");
     GPU_AGENTS.iter().any(|a| names.iter().any(|n| n.contains(a)))
-        || part_of(&ctx.obj.value["metadata"])
-        || ctx.pods.iter().any(|p| part_of(p.meta))
+        || part_of(&obj.value["metadata"])
+        || pods.iter().any(|p| part_of(p.meta))
 }
 
 /// Whether any container of the pod asks for a GPU.
 pub(crate) fn pod_requests_gpu(pod: &PodSpec<'_>) -> bool {
-    pod.containers.iter().any(Container::requests_gpu)
+    pod.gpu_by_patch
+        || pod.containers.iter().any(Container::requests_gpu)
         || pod.spec["resourceClaims"].as_array().is_some_and(|c| !c.is_empty())
+}
+
+/// The GPUs of the pod's main (non-init) containers together.
+pub(crate) fn pod_gpus(pod: &PodSpec<'_>) -> f64 {
+    pod.containers.iter().filter(|c| !c.init).map(Container::gpu_count).sum()
+}
+
+/// Whether the container starts work on other pods and computes nothing itself: the launcher
+/// role of its operator (MPIJob `Launcher`, Trainer's `launcher` job, Volcano `mpimaster`, a
+/// RayJob submitter), a CPU parameter server, or a CPU container whose command is `mpirun`.
+pub(crate) fn is_launcher(pod: &PodSpec<'_>, c: &Container<'_>) -> bool {
+    if c.requests_gpu() {
+        return false;
+    }
+    matches!(pod.role, Role::Launcher | Role::ParameterServer)
+        || words(c).iter().any(|w| {
+            let prog = w.rsplit('/').next().unwrap_or(w);
+            matches!(prog, "mpirun" | "mpiexec" | "mpirun.openmpi" | "horovodrun" | "orterun" | "prterun")
+        })
+}
+
+/// Kinds whose main pods train by definition (their operator runs distributed training).
+const TRAINING_KINDS: &[&str] = &[
+    "PyTorchJob",
+    "TFJob",
+    "MPIJob",
+    "XGBoostJob",
+    "PaddleJob",
+    "MXJob",
+    "JAXJob",
+    "TrainJob",
+    "TrainingRuntime",
+    "ClusterTrainingRuntime",
+];
+
+/// Commands and words of training launchers and frameworks' trainers.
+const TRAINING_WORDS: &[&str] = &[
+    "torchrun",
+    "torch.distributed.run",
+    "torch.distributed.launch",
+    "deepspeed",
+    "megatron",
+    "nemo_run",
+    "horovodrun",
+    "llamafactory-cli",
+    "axolotl",
+    "composer",
+];
+
+/// How the pod was recognised as training, if it was: its operator's kind, or the command of one
+/// of its containers (`torchrun`, `deepspeed`, `accelerate launch`, `python train.py`,
+/// `tune run` …). A RayJob's `entrypoint` counts for its Ray pods.
+pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<String> {
+    if TRAINING_KINDS.contains(&ctx.obj.kind) && pod.role == Role::Main {
+        return Some(format!("kind {}", ctx.obj.kind));
+    }
+    let entrypoint = (ctx.obj.kind == "RayJob" && pod.role == Role::RayNode)
+        .then(|| ctx.obj.value["spec"]["entrypoint"].as_str())
+        .flatten();
+    if let Some(w) = entrypoint.and_then(|e| training_command(&e.split_whitespace().collect::<Vec<_>>())) {
+        return Some(format!("RayJob entrypoint runs {w}"));
+    }
+    pod.containers
+        .iter()
+        .filter(|c| !c.init && !is_launcher(pod, c))
+        .find_map(|c| training_command(&words(c)).map(|w| format!("container {} runs {w}", c.name)))
+}
+
+/// The training launcher or script in a command line, if any.
+pub(crate) fn training_command(words: &[&str]) -> Option<String> {
+    for (i, w) in words.iter().enumerate() {
+        let prog = w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
+        if TRAINING_WORDS.iter().any(|t| prog == *t || prog.starts_with(&format!("{t}=")))
+            || (prog == "-m" && words.get(i + 1).is_some_and(|m| m.starts_with("torch.distributed")))
+        {
+            return Some(if prog == "-m" { words[i + 1].to_owned() } else { prog });
+        }
+        if prog == "accelerate" && words.get(i + 1) == Some(&"launch") {
+            return Some("accelerate launch".into());
+        }
+        if prog == "tune" && words.get(i + 1) == Some(&"run") {
+            return Some("tune run (torchtune)".into());
+        }
+        // A training script: train.py, finetune_lora.py, pretrain_gpt.py, run_clm_train.py …
+        if let Some(stem) = prog.strip_suffix(".py") {
+            if ["train", "finetune", "fine_tune", "pretrain", "sft"].iter().any(|t| stem.contains(t)) {
+                return Some(format!("{prog}"));
+            }
+        }
+    }
+    None
 }
 
 /// Volume sources that outlive the pod: claims, network filesystems, CSI drivers (gcsfuse,
@@ -132,9 +229,13 @@ pub(crate) fn is_persistent(v: &Value) -> bool {
     PERSISTENT_SOURCES.contains(&volume_source(v))
 }
 
-/// Whether the object keeps state through a StatefulSet's volumeClaimTemplates.
+/// Whether the object keeps state through volumeClaimTemplates (a StatefulSet's, an Argo
+/// workflow's).
 pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
-    ctx.obj.value["spec"]["volumeClaimTemplates"].as_array().is_some_and(|a| !a.is_empty())
+    let spec = &ctx.obj.value["spec"];
+    [&spec["volumeClaimTemplates"], &spec["workflowSpec"]["volumeClaimTemplates"]]
+        .iter()
+        .any(|t| t.as_array().is_some_and(|a| !a.is_empty()))
 }
 
 /// The volume a path inside the container lives on: the mount with the longest mountPath that is
