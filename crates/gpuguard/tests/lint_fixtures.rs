@@ -238,3 +238,153 @@ fn field_case_vllm_startup_probe_window_below_load() {
     assert!(gg001.fix.contains("inference") && !gg001.fix.contains("image training"), "{}", gg001.fix);
     assert!(gg001.message.contains("64 MiB"), "{}", gg001.message);
 }
+
+// ---- Every workload kind: a flagged and a trap fixture (fixtures/lint/workloads/) ----
+
+/// The rules each flagged workload fixture must raise, exactly.
+const WORKLOADS: &[(&str, &[&str])] = &[
+    ("argo_cronworkflow", &["GG001", "GG007"]),
+    ("argo_workflow", &["GG001", "GG003", "GG007", "GG008"]),
+    ("argo_workflowtemplate", &["GG007"]),
+    ("clusterservingruntime", &["GG007"]),
+    ("discovered", &["GG008"]),
+    ("inferenceservice", &["GG006"]),
+    ("jobset", &["GG008"]),
+    ("leaderworkerset", &["GG006", "GG007"]),
+    ("nimservice", &["GG007"]),
+    ("trainingruntime", &["GG001", "GG003"]),
+    ("trainjob", &["GG007"]),
+    ("volcano_job", &["GG007"]),
+];
+
+#[test]
+fn every_workload_kind_is_linted_inside_its_templates() {
+    let dir = fixtures().join("workloads");
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("flagged"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, WORKLOADS.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>(), "a table row per fixture");
+    for (name, want) in WORKLOADS {
+        let r = lint_file(&dir.join(format!("flagged/{name}.yaml")));
+        assert!(r.errors.is_empty() && r.skipped.is_empty(), "{name}: {:?} {:?}", r.errors, r.skipped);
+        let mut got: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(&got, want, "{name}: {:#?}", r.findings);
+        for f in &r.findings {
+            let line = f.location.line.unwrap();
+            assert!(line > 1, "{name}: {} points at line {line}, not at its field", f.rule);
+        }
+        let trap = lint_file(&dir.join(format!("traps/{name}.yaml")));
+        assert!(trap.errors.is_empty() && trap.skipped.is_empty(), "{name}: {:?} {:?}", trap.errors, trap.skipped);
+        assert!(trap.findings.is_empty(), "trap {name}: {:#?}", trap.findings);
+    }
+}
+
+#[test]
+fn workload_paths_roles_and_discovery_evidence() {
+    let dir = fixtures().join("workloads/flagged");
+    let r = lint_file(&dir.join("trainjob.yaml"));
+    assert_eq!(r.findings[0].location.path.as_deref(), Some("spec.trainer.resourcesPerNode.requests.nvidia.com/gpu"));
+    assert_eq!(r.findings[0].location.line, Some(12));
+    let r = lint_file(&dir.join("volcano_job.yaml"));
+    assert_eq!(
+        r.findings[0].location.path.as_deref(),
+        Some("spec.tasks[1].template.spec.containers[0].resources.requests.nvidia.com/gpu")
+    );
+    let r = lint_file(&dir.join("discovered.yaml"));
+    assert_eq!(r.findings[0].evidence["pod_spec_found_at"], "spec.runner.template.spec");
+    assert_eq!(r.findings[0].location.path.as_deref(), Some("spec.runner.template.spec.containers[0].resources"));
+    let r = lint_file(&dir.join("argo_workflow.yaml"));
+    let gg008 = r.findings.iter().find(|f| f.rule == "GG008").unwrap();
+    assert_eq!(gg008.location.path.as_deref(), Some("spec.templates[1].script.resources"));
+    let gg003 = r.findings.iter().find(|f| f.rule == "GG003").unwrap();
+    assert_eq!(gg003.evidence["training_recognised_by"], "container main runs train.py");
+}
+
+// ---- The cluster audit on `kubectl get nodes,pods,daemonsets -A -o json` ----
+
+#[test]
+fn cluster_audit_on_a_live_list() {
+    let path = fixtures().join("cluster/kubectl_get_nodes_pods_daemonsets.json");
+    let mut opts = LintOptions::default();
+    opts.config.gpu_node_hourly_cost = Some(98.32);
+    let r = lint_text(&std::fs::read_to_string(&path).unwrap(), "cluster.json", &opts);
+    assert!(r.errors.is_empty() && r.skipped.is_empty(), "{:?} {:?}", r.errors, r.skipped);
+    let audits: Vec<_> =
+        r.findings.iter().filter(|f| f.rule == "GG002" && f.evidence.contains_key("cpu_pods")).collect();
+    // The tainted node runs only GPU pods and the GPU operator's dcgm-exporter: no audit finding.
+    assert_eq!(audits.len(), 1, "{audits:#?}");
+    let f = audits[0];
+    assert_eq!(f.location.name.as_deref(), Some("ip-10-0-12-34.ec2.internal"));
+    assert_eq!(f.location.line, Some(4), "the Node's item in the List");
+    let pods: Vec<&str> =
+        f.evidence["cpu_pods"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    // Not the dcgm-exporter (GPU infrastructure DaemonSet), not the GPU trainer, not the finished Job pod.
+    assert_eq!(pods, ["kube-proxy-5n8xv", "etl-worker-7d9f8c6b5-2xkqp"]);
+    assert_eq!(f.evidence["cpu_requested_millicores"], 48100.0);
+    assert_eq!(f.evidence["cpu_allocatable_millicores"], 191450.0);
+    assert_eq!(f.evidence["cpu_share"], 0.251);
+    assert_eq!(f.evidence["memory_share"], 0.095);
+    assert_eq!(f.evidence["taints"], serde_json::json!([]));
+    // 98.32 USD/h × 24 h × 25.1% (CPU, the more used resource).
+    assert_eq!(f.evidence["cost_per_day_usd"], 592.85);
+    assert!(f.message.contains("not tainted") && f.message.contains("$592.85 a day"), "{}", f.message);
+    // Without a price: the shares, no cost.
+    let r = lint_text(&std::fs::read_to_string(&path).unwrap(), "cluster.json", &LintOptions::default());
+    let f = r.findings.iter().find(|f| f.evidence.contains_key("cpu_pods")).unwrap();
+    assert!(f.evidence["cost_per_day_usd"].is_null());
+    // The trainer pod in the List is linted like any pod (it is configured right).
+    assert!(!r.findings.iter().any(|f| f.location.kind.as_deref() == Some("Pod")), "{:#?}", r.findings);
+}
+
+#[test]
+fn cluster_audit_counts_pods_that_tolerate_the_taint() {
+    let list = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "g1"},
+       "spec": {"taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
+       "status": {"capacity": {"nvidia.com/gpu": "4"}, "allocatable": {"cpu": "64", "memory": "512Gi", "nvidia.com/gpu": "4"}}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "batch", "namespace": "d"},
+       "spec": {"nodeName": "g1", "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "32", "memory": "64Gi"}}}]},
+       "status": {"phase": "Running"}}]}"#;
+    let r = lint_text(list, "l.json", &LintOptions::default());
+    let f = r.findings.iter().find(|f| f.evidence.contains_key("cpu_pods")).unwrap();
+    assert_eq!(f.evidence["cpu_share"], 0.5);
+    assert_eq!(f.evidence["taints"], serde_json::json!(["nvidia.com/gpu:NoSchedule"]));
+    assert!(f.fix.contains("toleration"), "{}", f.fix);
+}
+
+// ---- Input that cannot hurt it ----
+
+#[test]
+fn one_bad_document_does_not_lose_the_others() {
+    let mut bytes = b"kind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x, resources: {requests: {nvidia.com/gpu: 1}}}]\n---\nkind: ConfigMap\nmetadata: {name: \"".to_vec();
+    bytes.extend_from_slice(b"\xc3\x28\"}\n---\nkind: [\n---\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers: [{name: c, image: x, resources: {requests: {nvidia.com/gpu: 1}}}]\n");
+    let r = gpuguard::lint::lint_bytes(&bytes, "m.yaml", &LintOptions::default());
+    assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
+    assert_eq!(r.errors[0].line, Some(7));
+    assert!(r.errors[0].message.contains("UTF-8"), "{:?}", r.errors[0]);
+    assert_eq!(r.errors[1].line, Some(9));
+    let names: Vec<_> = r.findings.iter().filter(|f| f.rule == "GG007").map(|f| f.location.name.as_deref()).collect();
+    assert_eq!(names, [Some("a"), Some("b")]);
+}
+
+#[test]
+fn oversized_inputs_are_errors_and_dirs_skip_fifos() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.yaml"), "# padding\n".repeat(200)).unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), IGNORED).unwrap();
+    let fifo = std::ffi::CString::new(dir.path().join("fifo.yaml").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let mut opts = LintOptions::default();
+    opts.config.max_file_bytes = Some(1000);
+    let r = lint_paths(&[dir.path().to_path_buf()], &opts);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(r.errors[0].file.ends_with("big.yaml") && r.errors[0].message.contains("cap"), "{:?}", r.errors);
+    assert!(r.findings.iter().any(|f| f.location.file.as_deref().is_some_and(|p| p.ends_with("pod.yaml"))));
+    assert!(r.checks.iter().any(|c| c.reason.contains("fifo.yaml") && c.reason.contains("FIFO")), "{:?}", r.checks);
+}

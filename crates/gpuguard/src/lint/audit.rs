@@ -170,12 +170,17 @@ impl Cluster {
             let binding = cpu_share.max(mem_share);
             let cost = hourly_cost.map(|c| c * 24.0 * binding);
             let tainted = !node.taints.is_empty();
+            let mut names: Vec<String> = pods.iter().take(3).map(|p| format!("{}/{}", p.namespace, p.name)).collect();
+            if pods.len() > 3 {
+                names.push(format!("{} more", pods.len() - 3));
+            }
             let mut message = format!(
-                "GPU node {} ({} nvidia.com/gpu, {}) runs {} pod(s) that request no GPU: {:.0}% of its allocatable CPU and {:.0}% of its memory",
+                "GPU node {} ({} nvidia.com/gpu, {}) runs {} pod(s) that request no GPU ({}): {:.0}% of its allocatable CPU and {:.0}% of its memory",
                 node.name,
                 node.gpus,
                 if tainted { format!("tainted {}", node.taints.join(", ")) } else { "not tainted".to_owned() },
                 pods.len(),
+                names.join(", "),
                 cpu_share * 100.0,
                 mem_share * 100.0
             );
@@ -183,9 +188,12 @@ impl Cluster {
                 message.push_str(&format!(", about ${c:.2} a day of the node's price"));
             }
             let fix = if tainted {
-                "these pods tolerate the GPU taint: remove the toleration from CPU workloads, or give them a CPU node pool"
+                "these pods tolerate the GPU taint: remove the toleration from CPU workloads, or give them a CPU node pool".to_owned()
             } else {
-                "taint the node (kubectl taint nodes NODE nvidia.com/gpu=present:NoSchedule), tolerate it in GPU pods only, and let the CPU pods reschedule"
+                format!(
+                    "kubectl taint nodes {} nvidia.com/gpu=present:NoSchedule, tolerate the taint in GPU pods only, and let the CPU pods reschedule to CPU nodes",
+                    node.name
+                )
             };
             let severity = if binding >= 0.1 { Severity::Warning } else { Severity::Info };
             let mut f = Finding::new("GG002", severity, message, fix);
