@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod ecc;
 pub mod error;
 pub mod finding;
+pub mod footguns;
 pub mod k8s;
 pub mod lint;
 pub mod math;

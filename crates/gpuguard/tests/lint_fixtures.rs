@@ -3,6 +3,7 @@
 //! what a user sees in each format.
 #![allow(clippy::unwrap_used)]
 
+use gpuguard::footguns::{RuleId, manifest_rules};
 use gpuguard::lint::{LintConfig, LintOptions, lint_paths, lint_text};
 use std::path::{Path, PathBuf};
 
@@ -10,49 +11,71 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")
 }
 
-fn rule_files(dir: &str) -> Vec<(String, PathBuf)> {
-    let mut v: Vec<_> = std::fs::read_dir(fixtures().join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.file_stem().unwrap().to_str().unwrap().to_uppercase(), p))
-        .collect();
-    v.sort();
-    v
-}
-
 fn lint_file(p: &Path) -> gpuguard::Report {
     lint_text(&std::fs::read_to_string(p).unwrap(), &p.display().to_string(), &LintOptions::default())
 }
 
+/// The fixture of a rule: `flagged/gg001.yaml` or `traps/gg001.yaml`.
+fn rule_fixture(dir: &str, id: RuleId) -> PathBuf {
+    fixtures().join(dir).join(format!("{}.yaml", id.as_str().to_ascii_lowercase()))
+}
+
+/// Driven by the registry: every manifest rule has a flagged fixture, each of whose documents it
+/// flags, and a trap fixture, none of whose documents it flags; no fixture is left over.
 #[test]
-fn every_flagged_document_is_flagged() {
-    let files = rule_files("flagged");
-    assert_eq!(files.len(), 8, "one flagged fixture per manifest rule");
-    for (rule, path) in files {
+fn every_manifest_rule_has_flagged_and_trap_fixtures() {
+    let rules = manifest_rules();
+    for dir in ["flagged", "traps"] {
+        assert_eq!(std::fs::read_dir(fixtures().join(dir)).unwrap().count(), rules.len(), "{dir}: one file per rule");
+    }
+    for rule in rules {
+        let path = rule_fixture("flagged", rule.id);
         let report = lint_file(&path);
-        assert!(report.errors.is_empty(), "{}: {:?}", path.display(), report.errors);
+        assert!(report.errors.is_empty() && report.skipped.is_empty(), "{}: {:?}", path.display(), report.errors);
         let docs = gpuguard::yaml::split_documents(&std::fs::read(&path).unwrap()).len();
         for doc in 0..docs {
             assert!(
-                report.findings.iter().any(|f| f.rule == rule && f.location.document == Some(doc)),
-                "{} document {doc} not flagged by {rule}: {:#?}",
+                report.findings.iter().any(|f| f.rule == rule.id.as_str() && f.location.document == Some(doc)),
+                "{} document {doc} not flagged by {}: {:#?}",
                 path.display(),
+                rule.id,
                 report.findings
             );
         }
+        let path = rule_fixture("traps", rule.id);
+        let report = lint_file(&path);
+        assert!(report.errors.is_empty() && report.skipped.is_empty(), "{}: {:?}", path.display(), report.errors);
+        let hits: Vec<_> = report.findings.iter().filter(|f| f.rule == rule.id.as_str()).collect();
+        assert!(hits.is_empty(), "{}: false positives {hits:#?}", path.display());
     }
 }
 
+/// One snapshot per rule: what a user sees for its flagged fixture.
 #[test]
-fn no_trap_is_flagged() {
-    let files = rule_files("traps");
-    assert_eq!(files.len(), 8);
-    for (rule, path) in files {
-        let report = lint_file(&path);
-        assert!(report.errors.is_empty(), "{}: {:?}", path.display(), report.errors);
-        let hits: Vec<_> = report.findings.iter().filter(|f| f.rule == rule).collect();
-        assert!(hits.is_empty(), "{}: false positives {hits:#?}", path.display());
+fn snapshot_per_rule() {
+    for rule in manifest_rules() {
+        let path = rule_fixture("flagged", rule.id);
+        let name = format!("flagged/{}.yaml", rule.id.as_str().to_ascii_lowercase());
+        let mut report = lint_text(&std::fs::read_to_string(&path).unwrap(), &name, &LintOptions::default());
+        report.findings.retain(|f| f.rule == rule.id.as_str());
+        insta::assert_snapshot!(format!("rule_{}", rule.id), gpuguard::render::to_text(&report, false));
     }
+}
+
+/// The README's footgun table is the catalog's: same ids, same slugs, same order.
+#[test]
+fn readme_table_matches_the_registry() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let rows: Vec<(String, String)> = readme
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells.len() >= 4 && cells[1].starts_with("GG0")).then(|| (cells[1].to_owned(), cells[2].to_owned()))
+        })
+        .collect();
+    let want: Vec<(String, String)> =
+        gpuguard::catalog().iter().map(|f| (f.id.to_owned(), f.slug.to_owned())).collect();
+    assert_eq!(rows, want);
 }
 
 #[test]

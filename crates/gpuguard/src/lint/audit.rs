@@ -123,7 +123,7 @@ impl Cluster {
                 if matches!(v["status"]["phase"].as_str(), Some("Succeeded" | "Failed")) {
                     return;
                 }
-                if pods.iter().any(super::rules::pod_requests_gpu) {
+                if pods.iter().any(super::facts::pod_requests_gpu) {
                     return;
                 }
                 let owner_daemonset = v["metadata"]["ownerReferences"]
@@ -143,7 +143,7 @@ impl Cluster {
                     gpu_agent,
                 });
             }
-            "DaemonSet" if gpu_agent || pods.iter().any(super::rules::pod_requests_gpu) => {
+            "DaemonSet" if gpu_agent || pods.iter().any(super::facts::pod_requests_gpu) => {
                 self.gpu_daemonsets.insert((obj.namespace.unwrap_or("").to_owned(), obj.name.unwrap_or("").to_owned()));
             }
             _ => {}
@@ -196,7 +196,7 @@ impl Cluster {
                 )
             };
             let severity = if binding >= 0.1 { Severity::Warning } else { Severity::Info };
-            let mut f = Finding::new("GG002", severity, message, fix);
+            let mut f = Finding::new(crate::footguns::RuleId::GG002, severity, message, fix);
             f.location = Location {
                 file: Some(node.seen.file.clone()),
                 line: Some(node.seen.line),

@@ -10,6 +10,7 @@
 //! max-file-bytes: 67108864    # inputs larger than this are refused (default 64 MiB)
 //! ```
 
+use crate::footguns::RuleId;
 use crate::severity::Severity;
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -54,7 +55,8 @@ impl LintConfig {
     ///
     /// ```
     /// let c = gpuguard::lint::LintConfig::parse("disable: [GG004]\nseverity: {GG003: info}\n", ".gpuguard.yaml").unwrap();
-    /// assert!(!c.enabled("GG004") && c.enabled("GG001"));
+    /// use gpuguard::footguns::RuleId;
+    /// assert!(!c.enabled(RuleId::GG004) && c.enabled(RuleId::GG001));
     /// assert_eq!(c.severity_of("GG003"), Some(gpuguard::Severity::Info));
     /// assert!(gpuguard::lint::LintConfig::parse("rule: [GG001]\n", "c.yaml").is_err());
     /// assert!(gpuguard::lint::LintConfig::parse("rules: [GG999]\n", "c.yaml").is_err());
@@ -69,7 +71,7 @@ impl LintConfig {
         let config: LintConfig =
             serde_json::from_value(value).map_err(|e| parse_err(format!("invalid config: {e}")))?;
         for id in config.rules.iter().chain(&config.disable).chain(config.severity.keys()) {
-            if crate::catalog::footgun(id).is_none() {
+            if id.parse::<RuleId>().is_err() {
                 return Err(parse_err(format!("unknown rule {id:?} (expected GG001…GG010)")));
             }
         }
@@ -96,10 +98,10 @@ impl LintConfig {
         LintConfig::parse(&text, &path.display().to_string())
     }
 
-    /// Whether rule `id` runs.
-    pub fn enabled(&self, id: &str) -> bool {
-        (self.rules.is_empty() || self.rules.iter().any(|r| r.eq_ignore_ascii_case(id)))
-            && !self.disable.iter().any(|r| r.eq_ignore_ascii_case(id))
+    /// Whether rule `id` runs (the config may name rules by id or slug).
+    pub fn enabled(&self, id: RuleId) -> bool {
+        let names = |r: &String| r.parse::<RuleId>().ok() == Some(id);
+        (self.rules.is_empty() || self.rules.iter().any(names)) && !self.disable.iter().any(names)
     }
 
     /// The hub download speed GG009 assumes, bytes a second.
@@ -112,8 +114,9 @@ impl LintConfig {
         self.max_file_bytes.unwrap_or(super::input::DEFAULT_MAX_FILE_BYTES)
     }
 
-    /// The severity override for rule `id`, if any.
+    /// The severity override for rule `id` (written as a rule id such as `GG003`), if any.
     pub fn severity_of(&self, id: &str) -> Option<Severity> {
-        self.severity.get(id).copied()
+        let want = id.parse::<RuleId>().ok()?;
+        self.severity.iter().find(|(k, _)| k.parse::<RuleId>().ok() == Some(want)).map(|(_, s)| *s)
     }
 }

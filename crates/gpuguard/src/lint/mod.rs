@@ -1,5 +1,5 @@
 //! `gpuguard lint`: Kubernetes manifests in, findings out. The engine parses each input (see
-//! [`crate::yaml`]), walks every object (and `List` item), runs the rules in [`rules`] and applies
+//! [`crate::yaml`]), walks every object (and `List` item), runs the [manifest rules](footguns::manifest_rules) and applies
 //! the config (rule selection, severities) and the `ignore-check.gpuguard.io/<ID>` annotations.
 //!
 //! ```
@@ -12,15 +12,15 @@
 
 pub mod audit;
 pub mod config;
+pub(crate) mod facts;
 pub mod input;
-pub mod rules;
 
 pub use config::LintConfig;
 
 use crate::finding::{Finding, Location};
+use crate::footguns::{self, RuleId};
 use crate::k8s::{self, Container, Object, PodSpec};
 use crate::report::{InputError, Report, Skipped};
-use crate::severity::Severity;
 use crate::yaml;
 use std::path::PathBuf;
 
@@ -59,13 +59,13 @@ impl Ctx<'_> {
     /// is the field path inside the object.
     pub fn emit(
         &mut self,
-        rule: &str,
+        rule: RuleId,
         message: String,
         fix: String,
         container: Option<&Container<'_>>,
         path: String,
     ) -> &mut Finding {
-        let severity = crate::catalog::footgun(rule).map_or(Severity::Warning, |f| f.default_severity);
+        let severity = rule.footgun().default_severity;
         let mut f = Finding::new(rule, severity, message, fix);
         f.location.container = container.map(|c| c.name.clone());
         f.location.path = Some(path);
@@ -212,11 +212,12 @@ fn lint_object(
     cluster: &mut audit::Cluster,
 ) {
     let pods = k8s::pod_specs(&obj);
-    let agent = pods.iter().any(|p| p.containers.iter().any(|c| rules::is_gpu_agent_in(&obj, &pods, c)));
+    let agent = pods.iter().any(|p| p.containers.iter().any(|c| facts::is_gpu_agent_in(&obj, &pods, c)));
     let seen = audit::Seen { file: place.file.to_owned(), document: place.document, line: lines.line };
     cluster.observe(&obj, &pods, agent, seen);
-    let known =
-        INERT_KINDS.contains(&obj.kind) || k8s::is_known_kind(&obj) || rules::is_device_plugin_config(obj.value);
+    let known = INERT_KINDS.contains(&obj.kind)
+        || k8s::is_known_kind(&obj)
+        || footguns::gg004_time_slicing::is_device_plugin_config(obj.value);
     if pods.is_empty() && !known {
         let reason = if obj.kind.is_empty() {
             "no kind".to_owned()
@@ -227,7 +228,7 @@ fn lint_object(
         return;
     }
     let mut ctx = Ctx { obj, pods, opts, findings: Vec::new() };
-    for rule in rules::RULES {
+    for rule in footguns::manifest_rules() {
         if opts.config.enabled(rule.id) {
             (rule.check)(&mut ctx);
         }

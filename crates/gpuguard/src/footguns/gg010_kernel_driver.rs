@@ -1,8 +1,12 @@
-use super::Footgun;
+//! GG010 kernel-driver: the footgun's documentation ([`FOOTGUN`]). Its checks are not manifest
+//! checks: they live with the probes and parsers that see it at run time.
+
+use super::{Footgun, RuleId};
 use crate::Severity;
 
-pub(super) const FOOTGUN: Footgun = Footgun {
-    id: "GG010",
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG010.as_str(),
     slug: "kernel-driver",
     title: "A kernel update that broke the NVIDIA driver",
     what: "After an unattended kernel upgrade and reboot, nvidia-smi says \"NVIDIA-SMI has failed \

@@ -1,43 +1,10 @@
-//! The manifest rules, one file per rule, and the facts several of them share (what is a GPU
-//! agent, a model server, a persistent volume). Each rule's long docs (what, why, example, fix)
-//! live in its file's module docs and in the [catalog](crate::catalog) entry `gpuguard explain`
-//! prints.
-
-mod gg001_dev_shm;
-mod gg002_gpu_node_taint;
-mod gg003_checkpointing;
-mod gg004_time_slicing;
-
-pub(crate) use gg004_time_slicing::is_device_plugin_config;
-mod gg006_model_cache;
-mod gg007_gpu_requests_limits;
-mod gg008_gpu_device_access;
-mod gg009_probe_model_load;
+//! The facts about a workload that several manifest checks share: what is a GPU agent, a
+//! launcher, training, a model server and its model, a persistent volume. The checks themselves
+//! live with their footgun's documentation in [`crate::footguns`].
 
 use super::Ctx;
 use crate::k8s::{Container, PodSpec, Role};
 use serde_json::Value;
-
-/// One manifest rule: its id and its check.
-#[derive(Debug, Clone, Copy)]
-pub struct Rule {
-    /// Rule id (`GG001`).
-    pub id: &'static str,
-    /// Looks at one object and records findings in the context.
-    pub check: fn(&mut Ctx<'_>),
-}
-
-/// Every manifest rule, in id order.
-pub static RULES: &[Rule] = &[
-    Rule { id: "GG001", check: gg001_dev_shm::check },
-    Rule { id: "GG002", check: gg002_gpu_node_taint::check },
-    Rule { id: "GG003", check: gg003_checkpointing::check },
-    Rule { id: "GG004", check: gg004_time_slicing::check },
-    Rule { id: "GG006", check: gg006_model_cache::check },
-    Rule { id: "GG007", check: gg007_gpu_requests_limits::check },
-    Rule { id: "GG008", check: gg008_gpu_device_access::check },
-    Rule { id: "GG009", check: gg009_probe_model_load::check },
-];
 
 /// Image or name fragments of GPU infrastructure agents: they run on GPU nodes without asking
 /// for a GPU, on purpose.
@@ -185,7 +152,7 @@ pub(crate) fn training_command(words: &[&str]) -> Option<String> {
         // A training script: train.py, finetune_lora.py, pretrain_gpt.py, run_clm_train.py …
         if let Some(stem) = prog.strip_suffix(".py") {
             if ["train", "finetune", "fine_tune", "pretrain", "sft"].iter().any(|t| stem.contains(t)) {
-                return Some(format!("{prog}"));
+                return Some(prog);
             }
         }
     }

@@ -1,6 +1,7 @@
-//! GG006 model-cache.
+//! GG006 model-cache: the footgun's documentation ([`FOOTGUN`], what `gpuguard explain` prints) and its
+//! manifest check ([`check`]), in one file so they cannot drift.
 //!
-//! **What**: a model server (vLLM, TGI, SGLang, KServe's Hugging Face server and the like) that
+//! How the manifest check decides: a model server (vLLM, TGI, SGLang, KServe's Hugging Face server and the like) that
 //! pulls its model from the Hugging Face hub while the cache (`HF_HOME`, `HF_HUB_CACHE`,
 //! `--download-dir`, the server's default such as `~/.cache/huggingface` or TGI's `/data`) is not
 //! on a persistent volume (a PVC, hostPath, NFS, CSI; `HF_HOME`/`HF_HUB_CACHE` on one), and KServe
@@ -8,18 +9,31 @@
 //! servers' ways: vLLM `--model` or `vllm serve ORG/NAME`, TGI `--model-id`/`MODEL_ID`, SGLang
 //! `--model-path`, `HF_MODEL_ID`. A model served from a path (a volume, or baked into the image)
 //! or from object storage, or `HF_HUB_OFFLINE=1`, is not a finding.
-//!
-//! **Why**: every restart, reschedule and scale-up downloads the weights again: 140 GB for a 70B
-//! model is many minutes of idle GPUs, and hub rate limits can fail the start outright.
-//!
-//! **Example**: `args: [--model, meta-llama/Llama-3.1-8B-Instruct]` with no volume at
-//! `/root/.cache/huggingface`.
-//!
-//! **Fix**: mount a PersistentVolumeClaim (ReadWriteMany for several replicas) at the cache
-//! directory, or pre-stage the weights on a volume / object storage and serve from that path.
 
-use super::super::Ctx;
+use super::{Footgun, RuleId};
+use crate::Severity;
 use crate::k8s::{Container, PodSpec};
+use crate::lint::Ctx;
+use crate::lint::facts;
+
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG006.as_str(),
+    slug: "model-cache",
+    title: "Model weights downloaded again on every restart",
+    what: "A model server pulls a 140 GB model (Llama 70B in bf16) from the Hugging Face hub into \
+           its container layer on every pod start; each restart or scale-up waits many minutes \
+           and pays for the egress, and a hub outage or rate limit keeps the pod from starting.",
+    why: "The Hugging Face libraries cache under HF_HOME (default ~/.cache/huggingface), which in a \
+          container is the ephemeral writable layer or an emptyDir: both vanish with the pod. At \
+          500 MB/s a 140 GB download is almost 5 minutes; at a more typical 100 MB/s, 23 minutes, \
+          while the GPUs are reserved and idle.",
+    fix: "Put HF_HOME / HF_HUB_CACHE (or vLLM's --download-dir) on a PersistentVolumeClaim or a \
+          node-local cache volume, or serve the model from a mounted volume or object storage.",
+    example: "args: [--model, meta-llama/Llama-3.1-70B-Instruct]  # no volume for ~/.cache/huggingface",
+    caught_by: &["manifest lint", "runtime probe (HF cache persistence)"],
+    default_severity: Severity::Warning,
+};
 
 const CACHE_FLAGS: &[&str] = &["--download-dir", "--download_dir", "--huggingface-hub-cache", "--model-cache-dir"];
 const CACHE_ENVS: &[&str] = &["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_CACHE", "HF_HOME"];
@@ -57,16 +71,16 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
             volume_type: "emptyDir".into(),
         });
     }
-    let server = super::model_server(c)?;
-    let model = super::model_id(c)?;
+    let server = facts::model_server(c)?;
+    let model = facts::model_id(c)?;
     let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
         .iter()
         .any(|e| matches!(c.env(e), Some("1" | "true" | "TRUE" | "True")));
-    if offline || !super::is_hub_model(model) {
+    if offline || !facts::is_hub_model(model) {
         return None;
     }
-    let words = super::words(c);
-    let (cache, source) = match super::flag_value(&words, CACHE_FLAGS) {
+    let words = facts::words(c);
+    let (cache, source) = match facts::flag_value(&words, CACHE_FLAGS) {
         Some(d) => (d.to_owned(), "flag"),
         None => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {
             Some(("HF_HOME", v)) => (format!("{}/hub", v.trim_end_matches('/')), "HF_HOME"),
@@ -74,23 +88,23 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
             None => (server.default_cache().to_owned(), "default"),
         },
     };
-    let volume_type = match super::volume_for_path(pod, c, &cache) {
-        Some((_, Some(vol))) if super::is_persistent(vol) => return None,
+    let volume_type = match facts::volume_for_path(pod, c, &cache) {
+        Some((_, Some(vol))) if facts::is_persistent(vol) => return None,
         // A mount with no pod volume: a StatefulSet volumeClaimTemplate.
-        Some((_, None)) if super::has_claim_templates(ctx) => return None,
-        Some((_, Some(vol))) => super::volume_source(vol).to_owned(),
+        Some((_, None)) if facts::has_claim_templates(ctx) => return None,
+        Some((_, Some(vol))) => facts::volume_source(vol).to_owned(),
         _ => "container filesystem".to_owned(),
     };
     Some(UncachedPull { model: model.to_owned(), puller: server.name(), cache, source, volume_type })
 }
 
-pub(super) fn check(ctx: &mut Ctx<'_>) {
+pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pod in ctx.pods.clone() {
         for c in &pod.containers {
             let Some(pull) = uncached_hub_pull(ctx, &pod, c) else { continue };
             let UncachedPull { model, puller, cache, source, volume_type } = pull;
             let f = ctx.emit(
-                "GG006",
+                RuleId::GG006,
                 format!(
                     "{puller} in container {} pulls {model} from the Hugging Face hub into {cache} on the {volume_type}: every restart downloads it again",
                     c.name

@@ -1,6 +1,7 @@
-//! GG009 probe-model-load.
+//! GG009 probe-model-load: the footgun's documentation ([`FOOTGUN`], what `gpuguard explain` prints) and its
+//! manifest check ([`check`]), in one file so they cannot drift.
 //!
-//! **What**: a model server whose startupProbe window (`initialDelaySeconds + failureThreshold ×
+//! How the manifest check decides: a model server whose startupProbe window (`initialDelaySeconds + failureThreshold ×
 //! periodSeconds`) is shorter than the model's load time, or, with no `startupProbe`, whose
 //! liveness (or readiness) probe gives up before the model can have loaded. When the weights come
 //! from the hub with no persistent cache (GG006), the load time includes the download at
@@ -8,23 +9,35 @@
 //! `gpuguard.io/model-load-seconds` (on the object or pod template) or an estimate from the model
 //! id's parameter count (`7B`, `70B`, `8x7B`, `405B`; 2 bytes a parameter, 1 for FP8/INT8, ½ for
 //! AWQ/GPTQ/INT4) read at 1 GB/s plus 30 s of CUDA and engine start-up. With neither, no finding.
-//!
-//! **Why**: the kubelet kills the container when the liveness window (initialDelaySeconds +
-//! failureThreshold × periodSeconds) ends before the server listens: a restart loop that never
-//! serves and burns GPU-hours. A readiness window that short only delays traffic, so it is a
-//! warning.
-//!
-//! **Example**: `vllm serve meta-llama/Llama-3.1-70B` with `livenessProbe: {httpGet: …}` and the
-//! defaults (window 30 s; 140 GB of weights take minutes).
-//!
-//! **Fix**: add a `startupProbe` whose window covers the load (`failureThreshold: 60`,
-//! `periodSeconds: 10` gives 10 minutes); liveness and readiness start after it succeeds.
 
-use super::super::Ctx;
-use crate::severity::Severity;
+use super::{Footgun, RuleId};
+use crate::Severity;
+use crate::lint::Ctx;
+use crate::lint::facts;
 use crate::{ProbeTiming, estimate_load_seconds, startup_window_covers};
 use regex::Regex;
 use std::sync::LazyLock;
+
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG009.as_str(),
+    slug: "probe-model-load",
+    title: "Probes that kill a model server before its model has loaded",
+    what: "The liveness probe fails while a 70B model is still loading, the kubelet restarts the \
+           container, the load starts over, and the pod sits in CrashLoopBackOff forever.",
+    why: "Kubernetes gives a probe initialDelaySeconds + failureThreshold × periodSeconds before it \
+          acts (0 + 3 × 10 = 30 s with the defaults). Loading 140 GB of weights at 1 GB/s takes \
+          2-3 minutes, and a server that downloads them from the hub at every start (no persistent \
+          cache) adds 140 GB at the link's speed. A startupProbe holds the other probes off until \
+          it succeeds, but only for its own window: a startupProbe that allows 3 s kills a 70B \
+          server just as surely. gpuguard flags a window below the estimated load time.",
+    fix: "Add a startupProbe on the server's health endpoint with failureThreshold × periodSeconds \
+          at least 2 × the expected load time (e.g. periodSeconds: 10, failureThreshold: 60 for \
+          up to 5 minutes of loading); keep liveness and readiness short.",
+    example: "livenessProbe: {httpGet: {path: /health, port: 8000}, initialDelaySeconds: 30}\n# 70B model, no startupProbe",
+    caught_by: &["manifest lint", "probe window math"],
+    default_severity: Severity::Error,
+};
 
 /// Read throughput assumed for the weights (a local NVMe or a good network volume).
 const READ_BYTES_PER_SECOND: f64 = 1e9;
@@ -73,7 +86,7 @@ struct Load {
 }
 
 fn load_time(ctx: &Ctx<'_>, pod: &crate::k8s::PodSpec<'_>, c: &crate::k8s::Container<'_>) -> Option<Load> {
-    let model = super::model_id(c).map(str::to_owned);
+    let model = facts::model_id(c).map(str::to_owned);
     let annotated =
         pod.annotation(ANN_LOAD).or_else(|| ctx.obj.annotation(ANN_LOAD)).and_then(|v| v.trim().parse::<f64>().ok());
     if let Some(s) = annotated.filter(|s| s.is_finite() && *s >= 0.0) {
@@ -86,19 +99,20 @@ fn load_time(ctx: &Ctx<'_>, pod: &crate::k8s::PodSpec<'_>, c: &crate::k8s::Conta
     // Weights from the hub with no persistent cache (GG006) are downloaded first, every start.
     let download = super::gg006_model_cache::uncached_hub_pull(ctx, pod, c).map(|_| {
         let bps = ctx.opts.config.hub_bytes_per_second();
-        basis.push_str(&format!(
-            ", after downloading them from the hub at {} MB/s (no persistent cache; hub-download-bytes-per-second in .gpuguard.yaml)",
+        basis = format!(
+            "{:.0} GB downloaded from the hub at {} MB/s with no persistent cache (hub-download-bytes-per-second in .gpuguard.yaml), then {basis}",
+            bytes / 1e9,
             bps / 1e6
-        ));
+        );
         bytes / bps
     });
     Some(Load { seconds: read + download.unwrap_or(0.0), basis, model, download_seconds: download })
 }
 
-pub(super) fn check(ctx: &mut Ctx<'_>) {
+pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pod in ctx.pods.clone() {
         for c in pod.containers.iter().filter(|c| !c.init) {
-            if super::model_server(c).is_none() {
+            if facts::model_server(c).is_none() {
                 continue;
             }
             let Some(load) = load_time(ctx, &pod, c) else { continue };
@@ -123,7 +137,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 let secs = load.seconds;
                 let message = match (probe_key, severity) {
                     ("startupProbe", _) => format!(
-                        "startupProbe of {} allows {window} s (initialDelaySeconds + failureThreshold × periodSeconds), far below the model's load time (~{secs:.0} s: {}): the kubelet kills it before it serves",
+                        "startupProbe of {} allows {window} s (initialDelaySeconds + failureThreshold × periodSeconds), below the model's load time (~{secs:.0} s: {}): the kubelet kills it before it serves",
                         c.name, load.basis
                     ),
                     (_, None) => format!(
@@ -145,7 +159,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                         "add a startupProbe covering the load, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
                     )
                 };
-                let f = ctx.emit("GG009", message, fix, Some(c), format!("{}.{probe_key}", c.path));
+                let f = ctx.emit(RuleId::GG009, message, fix, Some(c), format!("{}.{probe_key}", c.path));
                 if let Some(s) = severity {
                     f.severity = s;
                 }

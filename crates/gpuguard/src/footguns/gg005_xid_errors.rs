@@ -1,8 +1,12 @@
-use super::Footgun;
+//! GG005 xid-errors: the footgun's documentation ([`FOOTGUN`]). Its checks are not manifest
+//! checks: they live with the probes and parsers that see it at run time.
+
+use super::{Footgun, RuleId};
 use crate::Severity;
 
-pub(super) const FOOTGUN: Footgun = Footgun {
-    id: "GG005",
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG005.as_str(),
     slug: "xid-errors",
     title: "GPU hardware errors (XID, ECC) that nobody reads",
     what: "The kernel log has said \"NVRM: Xid 48\" (double-bit ECC error) for a week while the job \

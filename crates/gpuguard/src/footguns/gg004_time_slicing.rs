@@ -1,22 +1,36 @@
-//! GG004 time-slicing.
+//! GG004 time-slicing: the footgun's documentation ([`FOOTGUN`], what `gpuguard explain` prints) and its
+//! manifest check ([`check`]), in one file so they cannot drift.
 //!
-//! **What**: a ConfigMap carrying an NVIDIA device-plugin config (an embedded YAML string, as the
+//! How the manifest check decides: a ConfigMap carrying an NVIDIA device-plugin config (an embedded YAML string, as the
 //! GPU operator and the device plugin's Helm chart read it) with `sharing.timeSlicing` replicas
 //! above 1. `replicas: 0` or `1` means no sharing and is not a finding.
-//!
-//! **Why**: time-slicing advertises one GPU as N; the N pods share its memory with no isolation
-//! and take turns on its compute, so one pod's allocation OOMs the others and each runs at 1/N
-//! speed while the scheduler counts N GPUs.
-//!
-//! **Example**: `data: {any: "version: v1\nsharing:\n  timeSlicing:\n    resources:\n    - {name: nvidia.com/gpu, replicas: 4}\n"}`
-//!
-//! **Fix**: use MIG profiles for isolated slices, MPS for cooperative sharing, or whole GPUs for
-//! training; keep time-slicing for bursty notebooks and dev work, on a labelled node pool.
 
-use super::super::Ctx;
+use super::{Footgun, RuleId};
+use crate::Severity;
+use crate::lint::Ctx;
 use serde_json::Value;
 
-pub(super) fn check(ctx: &mut Ctx<'_>) {
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG004.as_str(),
+    slug: "time-slicing",
+    title: "Time-sliced GPUs shared by production models",
+    what: "Several models share one GPU through the device plugin's time-slicing; one of them \
+           allocates more memory or hits an error and every model on that GPU goes down or slows \
+           to a crawl together.",
+    why: "NVIDIA time-slicing (`sharing.timeSlicing.resources[].replicas` > 1) advertises one GPU as \
+          N and interleaves contexts, with no memory isolation and no fault isolation: one \
+          process's out-of-memory or XID affects all of them, and latency varies with the \
+          neighbours' load. MIG partitions the GPU in hardware (memory, caches, SMs) and isolates \
+          faults.",
+    fix: "For production inference use MIG (A100/H100/H200) or whole GPUs; keep time-slicing for \
+          development and notebooks, and label those nodes so production workloads avoid them.",
+    example: "sharing:\n  timeSlicing:\n    resources:\n    - name: nvidia.com/gpu\n      replicas: 4",
+    caught_by: &["manifest lint (device-plugin config)", "runtime probe (processes per GPU, MIG mode)"],
+    default_severity: Severity::Warning,
+};
+
+pub(crate) fn check(ctx: &mut Ctx<'_>) {
     // A device-plugin config file linted on its own (`version: v1`, `sharing: ...`, no kind).
     if ctx.obj.kind.is_empty() {
         let cfg = ctx.obj.value;
@@ -54,7 +68,7 @@ fn check_config(ctx: &mut Ctx<'_>, cfg: &Value, what: &str, path_prefix: &str) {
         let resource = r["name"].as_str().unwrap_or("nvidia.com/gpu").to_owned();
         let name = ctx.obj.name.map(|n| format!("{n} ")).unwrap_or_default();
         let f = ctx.emit(
-            "GG004",
+            RuleId::GG004,
             format!("device-plugin config {name}{what} time-slices {resource} {replicas} ways: pods share memory with no isolation and each gets 1/{replicas} of the GPU"),
             "set replicas to 1 (off), or use MIG (isolated slices) or MPS; keep time-slicing to a labelled pool for notebooks and dev".into(),
             None,

@@ -1,25 +1,39 @@
-//! GG002 gpu-node-taint.
+//! GG002 gpu-node-taint: the footgun's documentation ([`FOOTGUN`], what `gpuguard explain` prints) and its
+//! manifest check ([`check`]), in one file so they cannot drift.
 //!
-//! **What**: a GPU Node (`nvidia.com/gpu` capacity or NVIDIA/cloud GPU labels) with no
+//! How the manifest check decides: a GPU Node (`nvidia.com/gpu` capacity or NVIDIA/cloud GPU labels) with no
 //! `NoSchedule`/`NoExecute` taint; a DaemonSet that targets GPU nodes (a node selector or affinity
 //! on GPU labels, or a GPU agent such as dcgm-exporter) with no toleration for the GPU taint; a
 //! CPU-only workload that tolerates the GPU taint.
-//!
-//! **Why**: without the taint, CPU pods fill GPU nodes and a GPU job waits for a node it is
-//! paying for; with it, GPU agents that do not tolerate it never start (no metrics, no device
-//! plugin); a CPU pod that tolerates it lands on a $30/hour node to do CPU work.
-//!
-//! **Example**: `kind: Node`, `status.capacity: {nvidia.com/gpu: 8}`, `spec.taints: []`.
-//!
-//! **Fix**: `kubectl taint nodes <node> nvidia.com/gpu=present:NoSchedule`; add
-//! `tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]` to GPU agents;
-//! remove that toleration from CPU-only pods.
 
-use super::super::Ctx;
+use super::{Footgun, RuleId};
+use crate::Severity;
 use crate::k8s::{is_gpu_node_label, scalar_text};
+use crate::lint::Ctx;
+use crate::lint::facts;
 use serde_json::Value;
 
-pub(super) fn check(ctx: &mut Ctx<'_>) {
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG002.as_str(),
+    slug: "gpu-node-taint",
+    title: "CPU pods scheduled onto GPU nodes",
+    what: "Web servers, batch jobs and sidecars land on the GPU nodes, take their CPU and memory, \
+           and the GPU pods that the nodes were bought for stay Pending or get evicted.",
+    why: "Without a NoSchedule taint (nvidia.com/gpu=present:NoSchedule is the convention) the \
+          scheduler treats a GPU node as any other node. An 8×A100 node costs about $32/h on \
+          demand; a node held by CPU pods bills the same while its GPUs idle. Conversely GPU \
+          agents (device plugin, dcgm-exporter) must tolerate the taint or the GPUs are never \
+          advertised or watched, and a CPU workload that tolerates the taint defeats it.",
+    fix: "Taint GPU nodes `nvidia.com/gpu=present:NoSchedule` (in the node pool or the kubelet \
+          flags); give GPU DaemonSets and GPU workloads a matching toleration; remove the \
+          toleration from workloads that do not request `nvidia.com/gpu`.",
+    example: "kind: Node\nmetadata:\n  labels: {nvidia.com/gpu.present: \"true\"}\nspec: {}  # no taints",
+    caught_by: &["manifest lint", "cluster audit (kubectl get nodes,pods,daemonsets -A -o json)"],
+    default_severity: Severity::Warning,
+};
+
+pub(crate) fn check(ctx: &mut Ctx<'_>) {
     match ctx.obj.kind {
         "Node" => check_node(ctx),
         "DaemonSet" => check_daemonset(ctx),
@@ -54,7 +68,7 @@ fn check_node(ctx: &mut Ctx<'_>) {
         format!("label {}", label.clone().unwrap_or_default())
     };
     let f = ctx.emit(
-        "GG002",
+        RuleId::GG002,
         format!("GPU node {name} ({why}) has no NoSchedule taint: CPU pods can fill it"),
         format!("kubectl taint nodes {name} nvidia.com/gpu=present:NoSchedule (and give GPU pods the toleration)"),
         None,
@@ -101,7 +115,7 @@ fn check_daemonset(ctx: &mut Ctx<'_>) {
         return;
     }
     let selector = gpu_selector(pod.spec);
-    let agent = pod.containers.iter().find(|c| super::is_gpu_agent(ctx, c));
+    let agent = pod.containers.iter().find(|c| facts::is_gpu_agent(ctx, c));
     let reason = match (&selector, agent) {
         (Some(k), _) => format!("selects GPU nodes by {k}"),
         (None, Some(c)) => format!("runs GPU agent {} ({})", c.name, c.image()),
@@ -109,7 +123,7 @@ fn check_daemonset(ctx: &mut Ctx<'_>) {
     };
     let name = ctx.obj.name.unwrap_or("");
     let f = ctx.emit(
-        "GG002",
+        RuleId::GG002,
         format!(
             "DaemonSet {name} {reason} but has no toleration for the GPU taint: it never runs on tainted GPU nodes"
         ),
@@ -123,7 +137,7 @@ fn check_daemonset(ctx: &mut Ctx<'_>) {
 
 fn check_cpu_tolerating(ctx: &mut Ctx<'_>) {
     for pod in ctx.pods.clone() {
-        if super::pod_requests_gpu(&pod) || pod.containers.iter().any(|c| super::is_gpu_agent(ctx, c)) {
+        if facts::pod_requests_gpu(&pod) || pod.containers.iter().any(|c| facts::is_gpu_agent(ctx, c)) {
             continue;
         }
         // Only an explicit GPU toleration: "tolerate everything" is a system-pod idiom.
@@ -137,7 +151,7 @@ fn check_cpu_tolerating(ctx: &mut Ctx<'_>) {
         };
         let key = t["key"].as_str().unwrap_or("").to_owned();
         let f = ctx.emit(
-            "GG002",
+            RuleId::GG002,
             format!(
                 "pod spec with no GPU request tolerates the GPU taint {key}: its CPU-only pods can land on GPU nodes"
             ),

@@ -1,6 +1,7 @@
-//! GG001 dev-shm.
+//! GG001 dev-shm: the footgun's documentation ([`FOOTGUN`], what `gpuguard explain` prints) and its
+//! manifest check ([`check`]), in one file so they cannot drift.
 //!
-//! **What**: a container that will use /dev/shm heavily with no Memory `emptyDir` there: PyTorch
+//! How the manifest check decides: a container that will use /dev/shm heavily with no Memory `emptyDir` there: PyTorch
 //! DataLoader workers (a training launcher such as `torchrun`, `deepspeed`, `accelerate launch`,
 //! `python train.py`, or a training operator's worker), NCCL between two or more GPUs in one pod
 //! (tensor-parallel inference: vLLM, SGLang, TGI shards), or Ray's object store outside KubeRay.
@@ -10,19 +11,40 @@
 //! `sizeLimit` below what its DataLoader needs (annotations `gpuguard.io/dataloader-workers`,
 //! `gpuguard.io/batch-bytes`, optionally `gpuguard.io/prefetch-factor`), or one that does not fit
 //! in the memory limit.
-//!
-//! **Why**: the container runtime gives a container 64 MiB (67,108,864 bytes) of /dev/shm.
-//! DataLoader workers pass every batch through it, NCCL puts its buffers there, and vLLM's
-//! tensor-parallel workers exchange data through it; the job dies with "Bus error" or hangs.
-//! tmpfs pages count against the memory limit.
-//!
-//! **Fix**: `volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: 8Gi}}]` and
-//! `volumeMounts: [{name: dshm, mountPath: /dev/shm}]`; raise the memory limit by as much.
-//! `hostIPC: true` (the node's /dev/shm) is not a finding.
 
-use super::super::Ctx;
+use super::{Footgun, RuleId};
+use crate::Severity;
 use crate::k8s::{Container, PodSpec};
+use crate::lint::Ctx;
+use crate::lint::facts;
 use crate::math::quantity::human_bytes;
+
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG001.as_str(),
+    slug: "dev-shm",
+    title: "/dev/shm too small for the DataLoader",
+    what: "DataLoader workers die with \"Bus error\" or \"unable to write to file </torch_...>: \
+           No space left on device\" / \"DataLoader worker (pid N) is killed by signal: Bus error\", \
+           often hours into a run, when a bigger batch or one more worker tips the balance.",
+    why: "The container runtime gives every container a 64 MiB (67,108,864 bytes) /dev/shm, and a \
+          Kubernetes pod gets the same unless it mounts a Memory emptyDir there (KubeRay and the NIM \
+          operator mount one themselves). PyTorch DataLoader workers pass every batch to \
+          the main process through shared memory: with the default prefetch_factor of 2, up to \
+          2 × num_workers batches wait in /dev/shm at once, plus the batch being consumed and the \
+          one before it. Eight workers of 32 MiB image batches need about 600 MiB, ten times the \
+          default. NCCL keeps its buffers there when two or more GPUs of one pod talk, so \
+          tensor-parallel inference (vLLM, SGLang) needs it too, and Ray keeps its object store \
+          there. tmpfs pages are charged to the container's memory cgroup, so the size must also \
+          fit inside the memory limit.",
+    fix: "Kubernetes: mount an emptyDir with `medium: Memory` at /dev/shm and a `sizeLimit` of at \
+          least what `gpuguard.shm_recommended_size(...)` says (8Gi-16Gi is a safe start for image \
+          training), and raise the memory limit by the same amount. Docker: `--shm-size=8g` or \
+          `--ipc=host`. Or lower num_workers / prefetch_factor / batch size.",
+    example: "containers:\n- name: train\n  image: pytorch/pytorch\n  command: [python, train.py, --workers=8]\n  # no emptyDir at /dev/shm: 64 MiB",
+    caught_by: &["manifest lint", "runtime probe (/dev/shm free space)", "DataLoader check"],
+    default_severity: Severity::Error,
+};
 
 /// The container runtime's default /dev/shm: 64 MiB.
 const DEFAULT_SHM_BYTES: u64 = 64 << 20;
@@ -46,20 +68,23 @@ enum ShmUse {
 }
 
 impl ShmUse {
-    fn describe(&self, c: &Container<'_>) -> String {
-        match self {
-            ShmUse::DataLoader(how) => {
-                format!("training container {} ({how}) passes DataLoader batches through /dev/shm", c.name)
-            }
-            ShmUse::Nccl { gpus, server: Some(s) } => format!(
-                "{s} container {} serves on {gpus} GPUs (tensor parallel: NCCL and {s}'s worker processes share memory through /dev/shm)",
-                c.name
+    /// The finding's message: who, why it needs /dev/shm, and what it gets.
+    fn message(&self, c: &Container<'_>) -> String {
+        let (who, why) = match self {
+            ShmUse::DataLoader(how) => (
+                format!("training container {}", c.name),
+                format!("its PyTorch DataLoader workers pass every batch through /dev/shm (training: {how})"),
+            ),
+            ShmUse::Nccl { gpus, server: Some(s) } => (
+                format!("{s} container {} on {gpus} GPUs", c.name),
+                format!("tensor parallelism puts NCCL's buffers and {s}'s worker traffic in /dev/shm"),
             ),
             ShmUse::Nccl { gpus, server: None } => {
-                format!("container {} uses {gpus} GPUs in one pod (NCCL keeps its buffers in /dev/shm)", c.name)
+                (format!("container {} on {gpus} GPUs", c.name), "NCCL keeps its buffers in /dev/shm".to_owned())
             }
-            ShmUse::Ray => format!("container {} runs Ray, whose object store lives in /dev/shm", c.name),
-        }
+            ShmUse::Ray => (format!("Ray container {}", c.name), "Ray keeps its object store in /dev/shm".to_owned()),
+        };
+        format!("{who} has no Memory emptyDir at /dev/shm and gets the container runtime's 64 MiB default, but {why}")
     }
 
     fn fix(&self) -> &'static str {
@@ -90,51 +115,48 @@ impl ShmUse {
 
 /// Whether and why the container uses /dev/shm heavily.
 fn shm_use(pod: &PodSpec<'_>, c: &Container<'_>, training: Option<&String>) -> Option<ShmUse> {
-    if c.init || super::is_launcher(pod, c) {
+    if c.init || facts::is_launcher(pod, c) {
         return None;
     }
     let gpu = c.requests_gpu();
-    let server = super::model_server(c);
+    let server = facts::model_server(c);
     if let Some(how) = training {
         // DataLoader workers: a GPU trainer, or a torch launcher even without a GPU request.
-        let torch_launcher = super::training_command(&super::words(c)).is_some();
+        let torch_launcher = facts::training_command(&facts::words(c)).is_some();
         if server.is_none() && (gpu || torch_launcher) {
             return Some(ShmUse::DataLoader(how.clone()));
         }
     }
-    let gpus = super::pod_gpus(pod);
+    let gpus = facts::pod_gpus(pod);
     if gpu && gpus >= 2.0 {
-        return Some(ShmUse::Nccl { gpus, server: server.map(super::Server::name) });
+        return Some(ShmUse::Nccl { gpus, server: server.map(facts::Server::name) });
     }
-    let w = super::words(c);
+    let w = facts::words(c);
     if w.windows(2).any(|p| p[0].ends_with("ray") && p[1] == "start") {
         return Some(ShmUse::Ray);
     }
     None
 }
 
-pub(super) fn check(ctx: &mut Ctx<'_>) {
+pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pi in 0..ctx.pods.len() {
         let pod = ctx.pods[pi].clone();
         if pod.spec["hostIPC"].as_bool() == Some(true) || !pod.complete {
             continue;
         }
-        let training = super::training_evidence(ctx, &pod);
+        let training = facts::training_evidence(ctx, &pod);
         for c in pod.containers.iter().filter(|c| !c.init) {
             if c.shm_by_operator
                 || SMOKE_TESTS.iter().any(|s| c.fingerprint().contains(s))
-                || super::is_gpu_agent(ctx, c)
+                || facts::is_gpu_agent(ctx, c)
             {
                 continue;
             }
             let Some(mount) = c.mount_at("/dev/shm") else {
                 let Some(usage) = shm_use(&pod, c, training.as_ref()) else { continue };
                 let f = ctx.emit(
-                    "GG001",
-                    format!(
-                        "{} but has no Memory emptyDir at /dev/shm: it gets the container runtime's 64 MiB default",
-                        usage.describe(c)
-                    ),
+                    RuleId::GG001,
+                    usage.message(c),
                     usage.fix().into(),
                     Some(c),
                     format!("{}.volumeMounts", c.path),
@@ -168,7 +190,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     if size < rec.required_bytes {
                         let sl = size_limit.clone().unwrap_or_default();
                         ctx.emit(
-                            "GG001",
+                            RuleId::GG001,
                             format!(
                                 "/dev/shm sizeLimit {sl} of container {} is below the {} its DataLoader needs ({workers} workers, {} batches)",
                                 c.name, human_bytes(rec.required_bytes), human_bytes(batch)
@@ -192,7 +214,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             if let (Some(size), Some(mem)) = (size_bytes, memory_bytes) {
                 if size >= mem {
                     ctx.emit(
-                        "GG001",
+                        RuleId::GG001,
                         format!(
                             "/dev/shm sizeLimit {} of container {} does not fit in its memory limit {}: tmpfs pages count against it",
                             size_limit.unwrap_or_default(), c.name, memory_limit.unwrap_or_default()
@@ -210,6 +232,6 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 }
 
 /// Bytes of a quantity (`8Gi`, `"1073741824"`).
-pub(super) fn bytes_of(q: &str) -> Option<u64> {
+pub(crate) fn bytes_of(q: &str) -> Option<u64> {
     crate::Quantity::parse(q.trim()).ok()?.to_bytes().and_then(|b| u64::try_from(b).ok())
 }
