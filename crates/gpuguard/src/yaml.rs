@@ -349,16 +349,17 @@ impl Builder {
 
 /// Builds a mapping from its entries in order: a repeated key keeps its first place and takes the
 /// last value; `<<` merges the keys of a mapping (or of a list of mappings) that are not set.
+/// Linear in the entries (a hash index once a mapping is wide, so repeated keys cannot make it
+/// quadratic).
 fn build_map(entries: Vec<(String, Value, Lines)>, line: usize) -> (Value, Lines) {
-    let mut map = Map::with_capacity(entries.len());
-    let mut children: Vec<Lines> = Vec::with_capacity(entries.len());
+    let mut keyed = Keyed::default();
     let mut merges = Vec::new();
     for (k, v, l) in entries {
         if k == "<<" && (v.is_object() || v.is_array()) {
             merges.push((v, l));
             continue;
         }
-        insert(&mut map, &mut children, k, v, l, true);
+        keyed.put(k, v, l, true);
     }
     for (v, l) in merges {
         let sources: Vec<(Value, Lines)> = match v {
@@ -368,25 +369,53 @@ fn build_map(entries: Vec<(String, Value, Lines)>, line: usize) -> (Value, Lines
         for (src, src_lines) in sources {
             let Value::Object(m) = src else { continue };
             for ((k, v), kl) in m.into_iter().zip(src_lines.children) {
-                insert(&mut map, &mut children, k, v, kl, false);
+                keyed.put(k, v, kl, false);
             }
         }
+    }
+    let mut map = Map::with_capacity(keyed.entries.len());
+    let mut children = Vec::with_capacity(keyed.entries.len());
+    for (k, v, l) in keyed.entries {
+        map.insert(k, v);
+        children.push(l);
     }
     (Value::Object(map), Lines { line, children })
 }
 
-fn insert(map: &mut Map<String, Value>, children: &mut Vec<Lines>, k: String, v: Value, l: Lines, replace: bool) {
-    if let Some(existing) = map.get_mut(&k) {
-        if replace {
-            *existing = v;
-            if let Some(i) = map.keys().position(|x| *x == k) {
-                children[i] = l;
+/// Entries of a mapping under construction, unique by key.
+#[derive(Default)]
+struct Keyed {
+    entries: Vec<(String, Value, Lines)>,
+    /// Key → index, built once the mapping has more than a few keys.
+    index: Option<HashMap<String, usize>>,
+}
+
+impl Keyed {
+    const SCAN: usize = 16;
+
+    fn position(&mut self, k: &str) -> Option<usize> {
+        if self.entries.len() <= Self::SCAN {
+            return self.entries.iter().position(|e| e.0 == k);
+        }
+        let entries = &self.entries;
+        let index =
+            self.index.get_or_insert_with(|| entries.iter().enumerate().map(|(i, e)| (e.0.clone(), i)).collect());
+        index.get(k).copied()
+    }
+
+    /// Adds an entry; a repeated key replaces the value in place when `replace`, else is ignored.
+    fn put(&mut self, k: String, v: Value, l: Lines, replace: bool) {
+        match self.position(&k) {
+            Some(i) if replace => (self.entries[i].1, self.entries[i].2) = (v, l),
+            Some(_) => {}
+            None => {
+                if let Some(index) = &mut self.index {
+                    index.insert(k.clone(), self.entries.len());
+                }
+                self.entries.push((k, v, l));
             }
         }
-        return;
     }
-    map.insert(k, v);
-    children.push(l);
 }
 
 fn count_nodes(v: &Value) -> usize {
@@ -523,6 +552,21 @@ mod tests {
             block.push_str("k:\n");
         }
         assert!(parse_value(&block, "f", 1).unwrap_err().to_string().contains("nested deeper"));
+    }
+
+    #[test]
+    fn repeated_keys_keep_their_place_and_take_the_last_value() {
+        let mut text = String::new();
+        for i in 0..40 {
+            text.push_str(&format!("k{i}: {i}\n"));
+        }
+        text.push_str("k3: last\nk39: end\n");
+        let (v, l) = parse_value(&text, "f", 1).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 40);
+        assert_eq!(v["k3"], "last");
+        assert_eq!(v.as_object().unwrap().keys().nth(3).map(String::as_str), Some("k3"));
+        assert_eq!(l.line_of(&v, "k3"), 41);
+        assert_eq!(l.line_of(&v, "k39"), 42);
     }
 
     #[test]
