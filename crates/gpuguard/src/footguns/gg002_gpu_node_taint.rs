@@ -8,7 +8,7 @@
 
 use super::{Footgun, RuleId};
 use crate::Severity;
-use crate::k8s::{is_gpu_node_label, scalar_text};
+use crate::k8s::{is_gpu_node_label, node_gpus};
 use crate::lint::Ctx;
 use crate::lint::facts;
 use serde_json::Value;
@@ -43,12 +43,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
 
 fn check_node(ctx: &mut Ctx<'_>) {
     let v = ctx.obj.value;
-    let gpus = ["capacity", "allocatable"]
-        .iter()
-        .filter_map(|k| scalar_text(&v["status"][*k]["nvidia.com/gpu"]))
-        .filter_map(|q| crate::Quantity::parse(&q).ok())
-        .map(|q| q.as_f64())
-        .fold(0.0, f64::max);
+    let gpus = node_gpus(v);
     let labels = v["metadata"]["labels"].as_object();
     let label = labels.and_then(|l| {
         l.iter().find(|(k, val)| is_gpu_node_label(k) && val.as_str() != Some("false")).map(|(k, _)| k.clone())

@@ -91,6 +91,23 @@ pub fn resource_pairs(v: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The `nvidia.com/gpu` a Node advertises: the larger of its `status.capacity` and
+/// `status.allocatable` (0 when it has none).
+///
+/// ```
+/// let n = serde_json::json!({"kind": "Node", "status": {"capacity": {"nvidia.com/gpu": "8"}}});
+/// assert_eq!(gpuguard::k8s::node_gpus(&n), 8.0);
+/// ```
+pub fn node_gpus(node: &Value) -> f64 {
+    ["capacity", "allocatable"]
+        .iter()
+        .filter_map(|k| scalar_text(&node["status"][*k]["nvidia.com/gpu"]))
+        .filter_map(|q| crate::Quantity::parse(&q).ok())
+        .map(|q| q.as_f64())
+        .filter(|n| n.is_finite())
+        .fold(0.0, f64::max)
+}
+
 /// Whether a node label or selector key names GPU nodes (NVIDIA GPU feature discovery, node
 /// feature discovery's PCI vendor 10de, the clouds' accelerator labels).
 ///

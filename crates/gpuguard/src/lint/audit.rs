@@ -83,12 +83,7 @@ impl Cluster {
         let v = obj.value;
         match obj.kind {
             "Node" => {
-                let gpus = ["capacity", "allocatable"]
-                    .iter()
-                    .filter_map(|k| scalar_text(&v["status"][*k]["nvidia.com/gpu"]))
-                    .filter_map(|q| crate::Quantity::parse(&q).ok())
-                    .map(|q| q.as_f64())
-                    .fold(0.0, f64::max);
+                let gpus = crate::k8s::node_gpus(v);
                 if gpus <= 0.0 {
                     return;
                 }
