@@ -223,10 +223,10 @@ pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<(Value, 
         root: None,
     };
     let mut parser = Parser::new_from_str(text);
-    let last_line = first_line + text.lines().count().max(1) - 1;
+    // An error at the end of input points past the last line: report the last line instead.
     let err = |line: usize, message: String| Error::Parse {
         file: file.to_owned(),
-        line: Some(line.min(last_line)),
+        line: Some(line.min(first_line + text.lines().count().max(1) - 1)),
         message: format!("invalid YAML: {message}"),
     };
     loop {

@@ -139,8 +139,7 @@ fn shm_use(pod: &PodSpec<'_>, c: &Container<'_>, training: Option<&String>) -> O
 }
 
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
-    for pi in 0..ctx.pods.len() {
-        let pod = ctx.pods[pi].clone();
+    for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         if pod.spec["hostIPC"].as_bool() == Some(true) || !pod.complete {
             continue;
         }

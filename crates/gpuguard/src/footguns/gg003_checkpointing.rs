@@ -41,7 +41,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     if ctx.obj.kind == "StatefulSet" && facts::has_claim_templates(ctx) {
         return;
     }
-    for pod in ctx.pods.clone() {
+    for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         if !pod.complete {
             continue;
         }

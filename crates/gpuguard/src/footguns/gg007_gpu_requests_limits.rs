@@ -32,7 +32,7 @@ fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
-    for pod in ctx.pods.clone() {
+    for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         for c in &pod.containers {
             let (req, lim) = c.resources();
             for problem in crate::validate_gpu_resources(&as_refs(&req), &as_refs(&lim)) {

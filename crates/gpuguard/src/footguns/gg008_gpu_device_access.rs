@@ -37,7 +37,7 @@ const CUDA_IMAGES: &[&str] =
     &["cuda", "pytorch", "vllm", "tritonserver", "tensorrt", "nvcr.io/nvidia", "text-generation-inference", "sglang"];
 
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
-    for pod in ctx.pods.clone() {
+    for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         if facts::pod_requests_gpu(&pod) {
             continue;
         }

@@ -110,7 +110,7 @@ fn load_time(ctx: &Ctx<'_>, pod: &crate::k8s::PodSpec<'_>, c: &crate::k8s::Conta
 }
 
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
-    for pod in ctx.pods.clone() {
+    for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         for c in pod.containers.iter().filter(|c| !c.init) {
             if facts::model_server(c).is_none() {
                 continue;

@@ -75,6 +75,10 @@ pub struct Container<'a> {
     /// Whether its operator mounts a Memory emptyDir at /dev/shm (KubeRay's Ray container, the
     /// NIM operator's server).
     pub shm_by_operator: bool,
+    /// Whether it is GPU infrastructure (device plugin, dcgm-exporter, the GPU operator's
+    /// components), which runs on GPU nodes without asking for a GPU on purpose. Set by the
+    /// linter once per object.
+    pub gpu_agent: bool,
 }
 
 impl<'a> PodSpec<'a> {
@@ -118,7 +122,16 @@ impl<'a> PodSpec<'a> {
 impl<'a> Container<'a> {
     fn new(name: String, path: String, init: bool, value: &'a Value) -> Self {
         let image = Cow::Borrowed(value["image"].as_str().unwrap_or(""));
-        Container { name, path, init, value, image, resources_key: "resources", shm_by_operator: false }
+        Container {
+            name,
+            path,
+            init,
+            value,
+            image,
+            resources_key: "resources",
+            shm_by_operator: false,
+            gpu_agent: false,
+        }
     }
 
     /// `image` (empty when absent).
@@ -333,8 +346,8 @@ pub fn pod_specs<'a>(obj: &Object<'a>) -> Vec<PodSpec<'a>> {
     out
 }
 
-/// Whether gpuguard knows the kind's pod specs (or knows it has none), so shape discovery is not
-/// needed.
+/// Whether gpuguard knows the kind's pod specs, or knows it has none (a Service, a Node, a
+/// ConfigMap…), so shape discovery is not needed.
 pub(crate) fn is_known_kind(obj: &Object<'_>) -> bool {
     let g = group(obj.api_version);
     match obj.kind {
@@ -354,10 +367,49 @@ pub(crate) fn is_known_kind(obj: &Object<'_>) -> bool {
         "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow" => {
             matches!(g, "" | "argoproj.io")
         }
-        "Service" => g == "serving.knative.dev",
-        _ => false,
+        "Service" => g == "serving.knative.dev" || g.is_empty(),
+        kind => INERT_KINDS.contains(&kind),
     }
 }
+
+/// Kinds without pod specs that gpuguard still knows (so they are not reported as unknown).
+pub(crate) const INERT_KINDS: &[&str] = &[
+    "Service",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Namespace",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "Ingress",
+    "IngressClass",
+    "NetworkPolicy",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "RuntimeClass",
+    "Node",
+    "LimitRange",
+    "ResourceQuota",
+    "ServiceMonitor",
+    "PodMonitor",
+    "Endpoints",
+    "EndpointSlice",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+    "HTTPRoute",
+    "Gateway",
+    "ResourceClaim",
+    "ResourceClaimTemplate",
+    "DeviceClass",
+];
 
 /// Names of replicas, tasks and jobs that start work elsewhere and compute nothing themselves.
 fn role_of(name: &str) -> Role {

@@ -45,8 +45,8 @@ const GPU_AGENTS: &[&str] = &[
 ];
 
 /// Whether the container (or its object) is a GPU infrastructure agent.
-pub(crate) fn is_gpu_agent(ctx: &Ctx<'_>, c: &Container<'_>) -> bool {
-    is_gpu_agent_in(&ctx.obj, &ctx.pods, c)
+pub(crate) fn is_gpu_agent(_ctx: &Ctx<'_>, c: &Container<'_>) -> bool {
+    c.gpu_agent
 }
 
 /// [`is_gpu_agent`] for an object and its pods.
@@ -138,7 +138,7 @@ pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<Stri
 pub(crate) fn training_command(words: &[&str]) -> Option<String> {
     for (i, w) in words.iter().enumerate() {
         let prog = w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
-        if TRAINING_WORDS.iter().any(|t| prog == *t || prog.starts_with(&format!("{t}=")))
+        if TRAINING_WORDS.iter().any(|t| prog.strip_prefix(t).is_some_and(|r| r.is_empty() || r.starts_with('=')))
             || (prog == "-m" && words.get(i + 1).is_some_and(|m| m.starts_with("torch.distributed")))
         {
             return Some(if prog == "-m" { words[i + 1].to_owned() } else { prog });

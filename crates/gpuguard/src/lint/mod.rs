@@ -47,8 +47,8 @@ impl Default for LintOptions {
 pub struct Ctx<'a> {
     /// The object.
     pub obj: Object<'a>,
-    /// Its pod specs.
-    pub pods: Vec<PodSpec<'a>>,
+    /// Its pod specs (shared, so a rule can walk them while it records findings).
+    pub pods: std::rc::Rc<[PodSpec<'a>]>,
     /// The run's options (config values such as the hub bandwidth).
     pub opts: &'a LintOptions,
     findings: Vec<Finding>,
@@ -164,45 +164,6 @@ impl Place<'_> {
     }
 }
 
-/// Kinds without pod specs that gpuguard still knows (so they are not reported as unknown).
-const INERT_KINDS: &[&str] = &[
-    "Service",
-    "ConfigMap",
-    "Secret",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Namespace",
-    "PersistentVolumeClaim",
-    "PersistentVolume",
-    "StorageClass",
-    "Ingress",
-    "IngressClass",
-    "NetworkPolicy",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "CustomResourceDefinition",
-    "PriorityClass",
-    "RuntimeClass",
-    "Node",
-    "LimitRange",
-    "ResourceQuota",
-    "ServiceMonitor",
-    "PodMonitor",
-    "Endpoints",
-    "EndpointSlice",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "APIService",
-    "HTTPRoute",
-    "Gateway",
-    "ResourceClaim",
-    "ResourceClaimTemplate",
-    "DeviceClass",
-];
-
 fn lint_object(
     obj: Object<'_>,
     lines: &yaml::Lines,
@@ -211,13 +172,19 @@ fn lint_object(
     report: &mut Report,
     cluster: &mut audit::Cluster,
 ) {
-    let pods = k8s::pod_specs(&obj);
-    let agent = pods.iter().any(|p| p.containers.iter().any(|c| facts::is_gpu_agent_in(&obj, &pods, c)));
+    let mut pods = k8s::pod_specs(&obj);
+    // Whether each container is GPU infrastructure: judged once, read by several rules.
+    let agents: Vec<Vec<bool>> =
+        pods.iter().map(|p| p.containers.iter().map(|c| facts::is_gpu_agent_in(&obj, &pods, c)).collect()).collect();
+    for (p, flags) in pods.iter_mut().zip(agents) {
+        for (c, flag) in p.containers.iter_mut().zip(flags) {
+            c.gpu_agent = flag;
+        }
+    }
+    let agent = pods.iter().any(|p| p.containers.iter().any(|c| c.gpu_agent));
     let seen = audit::Seen { file: place.file.to_owned(), document: place.document, line: lines.line };
     cluster.observe(&obj, &pods, agent, seen);
-    let known = INERT_KINDS.contains(&obj.kind)
-        || k8s::is_known_kind(&obj)
-        || footguns::gg004_time_slicing::is_device_plugin_config(obj.value);
+    let known = k8s::is_known_kind(&obj) || footguns::gg004_time_slicing::is_device_plugin_config(obj.value);
     if pods.is_empty() && !known {
         let reason = if obj.kind.is_empty() {
             "no kind".to_owned()
@@ -227,7 +194,7 @@ fn lint_object(
         report.skipped.push(place.skipped(lines.line, Some(&obj), &reason));
         return;
     }
-    let mut ctx = Ctx { obj, pods, opts, findings: Vec::new() };
+    let mut ctx = Ctx { obj, pods: pods.into(), opts, findings: Vec::new() };
     for rule in footguns::manifest_rules() {
         if opts.config.enabled(rule.id) {
             (rule.check)(&mut ctx);
