@@ -217,6 +217,7 @@ impl Lines {
 pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<(Value, Lines)> {
     let mut b = Builder {
         stack: Vec::new(),
+        skipping: 0,
         anchors: HashMap::new(),
         budget: text.len().saturating_mul(4).saturating_add(100_000),
         first_line,
@@ -250,6 +251,8 @@ enum Open {
 
 struct Builder {
     stack: Vec<Open>,
+    /// Nesting depth inside a `managedFields` value being skipped (0: not skipping).
+    skipping: usize,
     /// Anchored nodes (by the parser's anchor id), their lines, and their node count.
     anchors: HashMap<usize, (Value, Lines, usize)>,
     /// Nodes left to create, aliases counted in full.
@@ -273,6 +276,27 @@ impl Builder {
 
     fn event(&mut self, ev: Event, mark: Marker) -> std::result::Result<(), String> {
         let line = self.abs(mark);
+        // `metadata.managedFields` (server-side apply's bookkeeping, often half of a
+        // `kubectl get -o json`) is read by no rule: it is not built, so memory follows what is
+        // judged.
+        if self.skipping > 0 {
+            match ev {
+                Event::MappingStart(..) | Event::SequenceStart(..) => self.skipping += 1,
+                Event::MappingEnd | Event::SequenceEnd => self.skipping -= 1,
+                _ => {}
+            }
+            if self.skipping == 0 {
+                self.drop_pending_key();
+            }
+            return Ok(());
+        }
+        if matches!(self.stack.last(), Some(Open::Map { key: Some((k, _)), .. }) if k == "managedFields") {
+            match ev {
+                Event::MappingStart(..) | Event::SequenceStart(..) => self.skipping = 1,
+                _ => self.drop_pending_key(),
+            }
+            return Ok(());
+        }
         match ev {
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) if self.stack.len() >= MAX_DEPTH => {
                 let _ = anchor;
@@ -322,6 +346,12 @@ impl Builder {
                 self.finish(value, Lines { line, children: lines.children }, 0)
             }
             _ => Ok(()),
+        }
+    }
+
+    fn drop_pending_key(&mut self) {
+        if let Some(Open::Map { key, .. }) = self.stack.last_mut() {
+            *key = None;
         }
     }
 
@@ -567,6 +597,16 @@ mod tests {
         assert_eq!(v.as_object().unwrap().keys().nth(3).map(String::as_str), Some("k3"));
         assert_eq!(l.line_of(&v, "k3"), 41);
         assert_eq!(l.line_of(&v, "k39"), 42);
+    }
+
+    #[test]
+    fn managed_fields_are_not_built() {
+        let text = "{\"metadata\": {\"managedFields\": [{\"manager\": \"kubectl\", \"fieldsV1\": {\"f:spec\": {}}}],\n \"name\": \"p\"},\n \"kind\": \"Pod\"}";
+        let (v, l) = parse_value(text, "f", 1).unwrap();
+        assert_eq!(v["metadata"].as_object().unwrap().len(), 1);
+        assert_eq!(v["metadata"]["name"], "p");
+        assert_eq!(l.line_of(&v, "metadata.name"), 2);
+        assert_eq!(l.line_of(&v, "kind"), 3);
     }
 
     #[test]
