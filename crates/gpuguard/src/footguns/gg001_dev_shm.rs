@@ -143,7 +143,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         if pod.spec["hostIPC"].as_bool() == Some(true) || !pod.complete {
             continue;
         }
-        let training = facts::training_evidence(ctx, &pod);
+        let training = facts::training_evidence(ctx, pod);
         for c in pod.containers.iter().filter(|c| !c.init) {
             if c.shm_by_operator
                 || SMOKE_TESTS.iter().any(|s| c.fingerprint().contains(s))
@@ -152,7 +152,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 continue;
             }
             let Some(mount) = c.mount_at("/dev/shm") else {
-                let Some(usage) = shm_use(&pod, c, training.as_ref()) else { continue };
+                let Some(usage) = shm_use(pod, c, training.as_ref()) else { continue };
                 let f = ctx.emit(
                     RuleId::GG001,
                     usage.message(c),

@@ -132,7 +132,7 @@ fn check_daemonset(ctx: &mut Ctx<'_>) {
 
 fn check_cpu_tolerating(ctx: &mut Ctx<'_>) {
     for pod in std::rc::Rc::clone(&ctx.pods).iter() {
-        if facts::pod_requests_gpu(&pod) || pod.containers.iter().any(|c| facts::is_gpu_agent(ctx, c)) {
+        if facts::pod_requests_gpu(pod) || pod.containers.iter().any(|c| facts::is_gpu_agent(ctx, c)) {
             continue;
         }
         // Only an explicit GPU toleration: "tolerate everything" is a system-pod idiom.

@@ -49,7 +49,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             pod.containers.iter().filter(|c| c.requests_gpu() && !c.init && !facts::is_gpu_agent(ctx, c)).collect();
         let Some(first) = gpu.first() else { continue };
         // Training, not any GPU job: batch inference over data is not training.
-        let Some(how) = facts::training_evidence(ctx, &pod) else { continue };
+        let Some(how) = facts::training_evidence(ctx, pod) else { continue };
         if gpu.iter().any(|c| facts::model_server(c).is_some()) || facts::has_claim_templates(ctx) {
             continue;
         }

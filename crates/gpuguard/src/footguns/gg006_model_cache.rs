@@ -101,7 +101,7 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         for c in &pod.containers {
-            let Some(pull) = uncached_hub_pull(ctx, &pod, c) else { continue };
+            let Some(pull) = uncached_hub_pull(ctx, pod, c) else { continue };
             let UncachedPull { model, puller, cache, source, volume_type } = pull;
             let f = ctx.emit(
                 RuleId::GG006,

@@ -38,7 +38,7 @@ const CUDA_IMAGES: &[&str] =
 
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pod in std::rc::Rc::clone(&ctx.pods).iter() {
-        if facts::pod_requests_gpu(&pod) {
+        if facts::pod_requests_gpu(pod) {
             continue;
         }
         let runtime = pod.spec["runtimeClassName"].as_str().unwrap_or("");

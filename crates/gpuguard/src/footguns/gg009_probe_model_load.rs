@@ -115,7 +115,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             if facts::model_server(c).is_none() {
                 continue;
             }
-            let Some(load) = load_time(ctx, &pod, c) else { continue };
+            let Some(load) = load_time(ctx, pod, c) else { continue };
             let hub_bps = ctx.opts.config.hub_bytes_per_second();
             let has_startup = c.value["startupProbe"].is_object();
             // With a startupProbe, liveness and readiness wait for it: its window is what counts.
