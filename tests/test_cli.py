@@ -13,7 +13,7 @@ def test_console_script_and_module_run_the_same_entry_point(run_cli, run_module)
 
 def test_explain(run_cli):
     r = run_cli("explain", "GG001")
-    assert r.returncode == 0 and "64 MB" in r.stdout and "emptyDir" in r.stdout
+    assert r.returncode == 0 and "64 MiB" in r.stdout and "emptyDir" in r.stdout
     assert run_cli("explain", "dev-shm").stdout == r.stdout
     bad = run_cli("explain", "GG042")
     assert bad.returncode == 2 and "GG042" in bad.stderr

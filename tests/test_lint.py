@@ -128,3 +128,72 @@ def test_cli_reads_stdin_without_paths_and_skips_symlink_loops(run_cli, tmp_path
     r = run_cli("lint", "--format", "json", str(tmp_path))
     doc = json.loads(r.stdout)
     assert len([f for f in doc["findings"] if f["rule"] == "GG007"]) == 1
+
+
+FIELD_CASES = FIXTURES / "field-cases"
+
+
+@pytest.mark.parametrize(
+    ("case", "rules"),
+    [
+        ("mpijob_cpu_launcher.yaml", []),
+        ("trainer_v2_cluster_training_runtime.yaml", ["GG001", "GG003", "GG007"]),
+        ("pod_requests_only.json", ["GG001", "GG003", "GG007"]),
+        ("vllm_startup_probe_3s.yaml", ["GG001", "GG009"]),
+    ],
+)
+def test_field_cases_through_the_cli(run_cli, case, rules):
+    r = run_cli("lint", "--format", "json", str(FIELD_CASES / case))
+    doc = json.loads(r.stdout)
+    assert r.returncode == (1 if rules else 0), r.stdout
+    assert doc["errors"] == [] and doc["skipped"] == []
+    assert sorted(f["rule"] for f in doc["findings"]) == rules
+    if case == "pod_requests_only.json":
+        (gg007,) = [f for f in doc["findings"] if f["rule"] == "GG007"]
+        assert gg007["line"] == 11
+
+
+def test_cluster_audit_from_stdin_with_a_price(run_cli):
+    listing = (FIXTURES / "cluster" / "kubectl_get_nodes_pods_daemonsets.json").read_text()
+    r = run_cli("lint", "--format", "json", "--gpu-node-hourly-cost", "98.32", "-", input=listing)
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    (audit,) = [f for f in doc["findings"] if "cpu_pods" in f["evidence"]]
+    assert audit["name"] == "ip-10-0-12-34.ec2.internal"
+    assert audit["evidence"]["cost_per_day_usd"] == 592.85
+    assert audit["file"] == "<stdin>"
+    bad = run_cli("lint", "--gpu-node-hourly-cost=0", "-", input=listing)
+    assert bad.returncode == 2 and "gpu-node-hourly-cost" in bad.stderr
+
+
+def test_skipped_objects_are_counted_and_listed(run_cli):
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n"
+    text = run_cli("lint", "-", input=widget)
+    assert text.returncode == 0
+    assert "1 object(s) skipped" in text.stdout
+    doc = json.loads(run_cli("lint", "--format", "json", "-", input=widget).stdout)
+    (s,) = doc["skipped"]
+    assert (s["kind"], s["name"], s["line"]) == ("Widget", "w", 1)
+    assert "Widget" in s["reason"]
+
+
+def test_invalid_utf8_document_is_an_error_for_that_document_only(run_cli, tmp_path):
+    f = tmp_path / "m.yaml"
+    f.write_bytes(b"kind: ConfigMap\nmetadata: {name: \"\xff\"}\n---\n" + GPU_REQUEST_ONLY.encode())
+    r = run_cli("lint", "--format", "json", str(f))
+    assert r.returncode == 2
+    doc = json.loads(r.stdout)
+    assert [(e["line"], "UTF-8" in e["message"]) for e in doc["errors"]] == [(2, True)]
+    assert [x["rule"] for x in doc["findings"]] == ["GG007"]
+
+
+def test_size_cap_and_fifo_in_a_directory(run_cli, tmp_path):
+    import os
+
+    (tmp_path / "pod.yaml").write_text(GPU_REQUEST_ONLY)
+    os.mkfifo(tmp_path / "pipe.yaml")  # nobody writes to it: reading it would hang
+    r = run_cli("lint", "--format", "json", "--max-file-bytes", "100", str(tmp_path))
+    doc = json.loads(r.stdout)
+    assert r.returncode == 2
+    assert "cap" in doc["errors"][0]["message"]
+    assert any("pipe.yaml" in c["reason"] and "FIFO" in c["reason"] for c in doc["checks"])

@@ -50,7 +50,7 @@ def test_catalog():
     fg = gg.footguns()
     assert [f.id for f in fg] == [f"GG{i:03}" for i in range(1, 11)]
     assert gg.footgun("dev-shm").id == "GG001"
-    assert "64 MB" in gg.footgun("GG001").why
+    assert "64 MiB" in gg.footgun("GG001").why
     assert "$32/h" in gg.footgun("GG002").why
     with pytest.raises(KeyError):
         gg.footgun("GG011")

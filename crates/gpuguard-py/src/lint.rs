@@ -19,8 +19,8 @@ fn lint_manifests(py: Python<'_>, text: &str, filename: &str, ignore_annotations
     guard(|| Ok(PyReport(py.detach(|| gpuguard::lint::lint_text(text, filename, &options(ignore_annotations))))))
 }
 
-/// Lints files and directories (recursively: *.yaml, *.yml, *.json). `paths` is one path or a
-/// list of them; unreadable inputs become report errors, like invalid YAML.
+/// Lints files and directories (recursively: regular *.yaml, *.yml, *.json files). `paths` is one
+/// path or a list of them; unreadable inputs become report errors, like invalid YAML.
 #[pyfunction]
 #[pyo3(signature = (paths, ignore_annotations=true))]
 fn lint_paths(py: Python<'_>, paths: &Bound<'_, PyAny>, ignore_annotations: bool) -> PyResult<PyReport> {

@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod ecc;
 pub mod error;
 pub mod finding;
+pub mod footguns;
 #[cfg(feature = "lint")]
 pub mod k8s;
 #[cfg(feature = "lint")]
@@ -41,5 +42,5 @@ pub use math::gpu_resources::{GpuResourceProblem, validate_gpu_resources};
 pub use math::probe_window::{ProbeTiming, estimate_load_seconds, probe_window_seconds, startup_window_covers};
 pub use math::quantity::{ByteConvention, ByteSize, Quantity};
 pub use math::shm::{ShmRecommendation, shm_recommended_size, shm_required_bytes};
-pub use report::{Check, CheckStatus, InputError, Report, Summary};
+pub use report::{Check, CheckStatus, InputError, Report, Skipped, Summary};
 pub use severity::Severity;

@@ -79,6 +79,24 @@ impl From<&crate::Error> for InputError {
     }
 }
 
+/// An object a run read but did not check, and why (a kind with no pod spec that gpuguard does
+/// not know, a document that is not a mapping), so nothing is skipped silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The input's name.
+    pub file: String,
+    /// 1-based line of the object.
+    pub line: Option<usize>,
+    /// 0-based index of the document in the file.
+    pub document: Option<usize>,
+    /// The object's kind, when it has one.
+    pub kind: Option<String>,
+    /// The object's name, when it has one.
+    pub name: Option<String>,
+    /// Why it was not checked.
+    pub reason: String,
+}
+
 /// Counts a report's consumers want without walking it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -109,6 +127,9 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Inputs that could not be used.
     pub errors: Vec<InputError>,
+    /// Objects read but not checked (`gpuguard lint`).
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
 }
 
 impl Report {
@@ -161,5 +182,6 @@ impl Report {
         self.findings.extend(other.findings);
         self.checks.extend(other.checks);
         self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
     }
 }

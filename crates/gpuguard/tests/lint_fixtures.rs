@@ -3,6 +3,7 @@
 //! what a user sees in each format.
 #![allow(clippy::unwrap_used)]
 
+use gpuguard::footguns::{RuleId, manifest_rules};
 use gpuguard::lint::{LintConfig, LintOptions, lint_paths, lint_text};
 use std::path::{Path, PathBuf};
 
@@ -10,49 +11,71 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")
 }
 
-fn rule_files(dir: &str) -> Vec<(String, PathBuf)> {
-    let mut v: Vec<_> = std::fs::read_dir(fixtures().join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.file_stem().unwrap().to_str().unwrap().to_uppercase(), p))
-        .collect();
-    v.sort();
-    v
-}
-
 fn lint_file(p: &Path) -> gpuguard::Report {
     lint_text(&std::fs::read_to_string(p).unwrap(), &p.display().to_string(), &LintOptions::default())
 }
 
+/// The fixture of a rule: `flagged/gg001.yaml` or `traps/gg001.yaml`.
+fn rule_fixture(dir: &str, id: RuleId) -> PathBuf {
+    fixtures().join(dir).join(format!("{}.yaml", id.as_str().to_ascii_lowercase()))
+}
+
+/// Driven by the registry: every manifest rule has a flagged fixture, each of whose documents it
+/// flags, and a trap fixture, none of whose documents it flags; no fixture is left over.
 #[test]
-fn every_flagged_document_is_flagged() {
-    let files = rule_files("flagged");
-    assert_eq!(files.len(), 8, "one flagged fixture per manifest rule");
-    for (rule, path) in files {
+fn every_manifest_rule_has_flagged_and_trap_fixtures() {
+    let rules = manifest_rules();
+    for dir in ["flagged", "traps"] {
+        assert_eq!(std::fs::read_dir(fixtures().join(dir)).unwrap().count(), rules.len(), "{dir}: one file per rule");
+    }
+    for rule in rules {
+        let path = rule_fixture("flagged", rule.id);
         let report = lint_file(&path);
-        assert!(report.errors.is_empty(), "{}: {:?}", path.display(), report.errors);
-        let docs = gpuguard::yaml::split_documents(&std::fs::read_to_string(&path).unwrap()).len();
+        assert!(report.errors.is_empty() && report.skipped.is_empty(), "{}: {:?}", path.display(), report.errors);
+        let docs = gpuguard::yaml::split_documents(&std::fs::read(&path).unwrap()).len();
         for doc in 0..docs {
             assert!(
-                report.findings.iter().any(|f| f.rule == rule && f.location.document == Some(doc)),
-                "{} document {doc} not flagged by {rule}: {:#?}",
+                report.findings.iter().any(|f| f.rule == rule.id.as_str() && f.location.document == Some(doc)),
+                "{} document {doc} not flagged by {}: {:#?}",
                 path.display(),
+                rule.id,
                 report.findings
             );
         }
+        let path = rule_fixture("traps", rule.id);
+        let report = lint_file(&path);
+        assert!(report.errors.is_empty() && report.skipped.is_empty(), "{}: {:?}", path.display(), report.errors);
+        let hits: Vec<_> = report.findings.iter().filter(|f| f.rule == rule.id.as_str()).collect();
+        assert!(hits.is_empty(), "{}: false positives {hits:#?}", path.display());
     }
 }
 
+/// One snapshot per rule: what a user sees for its flagged fixture.
 #[test]
-fn no_trap_is_flagged() {
-    let files = rule_files("traps");
-    assert_eq!(files.len(), 8);
-    for (rule, path) in files {
-        let report = lint_file(&path);
-        assert!(report.errors.is_empty(), "{}: {:?}", path.display(), report.errors);
-        let hits: Vec<_> = report.findings.iter().filter(|f| f.rule == rule).collect();
-        assert!(hits.is_empty(), "{}: false positives {hits:#?}", path.display());
+fn snapshot_per_rule() {
+    for rule in manifest_rules() {
+        let path = rule_fixture("flagged", rule.id);
+        let name = format!("flagged/{}.yaml", rule.id.as_str().to_ascii_lowercase());
+        let mut report = lint_text(&std::fs::read_to_string(&path).unwrap(), &name, &LintOptions::default());
+        report.findings.retain(|f| f.rule == rule.id.as_str());
+        insta::assert_snapshot!(format!("rule_{}", rule.id), gpuguard::render::to_text(&report, false));
     }
+}
+
+/// The README's footgun table is the catalog's: same ids, same slugs, same order.
+#[test]
+fn readme_table_matches_the_registry() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let rows: Vec<(String, String)> = readme
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells.len() >= 4 && cells[1].starts_with("GG0")).then(|| (cells[1].to_owned(), cells[2].to_owned()))
+        })
+        .collect();
+    let want: Vec<(String, String)> =
+        gpuguard::catalog().iter().map(|f| (f.id.to_owned(), f.slug.to_owned())).collect();
+    assert_eq!(rows, want);
 }
 
 #[test]
@@ -83,7 +106,7 @@ fn malformed_document_is_an_input_error_and_the_rest_is_linted() {
     assert_eq!((node.location.document, node.location.line), (Some(3), Some(29)), "the List item line");
 }
 
-const IGNORED: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    ignore-check.gpuguard.io/GG007: \"fixed in the chart\"\nspec:\n  containers:\n  - name: c\n    image: t\n    resources: {requests: {nvidia.com/gpu: 1}}\n";
+const IGNORED: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    ignore-check.gpuguard.io/GG007: \"fixed in the chart\"\nspec:\n  containers:\n  - name: c\n    image: t\n    command: [torchrun, train.py]\n    resources: {requests: {nvidia.com/gpu: 1}}\n";
 
 #[test]
 fn ignore_annotations_and_the_switch_that_refuses_them() {
@@ -93,7 +116,7 @@ fn ignore_annotations_and_the_switch_that_refuses_them() {
     let strict = LintOptions { ignore_annotations: false, ..LintOptions::default() };
     assert!(lint_text(IGNORED, "p.yaml", &strict).findings.iter().any(|f| f.rule == "GG007"));
     // On the pod template of a Deployment.
-    let dep = "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    metadata:\n      annotations: {ignore-check.gpuguard.io/GG001: ok}\n    spec:\n      containers: [{name: c, image: t, resources: {limits: {nvidia.com/gpu: 1}}}]\n";
+    let dep = "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    metadata:\n      annotations: {ignore-check.gpuguard.io/GG001: ok}\n    spec:\n      containers: [{name: c, image: t, command: [torchrun, train.py], resources: {limits: {nvidia.com/gpu: 1}}}]\n";
     assert!(!lint_text(dep, "d.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG001"));
 }
 
@@ -111,10 +134,12 @@ fn unknown_kinds_are_notes_not_errors_and_dirs_are_walked() {
     let r =
         lint_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", "w.yaml", &LintOptions::default());
     assert!(r.errors.is_empty() && r.findings.is_empty());
-    assert_eq!(r.checks.len(), 1);
-    assert!(r.checks[0].reason.contains("Widget"), "{:?}", r.checks);
+    assert_eq!(r.skipped.len(), 1);
+    let s = &r.skipped[0];
+    assert_eq!((s.kind.as_deref(), s.name.as_deref(), s.line), (Some("Widget"), Some("w"), Some(1)));
+    assert!(s.reason.contains("Widget"), "{s:?}");
     let all = lint_paths(&[fixtures().join("flagged"), fixtures().join("traps")], &LintOptions::default());
-    assert!(all.errors.is_empty());
+    assert!(all.errors.is_empty(), "{:?}", all.errors);
     assert!(all.findings.len() > 20);
 }
 
@@ -153,11 +178,13 @@ fn snapshot_sarif() {
 }
 
 #[test]
-fn locate_handles_compact_and_indented_sequences() {
+fn lines_follow_compact_indented_and_flow_sequences() {
     let text = "spec:\n  containers:\n    - name: a\n      image: x\n    - \"name\": b\n      resources:\n        limits: {}\n";
-    assert_eq!(gpuguard::yaml::locate(text, 1, "spec.containers[1].resources.limits"), Some(7));
-    assert_eq!(gpuguard::yaml::locate(text, 1, "spec.containers[5]"), Some(2));
-    assert_eq!(gpuguard::yaml::locate("{\"spec\": {}}", 1, "spec"), None);
+    let doc = gpuguard::yaml::parse_documents(text.as_bytes(), "f").remove(0).unwrap();
+    assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[1].resources.limits"), 7);
+    assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[5]"), 2);
+    let doc = gpuguard::yaml::parse_documents(b"{\"spec\":\n {}}", "f").remove(0).unwrap();
+    assert_eq!(doc.lines.line_of(&doc.value, "spec"), 1);
 }
 
 proptest::proptest! {
@@ -169,4 +196,218 @@ proptest::proptest! {
             proptest::prop_assert!(f.location.line.is_some_and(|l| l >= 1 && l <= text.lines().count().max(1)));
         }
     }
+}
+
+// ---- The field cases (../shared/field-cases/k8s/, copied to fixtures/lint/field-cases/) ----
+
+fn field_case(name: &str) -> gpuguard::Report {
+    let r = lint_file(&fixtures().join("field-cases").join(name));
+    assert!(r.errors.is_empty(), "{name}: {:?}", r.errors);
+    assert!(r.skipped.is_empty(), "{name}: {:?}", r.skipped);
+    r
+}
+
+fn rules_of(r: &gpuguard::Report) -> Vec<&str> {
+    let mut v: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn field_case_mpijob_cpu_launcher_has_no_findings() {
+    let r = field_case("mpijob_cpu_launcher.yaml");
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
+#[test]
+fn field_case_trainer_v2_runtime_is_linted_at_field_lines() {
+    let r = field_case("trainer_v2_cluster_training_runtime.yaml");
+    assert_eq!(rules_of(&r), ["GG001", "GG003", "GG007"], "{:#?}", r.findings);
+    for f in &r.findings {
+        assert_eq!(f.location.container.as_deref(), Some("node"), "{f:#?}");
+        assert_eq!(f.location.kind.as_deref(), Some("ClusterTrainingRuntime"));
+    }
+    let line = |rule: &str| r.findings.iter().find(|f| f.rule == rule).unwrap().location.line;
+    assert_eq!(line("GG007"), Some(18), "resources");
+    assert_eq!(line("GG001"), Some(15), "the container (it has no volumeMounts)");
+    assert_eq!(line("GG003"), Some(13), "the pod spec (it has no volumes)");
+    let gg003 = r.findings.iter().find(|f| f.rule == "GG003").unwrap();
+    assert_eq!(gg003.evidence["training_recognised_by"], "kind ClusterTrainingRuntime");
+}
+
+#[test]
+fn field_case_json_pod_points_at_field_lines() {
+    let r = field_case("pod_requests_only.json");
+    assert_eq!(rules_of(&r), ["GG001", "GG003", "GG007"], "{:#?}", r.findings);
+    let line = |rule: &str| r.findings.iter().find(|f| f.rule == rule).unwrap().location.line;
+    assert_eq!(line("GG007"), Some(11));
+    assert_eq!(line("GG001"), Some(7));
+    assert_eq!(line("GG003"), Some(5));
+}
+
+#[test]
+fn field_case_vllm_startup_probe_window_below_load() {
+    let r = field_case("vllm_startup_probe_3s.yaml");
+    assert_eq!(rules_of(&r), ["GG001", "GG009"], "{:#?}", r.findings);
+    let gg009 = r.findings.iter().find(|f| f.rule == "GG009").unwrap();
+    assert_eq!(gg009.location.line, Some(15), "the startupProbe line");
+    assert_eq!(gg009.evidence["probe"], "startupProbe");
+    assert_eq!(gg009.evidence["window_seconds"], 3);
+    assert!(gg009.evidence["load_seconds"].as_u64().unwrap() > 100);
+    assert!(gg009.message.contains("3 s"), "{}", gg009.message);
+    let gg001 = r.findings.iter().find(|f| f.rule == "GG001").unwrap();
+    assert_eq!(gg001.evidence["shm_use"], "nccl");
+    assert_eq!(gg001.evidence["shm_bytes"], 67_108_864);
+    assert!(gg001.fix.contains("inference") && !gg001.fix.contains("image training"), "{}", gg001.fix);
+    assert!(gg001.message.contains("64 MiB"), "{}", gg001.message);
+}
+
+// ---- Every workload kind: a flagged and a trap fixture (fixtures/lint/workloads/) ----
+
+/// The rules each flagged workload fixture must raise, exactly.
+const WORKLOADS: &[(&str, &[&str])] = &[
+    ("argo_cronworkflow", &["GG001", "GG007"]),
+    ("argo_workflow", &["GG001", "GG003", "GG007", "GG008"]),
+    ("argo_workflowtemplate", &["GG007"]),
+    ("clusterservingruntime", &["GG007"]),
+    ("discovered", &["GG008"]),
+    ("inferenceservice", &["GG006"]),
+    ("jobset", &["GG008"]),
+    ("leaderworkerset", &["GG006", "GG007"]),
+    ("nimservice", &["GG007"]),
+    ("trainingruntime", &["GG001", "GG003"]),
+    ("trainjob", &["GG007"]),
+    ("volcano_job", &["GG007"]),
+];
+
+#[test]
+fn every_workload_kind_is_linted_inside_its_templates() {
+    let dir = fixtures().join("workloads");
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("flagged"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, WORKLOADS.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>(), "a table row per fixture");
+    for (name, want) in WORKLOADS {
+        let r = lint_file(&dir.join(format!("flagged/{name}.yaml")));
+        assert!(r.errors.is_empty() && r.skipped.is_empty(), "{name}: {:?} {:?}", r.errors, r.skipped);
+        let mut got: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(&got, want, "{name}: {:#?}", r.findings);
+        for f in &r.findings {
+            let line = f.location.line.unwrap();
+            assert!(line > 1, "{name}: {} points at line {line}, not at its field", f.rule);
+        }
+        let trap = lint_file(&dir.join(format!("traps/{name}.yaml")));
+        assert!(trap.errors.is_empty() && trap.skipped.is_empty(), "{name}: {:?} {:?}", trap.errors, trap.skipped);
+        assert!(trap.findings.is_empty(), "trap {name}: {:#?}", trap.findings);
+    }
+}
+
+#[test]
+fn workload_paths_roles_and_discovery_evidence() {
+    let dir = fixtures().join("workloads/flagged");
+    let r = lint_file(&dir.join("trainjob.yaml"));
+    assert_eq!(r.findings[0].location.path.as_deref(), Some("spec.trainer.resourcesPerNode.requests.nvidia.com/gpu"));
+    assert_eq!(r.findings[0].location.line, Some(12));
+    let r = lint_file(&dir.join("volcano_job.yaml"));
+    assert_eq!(
+        r.findings[0].location.path.as_deref(),
+        Some("spec.tasks[1].template.spec.containers[0].resources.requests.nvidia.com/gpu")
+    );
+    let r = lint_file(&dir.join("discovered.yaml"));
+    assert_eq!(r.findings[0].evidence["pod_spec_found_at"], "spec.runner.template.spec");
+    assert_eq!(r.findings[0].location.path.as_deref(), Some("spec.runner.template.spec.containers[0].resources"));
+    let r = lint_file(&dir.join("argo_workflow.yaml"));
+    let gg008 = r.findings.iter().find(|f| f.rule == "GG008").unwrap();
+    assert_eq!(gg008.location.path.as_deref(), Some("spec.templates[1].script.resources"));
+    let gg003 = r.findings.iter().find(|f| f.rule == "GG003").unwrap();
+    assert_eq!(gg003.evidence["training_recognised_by"], "container main runs train.py");
+}
+
+// ---- The cluster audit on `kubectl get nodes,pods,daemonsets -A -o json` ----
+
+#[test]
+fn cluster_audit_on_a_live_list() {
+    let path = fixtures().join("cluster/kubectl_get_nodes_pods_daemonsets.json");
+    let mut opts = LintOptions::default();
+    opts.config.gpu_node_hourly_cost = Some(98.32);
+    let r = lint_text(&std::fs::read_to_string(&path).unwrap(), "cluster.json", &opts);
+    assert!(r.errors.is_empty() && r.skipped.is_empty(), "{:?} {:?}", r.errors, r.skipped);
+    let audits: Vec<_> =
+        r.findings.iter().filter(|f| f.rule == "GG002" && f.evidence.contains_key("cpu_pods")).collect();
+    // The tainted node runs only GPU pods and the GPU operator's dcgm-exporter: no audit finding.
+    assert_eq!(audits.len(), 1, "{audits:#?}");
+    let f = audits[0];
+    assert_eq!(f.location.name.as_deref(), Some("ip-10-0-12-34.ec2.internal"));
+    assert_eq!(f.location.line, Some(4), "the Node's item in the List");
+    let pods: Vec<&str> =
+        f.evidence["cpu_pods"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    // Not the dcgm-exporter (GPU infrastructure DaemonSet), not the GPU trainer, not the finished Job pod.
+    assert_eq!(pods, ["kube-proxy-5n8xv", "etl-worker-7d9f8c6b5-2xkqp"]);
+    assert_eq!(f.evidence["cpu_requested_millicores"], 48100.0);
+    assert_eq!(f.evidence["cpu_allocatable_millicores"], 191450.0);
+    assert_eq!(f.evidence["cpu_share"], 0.251);
+    assert_eq!(f.evidence["memory_share"], 0.095);
+    assert_eq!(f.evidence["taints"], serde_json::json!([]));
+    // 98.32 USD/h × 24 h × 25.1% (CPU, the more used resource).
+    assert_eq!(f.evidence["cost_per_day_usd"], 592.85);
+    assert!(f.message.contains("not tainted") && f.message.contains("$592.85 a day"), "{}", f.message);
+    // Without a price: the shares, no cost.
+    let r = lint_text(&std::fs::read_to_string(&path).unwrap(), "cluster.json", &LintOptions::default());
+    let f = r.findings.iter().find(|f| f.evidence.contains_key("cpu_pods")).unwrap();
+    assert!(f.evidence["cost_per_day_usd"].is_null());
+    // The trainer pod in the List is linted like any pod (it is configured right).
+    assert!(!r.findings.iter().any(|f| f.location.kind.as_deref() == Some("Pod")), "{:#?}", r.findings);
+}
+
+#[test]
+fn cluster_audit_counts_pods_that_tolerate_the_taint() {
+    let list = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "g1"},
+       "spec": {"taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
+       "status": {"capacity": {"nvidia.com/gpu": "4"}, "allocatable": {"cpu": "64", "memory": "512Gi", "nvidia.com/gpu": "4"}}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "batch", "namespace": "d"},
+       "spec": {"nodeName": "g1", "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "32", "memory": "64Gi"}}}]},
+       "status": {"phase": "Running"}}]}"#;
+    let r = lint_text(list, "l.json", &LintOptions::default());
+    let f = r.findings.iter().find(|f| f.evidence.contains_key("cpu_pods")).unwrap();
+    assert_eq!(f.evidence["cpu_share"], 0.5);
+    assert_eq!(f.evidence["taints"], serde_json::json!(["nvidia.com/gpu:NoSchedule"]));
+    assert!(f.fix.contains("toleration"), "{}", f.fix);
+}
+
+// ---- Input that cannot hurt it ----
+
+#[test]
+fn one_bad_document_does_not_lose_the_others() {
+    let mut bytes = b"kind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x, resources: {requests: {nvidia.com/gpu: 1}}}]\n---\nkind: ConfigMap\nmetadata: {name: \"".to_vec();
+    bytes.extend_from_slice(b"\xc3\x28\"}\n---\nkind: [\n---\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers: [{name: c, image: x, resources: {requests: {nvidia.com/gpu: 1}}}]\n");
+    let r = gpuguard::lint::lint_bytes(&bytes, "m.yaml", &LintOptions::default());
+    assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
+    assert_eq!(r.errors[0].line, Some(7));
+    assert!(r.errors[0].message.contains("UTF-8"), "{:?}", r.errors[0]);
+    assert_eq!(r.errors[1].line, Some(9));
+    let names: Vec<_> = r.findings.iter().filter(|f| f.rule == "GG007").map(|f| f.location.name.as_deref()).collect();
+    assert_eq!(names, [Some("a"), Some("b")]);
+}
+
+#[test]
+fn oversized_inputs_are_errors_and_dirs_skip_fifos() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.yaml"), "# padding\n".repeat(200)).unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), IGNORED).unwrap();
+    let fifo = std::ffi::CString::new(dir.path().join("fifo.yaml").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let mut opts = LintOptions::default();
+    opts.config.max_file_bytes = Some(1000);
+    let r = lint_paths(&[dir.path().to_path_buf()], &opts);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(r.errors[0].file.ends_with("big.yaml") && r.errors[0].message.contains("cap"), "{:?}", r.errors);
+    assert!(r.findings.iter().any(|f| f.location.file.as_deref().is_some_and(|p| p.ends_with("pod.yaml"))));
+    assert!(r.checks.iter().any(|c| c.reason.contains("fifo.yaml") && c.reason.contains("FIFO")), "{:?}", r.checks);
 }

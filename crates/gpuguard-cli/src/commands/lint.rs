@@ -20,11 +20,18 @@ pub struct LintArgs {
     /// Refuse `ignore-check.gpuguard.io/*` annotations (for CI).
     #[arg(long)]
     no_ignore_annotations: bool,
+    /// What one GPU node costs an hour, in USD: the cluster audit (GG002 on
+    /// `kubectl get nodes,pods,daemonsets -A -o json`) then prices the share CPU pods take.
+    #[arg(long, value_name = "USD")]
+    gpu_node_hourly_cost: Option<f64>,
+    /// Refuse inputs larger than this many bytes (default 67108864, 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    max_file_bytes: Option<u64>,
 }
 
 pub fn run(a: LintArgs) -> std::io::Result<i32> {
     let config_path = a.config.clone().or_else(|| Some(PathBuf::from(".gpuguard.yaml")).filter(|p| p.is_file()));
-    let config = match config_path.as_deref().map(LintConfig::load) {
+    let mut config = match config_path.as_deref().map(LintConfig::load) {
         None => LintConfig::default(),
         Some(Ok(c)) => c,
         Some(Err(e)) => {
@@ -32,6 +39,17 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
             return Ok(crate::EXIT_ERROR);
         }
     };
+    match a.gpu_node_hourly_cost {
+        Some(c) if !(c.is_finite() && c > 0.0) => {
+            eprintln!("gpuguard lint: --gpu-node-hourly-cost must be a price above 0 (USD an hour), got {c}");
+            return Ok(crate::EXIT_ERROR);
+        }
+        Some(c) => config.gpu_node_hourly_cost = Some(c),
+        None => {}
+    }
+    if let Some(b) = a.max_file_bytes {
+        config.max_file_bytes = Some(b);
+    }
     let fail_on = match (a.output.fail_on(), config.fail_on.as_deref()) {
         (Some(f), _) => f,
         (None, Some(level)) => clap::ValueEnum::from_str(level, true).unwrap_or(FailOn::Warning),
@@ -47,7 +65,18 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
     } else {
         a.paths
     };
-    let report = gpuguard::lint::lint_paths(&paths, &opts);
+    // `-` is standard input, wherever it appears; the rest are paths, linted in order.
+    let mut report = gpuguard::Report::new("lint");
+    let mut batch: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            report.merge(gpuguard::lint::lint_paths(&std::mem::take(&mut batch), &opts));
+            report.merge(gpuguard::lint::lint_reader(std::io::stdin().lock(), "<stdin>", &opts));
+        } else {
+            batch.push(p);
+        }
+    }
+    report.merge(gpuguard::lint::lint_paths(&batch, &opts));
     if a.output.format() != Format::Text {
         return emit_report(&report, a.output.format(), fail_on);
     }
@@ -87,9 +116,17 @@ fn grouped_text(report: &Report, colour: bool) -> String {
     totals.errors = report.errors.clone();
     let text = gpuguard::render::to_text(&Report { checks: Vec::new(), ..totals }, colour);
     out.push_str(text.trim_end().rsplit('\n').next().unwrap_or(""));
-    let skipped = report.checks.len();
+    let skipped = report.skipped.len();
     if skipped > 0 {
-        out.push_str(&format!(" ({skipped} object(s) skipped: not a kind gpuguard checks; --format json lists them)"));
+        out.push_str(&format!(
+            "\n{skipped} object(s) skipped (a kind gpuguard does not check, with no pod spec in it); --format json lists them"
+        ));
+    }
+    let notes = report.checks.iter().filter(|c| c.status == gpuguard::CheckStatus::Skipped).count();
+    if notes > 0 {
+        out.push_str(&format!(
+            "\n{notes} input(s) skipped (not regular files, symlink loops); --format json lists them"
+        ));
     }
     out
 }

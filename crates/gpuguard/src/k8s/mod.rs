@@ -1,12 +1,13 @@
 //! A small read-only model of Kubernetes objects over [`serde_json::Value`]: the object's
-//! identity, and every pod spec it carries with its field path, across the built-in workloads and
-//! the ML custom resources GPUs are deployed with (Kubeflow, KubeRay, LeaderWorkerSet, JobSet,
-//! KServe).
+//! identity, and every pod spec it carries with its field path and role (the workload model),
+//! across the built-in workloads and the ML custom resources GPUs are deployed with (Kubeflow
+//! training operators and Trainer v2, KubeRay, LeaderWorkerSet, JobSet, Volcano, Argo, KServe,
+//! NIM), plus PodSpec-shaped maps found by shape in any other kind.
 
 mod pods;
 
-pub(crate) use pods::WORKLOAD_KINDS;
-pub use pods::{Container, PodSpec, pod_specs};
+pub(crate) use pods::is_known_kind;
+pub use pods::{Container, PodSpec, Role, pod_specs};
 
 use serde_json::Value;
 
@@ -88,6 +89,23 @@ pub fn resource_pairs(v: &Value) -> Vec<(String, String)> {
     v.as_object()
         .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), scalar_text(v)?))).collect())
         .unwrap_or_default()
+}
+
+/// The `nvidia.com/gpu` a Node advertises: the larger of its `status.capacity` and
+/// `status.allocatable` (0 when it has none).
+///
+/// ```
+/// let n = serde_json::json!({"kind": "Node", "status": {"capacity": {"nvidia.com/gpu": "8"}}});
+/// assert_eq!(gpuguard::k8s::node_gpus(&n), 8.0);
+/// ```
+pub fn node_gpus(node: &Value) -> f64 {
+    ["capacity", "allocatable"]
+        .iter()
+        .filter_map(|k| scalar_text(&node["status"][*k]["nvidia.com/gpu"]))
+        .filter_map(|q| crate::Quantity::parse(&q).ok())
+        .map(|q| q.as_f64())
+        .filter(|n| n.is_finite())
+        .fold(0.0, f64::max)
 }
 
 /// Whether a node label or selector key names GPU nodes (NVIDIA GPU feature discovery, node

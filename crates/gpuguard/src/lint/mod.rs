@@ -1,5 +1,5 @@
 //! `gpuguard lint`: Kubernetes manifests in, findings out. The engine parses each input (see
-//! [`crate::yaml`]), walks every object (and `List` item), runs the rules in [`rules`] and applies
+//! [`crate::yaml`]), walks every object (and `List` item), runs the [manifest rules](footguns::manifest_rules) and applies
 //! the config (rule selection, severities) and the `ignore-check.gpuguard.io/<ID>` annotations.
 //!
 //! ```
@@ -10,17 +10,19 @@
 //! assert_eq!(f.location.path.as_deref(), Some("spec.containers[0].resources.requests.nvidia.com/gpu"));
 //! ```
 
+pub mod audit;
 pub mod config;
-pub mod rules;
+pub(crate) mod facts;
+pub mod input;
 
 pub use config::LintConfig;
 
 use crate::finding::{Finding, Location};
+use crate::footguns::{self, RuleId};
 use crate::k8s::{self, Container, Object, PodSpec};
-use crate::report::{Check, CheckStatus, InputError, Report};
-use crate::severity::Severity;
-use crate::{Error, yaml};
-use std::path::{Path, PathBuf};
+use crate::report::{InputError, Report, Skipped};
+use crate::yaml;
+use std::path::PathBuf;
 
 /// The annotation prefix that silences one rule on one object: `ignore-check.gpuguard.io/GG001`.
 pub const IGNORE_PREFIX: &str = "ignore-check.gpuguard.io/";
@@ -40,13 +42,15 @@ impl Default for LintOptions {
     }
 }
 
-/// What a rule sees: one object, its pod specs, and where findings go.
+/// What a rule sees: one object, its pod specs, the run's options, and where findings go.
 #[derive(Debug)]
 pub struct Ctx<'a> {
     /// The object.
     pub obj: Object<'a>,
-    /// Its pod specs.
-    pub pods: Vec<PodSpec<'a>>,
+    /// Its pod specs (shared, so a rule can walk them while it records findings).
+    pub pods: std::rc::Rc<[PodSpec<'a>]>,
+    /// The run's options (config values such as the hub bandwidth).
+    pub opts: &'a LintOptions,
     findings: Vec<Finding>,
 }
 
@@ -55,13 +59,13 @@ impl Ctx<'_> {
     /// is the field path inside the object.
     pub fn emit(
         &mut self,
-        rule: &str,
+        rule: RuleId,
         message: String,
         fix: String,
         container: Option<&Container<'_>>,
         path: String,
     ) -> &mut Finding {
-        let severity = crate::catalog::footgun(rule).map_or(Severity::Warning, |f| f.default_severity);
+        let severity = rule.footgun().default_severity;
         let mut f = Finding::new(rule, severity, message, fix);
         f.location.container = container.map(|c| c.name.clone());
         f.location.path = Some(path);
@@ -76,121 +80,127 @@ impl Ctx<'_> {
     }
 }
 
-/// Lints one text (a file's content, stdin, a string). Parse errors become report errors with the
-/// file and line; the other documents are still linted.
+/// Lints one text (a file's content, a string). Parse errors become report errors with the file
+/// and line; the other documents are still linted.
 pub fn lint_text(text: &str, file: &str, opts: &LintOptions) -> Report {
+    lint_bytes(text.as_bytes(), file, opts)
+}
+
+/// Lints one input's bytes. A document that is not UTF-8 or not valid YAML/JSON is an error for
+/// that document (with the file and line); the other documents are still linted. Nodes, Pods and
+/// DaemonSets in the input feed the cluster audit (see [`audit`]).
+///
+/// ```
+/// let r = gpuguard::lint::lint_bytes(b"kind: Pod\nmetadata: {name: \xff}\n---\nkind: Node\nmetadata: {name: n, labels: {nvidia.com/gpu.present: 'true'}}\n", "m.yaml", &Default::default());
+/// assert_eq!((r.errors[0].file.as_str(), r.errors[0].line), ("m.yaml", Some(2)));
+/// assert_eq!(r.findings[0].rule, "GG002");
+/// ```
+pub fn lint_bytes(bytes: &[u8], file: &str, opts: &LintOptions) -> Report {
     let mut report = Report::new("lint");
-    for raw in yaml::split_documents(text) {
-        let value = match yaml::parse_value(raw.text, file, raw.first_line) {
-            Ok(v) => v,
+    let mut cluster = audit::Cluster::default();
+    for raw in yaml::split_documents(bytes) {
+        let doc = match yaml::parse_document(&raw, file) {
+            Ok(d) => d,
             Err(e) => {
                 report.errors.push(InputError::from(&e));
                 continue;
             }
         };
-        let doc = Doc { raw, file };
-        let Some(obj) = Object::new(&value) else {
-            if !value.is_null() {
-                report.checks.push(note(file, raw.content_line, "document is not a mapping; skipped"));
+        let place = Place { file, document: doc.index };
+        let Some(obj) = Object::new(&doc.value) else {
+            if !doc.value.is_null() {
+                report.skipped.push(place.skipped(doc.line, None, "the document is not a mapping"));
             }
             continue;
         };
-        if obj.kind.ends_with("List") && obj.value["items"].is_array() {
-            for (i, item) in obj.list_items().into_iter().enumerate() {
-                lint_object(item, &doc, &format!("items[{i}]."), opts, &mut report);
+        let items = doc.lines.key(&doc.value, "items").filter(|(_, v)| v.is_array());
+        match items {
+            Some((item_lines, items)) if obj.kind.ends_with("List") => {
+                for (i, item_value) in items.as_array().into_iter().flatten().enumerate() {
+                    let Some((lines, _)) = item_lines.item(items, i) else { continue };
+                    match Object::new(item_value) {
+                        Some(item) => lint_object(item, lines, &place, opts, &mut report, &mut cluster),
+                        None => report.skipped.push(place.skipped(lines.line, None, "the List item is not a mapping")),
+                    }
+                }
             }
-        } else {
-            lint_object(obj, &doc, "", opts, &mut report);
+            _ => lint_object(obj, &doc.lines, &place, opts, &mut report, &mut cluster),
         }
     }
+    report.findings.extend(cluster.findings(opts.config.gpu_node_hourly_cost));
     report
 }
 
-/// Where an object came from: its document's text and place, for locating field lines.
-#[derive(Debug, Clone, Copy)]
-struct Doc<'a> {
-    raw: yaml::RawDocument<'a>,
-    file: &'a str,
-}
-
-impl Doc<'_> {
-    /// The line of `path` (prefixed by the List item's path), or the document's first line.
-    fn line(&self, prefix: &str, path: &str) -> usize {
-        let full = format!("{prefix}{path}");
-        let full = full.trim_end_matches('.');
-        if full.is_empty() {
-            return self.raw.content_line;
+/// Lints everything `reader` yields (stdin, a pipe), read up to the config's size cap; `name`
+/// names it in findings (`<stdin>`).
+pub fn lint_reader(reader: impl std::io::Read, name: &str, opts: &LintOptions) -> Report {
+    match input::read_capped(reader, name, opts.config.max_file_bytes()) {
+        Ok(bytes) => lint_bytes(&bytes, name, opts),
+        Err(e) => {
+            let mut r = Report::new("lint");
+            r.errors.push(InputError::from(&e));
+            r
         }
-        yaml::locate(self.raw.text, self.raw.first_line, full).unwrap_or(self.raw.content_line)
     }
 }
 
-fn note(file: &str, line: usize, what: &str) -> Check {
-    Check::new("skipped", CheckStatus::Skipped, format!("{file}:{line}: {what}"))
+/// Where an object came from.
+#[derive(Debug, Clone, Copy)]
+struct Place<'a> {
+    file: &'a str,
+    document: usize,
 }
 
-/// Kinds without pod specs that gpuguard still knows (so they are not reported as unknown).
-const INERT_KINDS: &[&str] = &[
-    "Service",
-    "ConfigMap",
-    "Secret",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Namespace",
-    "PersistentVolumeClaim",
-    "PersistentVolume",
-    "StorageClass",
-    "Ingress",
-    "IngressClass",
-    "NetworkPolicy",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "CustomResourceDefinition",
-    "PriorityClass",
-    "RuntimeClass",
-    "Node",
-    "LimitRange",
-    "ResourceQuota",
-    "ServiceMonitor",
-    "PodMonitor",
-    "Endpoints",
-    "EndpointSlice",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "APIService",
-    "HTTPRoute",
-    "Gateway",
-    "ResourceClaim",
-    "ResourceClaimTemplate",
-    "DeviceClass",
-];
+impl Place<'_> {
+    fn skipped(&self, line: usize, obj: Option<&Object<'_>>, reason: &str) -> Skipped {
+        Skipped {
+            file: self.file.to_owned(),
+            line: Some(line),
+            document: Some(self.document),
+            kind: obj.map(|o| o.kind.to_owned()).filter(|k| !k.is_empty()),
+            name: obj.and_then(|o| o.name.map(str::to_owned)),
+            reason: reason.to_owned(),
+        }
+    }
+}
 
-fn lint_object(obj: Object<'_>, doc: &Doc<'_>, prefix: &str, opts: &LintOptions, report: &mut Report) {
-    let (file, document) = (doc.file, doc.raw.index);
-    let line = doc.line(prefix, "");
-    let pods = k8s::pod_specs(&obj);
-    let known = INERT_KINDS.contains(&obj.kind)
-        || k8s::WORKLOAD_KINDS.contains(&obj.kind)
-        || rules::is_device_plugin_config(obj.value);
+fn lint_object(
+    obj: Object<'_>,
+    lines: &yaml::Lines,
+    place: &Place<'_>,
+    opts: &LintOptions,
+    report: &mut Report,
+    cluster: &mut audit::Cluster,
+) {
+    let mut pods = k8s::pod_specs(&obj);
+    // Whether each container is GPU infrastructure: judged once, read by several rules.
+    let agents: Vec<Vec<bool>> =
+        pods.iter().map(|p| p.containers.iter().map(|c| facts::is_gpu_agent_in(&obj, &pods, c)).collect()).collect();
+    for (p, flags) in pods.iter_mut().zip(agents) {
+        for (c, flag) in p.containers.iter_mut().zip(flags) {
+            c.gpu_agent = flag;
+        }
+    }
+    let agent = pods.iter().any(|p| p.containers.iter().any(|c| c.gpu_agent));
+    let seen = audit::Seen { file: place.file.to_owned(), document: place.document, line: lines.line };
+    cluster.observe(&obj, &pods, agent, seen);
+    let known = k8s::is_known_kind(&obj) || footguns::gg004_time_slicing::is_device_plugin_config(obj.value);
     if pods.is_empty() && !known {
-        let what = if obj.kind.is_empty() {
+        let reason = if obj.kind.is_empty() {
             "no kind".to_owned()
         } else {
-            format!("kind {} is not one gpuguard checks", obj.kind)
+            format!("kind {} is not one gpuguard checks, and no pod spec was found in it", obj.kind)
         };
-        report.checks.push(note(file, line, &format!("{}: {what}; skipped", obj.name.unwrap_or("(unnamed)"))));
+        report.skipped.push(place.skipped(lines.line, Some(&obj), &reason));
         return;
     }
-    let mut ctx = Ctx { obj, pods, findings: Vec::new() };
-    for rule in rules::RULES {
+    let mut ctx = Ctx { obj, pods: pods.into(), opts, findings: Vec::new() };
+    for rule in footguns::manifest_rules() {
         if opts.config.enabled(rule.id) {
             (rule.check)(&mut ctx);
         }
     }
-    let Ctx { obj, pods, findings } = ctx;
+    let Ctx { obj, pods, findings, .. } = ctx;
     for mut f in findings {
         if opts.ignore_annotations && ignored(&obj, &pods, &f) {
             continue;
@@ -198,12 +208,17 @@ fn lint_object(obj: Object<'_>, doc: &Doc<'_>, prefix: &str, opts: &LintOptions,
         if let Some(sev) = opts.config.severity_of(&f.rule) {
             f.severity = sev;
         }
+        let path = f.location.path.as_deref().unwrap_or("");
+        // A pod spec found by its shape in an unknown kind: say where it was found.
+        if let Some(p) = pods.iter().find(|p| p.discovered && path.starts_with(&p.path)) {
+            f.evidence.insert("pod_spec_found_at".into(), p.path.clone().into());
+        }
         let loc = &mut f.location;
-        let at = loc.path.as_deref().map_or(line, |p| doc.line(prefix, p));
+        let at = lines.line_of(obj.value, loc.path.as_deref().unwrap_or(""));
         *loc = Location {
-            file: Some(file.to_owned()),
+            file: Some(place.file.to_owned()),
             line: Some(at),
-            document: Some(document),
+            document: Some(place.document),
             kind: Some(obj.kind.to_owned()).filter(|k| !k.is_empty()),
             name: obj.name.map(str::to_owned),
             namespace: obj.namespace.map(str::to_owned),
@@ -225,46 +240,10 @@ fn ignored(obj: &Object<'_>, pods: &[PodSpec<'_>], f: &Finding) -> bool {
     pods.iter().any(|p| path.starts_with(&p.path) && p.annotation(&key).is_some())
 }
 
-/// Expands inputs: files as given, directories recursively (`*.yaml`, `*.yml`, `*.json`, sorted,
-/// hidden entries skipped), `-` as stdin. Unreadable inputs are errors in the list.
-pub fn collect_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
-    let (mut files, mut errors) = (Vec::new(), Vec::new());
-    for p in paths {
-        if p.as_os_str() == "-" || p.is_file() {
-            files.push(p.clone());
-        } else if p.is_dir() {
-            walk(p, &mut files, &mut errors);
-        } else {
-            errors.push(Error::io(p, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")));
-        }
-    }
-    (files, errors)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => return errors.push(Error::io(dir, e)),
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
-            continue;
-        }
-        // A symlinked directory is not followed: links can loop.
-        let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
-        if p.is_dir() {
-            if !is_link {
-                walk(&p, files, errors);
-            }
-        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
-            files.push(p);
-        }
-    }
-}
-
-/// Lints files, directories and `-` (stdin). Every readable input is linted even when others fail.
+/// Lints files and directories (directories recursively: regular `*.yaml`, `*.yml`, `*.json`
+/// files, hidden entries skipped; see [`input`]). Every readable input is linted even when others
+/// fail; skipped directory entries (FIFOs, devices, symlink loops) are noted in `checks`. Standard
+/// input is the caller's: see [`lint_reader`].
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
@@ -274,19 +253,13 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
 /// assert_eq!(r.errors.len(), 1);
 /// ```
 pub fn lint_paths(paths: &[PathBuf], opts: &LintOptions) -> Report {
-    let (files, errors) = collect_inputs(paths);
+    let inputs = input::collect(paths);
     let mut report = Report::new("lint");
-    report.errors.extend(errors.iter().map(InputError::from));
-    for f in files {
-        let (name, text) = if f.as_os_str() == "-" {
-            let mut s = String::new();
-            let r = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s);
-            ("<stdin>".to_owned(), r.map(|_| s).map_err(|e| Error::io("<stdin>", e)))
-        } else {
-            (f.display().to_string(), std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e)))
-        };
-        match text {
-            Ok(text) => report.merge(lint_text(&text, &name, opts)),
+    report.errors.extend(inputs.errors.iter().map(InputError::from));
+    report.checks.extend(inputs.notes);
+    for f in inputs.files {
+        match input::read_file(&f, opts.config.max_file_bytes()) {
+            Ok(bytes) => report.merge(lint_bytes(&bytes, &f.display().to_string(), opts)),
             Err(e) => report.errors.push(InputError::from(&e)),
         }
     }

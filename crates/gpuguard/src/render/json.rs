@@ -10,14 +10,19 @@ use serde_json::{Value, json};
 /// assert_eq!(v["summary"]["errors"], 0);
 /// ```
 pub fn to_json_value(report: &Report) -> Value {
-    json!({
+    let mut v = json!({
         "schema": SCHEMA_VERSION,
         "command": report.command,
         "findings": report.findings,
         "checks": report.checks,
         "errors": report.errors,
         "summary": report.summary(),
-    })
+    });
+    // `gpuguard lint` lists the objects it read but did not check.
+    if report.command == "lint" {
+        v["skipped"] = json!(report.skipped);
+    }
+    v
 }
 
 /// The report as pretty-printed JSON text (see [`to_json_value`]).

@@ -1,0 +1,130 @@
+//! GG006 model-cache: the footgun's documentation ([`FOOTGUN`], what `gpuguard explain` prints) and its
+//! manifest check ([`check`]), in one file so they cannot drift.
+//!
+//! How the manifest check decides: a model server (vLLM, TGI, SGLang, KServe's Hugging Face server and the like) that
+//! pulls its model from the Hugging Face hub while the cache (`HF_HOME`, `HF_HUB_CACHE`,
+//! `--download-dir`, the server's default such as `~/.cache/huggingface` or TGI's `/data`) is not
+//! on a persistent volume (a PVC, hostPath, NFS, CSI; `HF_HOME`/`HF_HUB_CACHE` on one), and KServe
+//! `storageUri: hf://…` (downloaded into an emptyDir at every start). Models are named the
+//! servers' ways: vLLM `--model` or `vllm serve ORG/NAME`, TGI `--model-id`/`MODEL_ID`, SGLang
+//! `--model-path`, `HF_MODEL_ID`. A model served from a path (a volume, or baked into the image)
+//! or from object storage, or `HF_HUB_OFFLINE=1`, is not a finding.
+
+use super::{Footgun, RuleId};
+use crate::Severity;
+#[cfg(feature = "lint")]
+use crate::k8s::{Container, PodSpec};
+#[cfg(feature = "lint")]
+use crate::lint::Ctx;
+#[cfg(feature = "lint")]
+use crate::lint::facts;
+
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG006.as_str(),
+    slug: "model-cache",
+    title: "Model weights downloaded again on every restart",
+    what: "A model server pulls a 140 GB model (Llama 70B in bf16) from the Hugging Face hub into \
+           its container layer on every pod start; each restart or scale-up waits many minutes \
+           and pays for the egress, and a hub outage or rate limit keeps the pod from starting.",
+    why: "The Hugging Face libraries cache under HF_HOME (default ~/.cache/huggingface), which in a \
+          container is the ephemeral writable layer or an emptyDir: both vanish with the pod. At \
+          500 MB/s a 140 GB download is almost 5 minutes; at a more typical 100 MB/s, 23 minutes, \
+          while the GPUs are reserved and idle.",
+    fix: "Put HF_HOME / HF_HUB_CACHE (or vLLM's --download-dir) on a PersistentVolumeClaim or a \
+          node-local cache volume, or serve the model from a mounted volume or object storage.",
+    example: "args: [--model, meta-llama/Llama-3.1-70B-Instruct]  # no volume for ~/.cache/huggingface",
+    caught_by: &["manifest lint", "runtime probe (HF cache persistence)"],
+    default_severity: Severity::Warning,
+};
+
+#[cfg(feature = "lint")]
+const CACHE_FLAGS: &[&str] = &["--download-dir", "--download_dir", "--huggingface-hub-cache", "--model-cache-dir"];
+#[cfg(feature = "lint")]
+const CACHE_ENVS: &[&str] = &["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_CACHE", "HF_HOME"];
+
+/// A model pulled from the Hugging Face hub into a cache that does not outlive the pod.
+#[derive(Debug, Clone)]
+#[cfg(feature = "lint")]
+pub(crate) struct UncachedPull {
+    /// The model id (`meta-llama/Llama-3.1-8B-Instruct`).
+    pub model: String,
+    /// Who pulls it (`vLLM`, `KServe storage initializer`).
+    pub puller: &'static str,
+    /// Where it lands.
+    pub cache: String,
+    /// What set `cache` (`--download-dir`, `HF_HOME`, `default`).
+    pub source: &'static str,
+    /// The volume type under `cache` (`emptyDir`, `container filesystem`).
+    pub volume_type: String,
+}
+
+/// The hub pull of a container whose weights do not survive a restart, if it makes one.
+#[cfg(feature = "lint")]
+pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<'_>) -> Option<UncachedPull> {
+    if c.init {
+        return None;
+    }
+    // KServe: the storage initializer downloads `hf://org/model` into an emptyDir at /mnt/models
+    // before every start.
+    let storage_uri = c.value["storageUri"].as_str().or_else(|| pod.spec["storageUri"].as_str());
+    if let Some(uri) = storage_uri {
+        let model = uri.strip_prefix("hf://")?;
+        return Some(UncachedPull {
+            model: model.to_owned(),
+            puller: "KServe storage initializer",
+            cache: "/mnt/models".into(),
+            source: "storageUri",
+            volume_type: "emptyDir".into(),
+        });
+    }
+    let server = facts::model_server(c)?;
+    let model = facts::model_id(c)?;
+    let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
+        .iter()
+        .any(|e| matches!(c.env(e), Some("1" | "true" | "TRUE" | "True")));
+    if offline || !facts::is_hub_model(model) {
+        return None;
+    }
+    let words = facts::words(c);
+    let (cache, source) = match facts::flag_value(&words, CACHE_FLAGS) {
+        Some(d) => (d.to_owned(), "flag"),
+        None => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {
+            Some(("HF_HOME", v)) => (format!("{}/hub", v.trim_end_matches('/')), "HF_HOME"),
+            Some((e, v)) => (v.to_owned(), e),
+            None => (server.default_cache().to_owned(), "default"),
+        },
+    };
+    let volume_type = match facts::volume_for_path(pod, c, &cache) {
+        Some((_, Some(vol))) if facts::is_persistent(vol) => return None,
+        // A mount with no pod volume: a StatefulSet volumeClaimTemplate.
+        Some((_, None)) if facts::has_claim_templates(ctx) => return None,
+        Some((_, Some(vol))) => facts::volume_source(vol).to_owned(),
+        _ => "container filesystem".to_owned(),
+    };
+    Some(UncachedPull { model: model.to_owned(), puller: server.name(), cache, source, volume_type })
+}
+
+#[cfg(feature = "lint")]
+pub(crate) fn check(ctx: &mut Ctx<'_>) {
+    for pod in std::rc::Rc::clone(&ctx.pods).iter() {
+        for c in &pod.containers {
+            let Some(pull) = uncached_hub_pull(ctx, pod, c) else { continue };
+            let UncachedPull { model, puller, cache, source, volume_type } = pull;
+            let f = ctx.emit(
+                RuleId::GG006,
+                format!(
+                    "{puller} in container {} pulls {model} from the Hugging Face hub into {cache} on the {volume_type}: every restart downloads it again",
+                    c.name
+                ),
+                format!("mount a PersistentVolumeClaim at {cache} (ReadWriteMany for several replicas), or serve the model from a volume, the image or object storage"),
+                Some(c),
+                format!("{}.volumeMounts", c.path),
+            );
+            f.evidence.insert("model".into(), model.into());
+            f.evidence.insert("cache_dir".into(), cache.into());
+            f.evidence.insert("cache_dir_from".into(), source.into());
+            f.evidence.insert("volume_type".into(), volume_type.into());
+        }
+    }
+}

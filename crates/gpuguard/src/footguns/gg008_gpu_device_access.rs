@@ -1,0 +1,79 @@
+//! GG008 gpu-device-access: the footgun's documentation ([`FOOTGUN`], what `gpuguard explain` prints) and its
+//! manifest check ([`check`]), in one file so they cannot drift.
+//!
+//! How the manifest check decides: a container that clearly uses the GPU (runs `nvidia-smi`, sets
+//! `NVIDIA_VISIBLE_DEVICES` to GPUs, or runs a CUDA/ML image under the `nvidia` runtime class)
+//! but asks for no `nvidia.com/gpu`. GPU infrastructure agents (device plugin, dcgm-exporter,
+//! feature discovery, the GPU operator's validators) and other vendors' resources (`amd.com/gpu`)
+//! are not findings.
+
+use super::{Footgun, RuleId};
+use crate::Severity;
+#[cfg(feature = "lint")]
+use crate::lint::Ctx;
+#[cfg(feature = "lint")]
+use crate::lint::facts;
+
+/// The footgun's documentation, as `gpuguard explain` prints it.
+pub(crate) const FOOTGUN: Footgun = Footgun {
+    id: RuleId::GG008.as_str(),
+    slug: "gpu-device-access",
+    title: "Containers that need a GPU but cannot see one",
+    what: "torch.cuda.is_available() is False, nvidia-smi is not found or says \"No devices were \
+           found\", and training silently runs on CPU at 1/50th of the speed, or crashes.",
+    why: "A container sees GPUs only when the device plugin allocates them (`nvidia.com/gpu` in \
+          limits) or the NVIDIA container runtime injects them (NVIDIA_VISIBLE_DEVICES). Without \
+          the resource, /dev/nvidia* and the driver libraries are not mounted; \
+          NVIDIA_VISIBLE_DEVICES=void or none hides them, and an invalid entry in \
+          CUDA_VISIBLE_DEVICES hides every device after it.",
+    fix: "Request `nvidia.com/gpu` in limits (Kubernetes) or run with `--gpus` (Docker); check \
+          NVIDIA_VISIBLE_DEVICES and CUDA_VISIBLE_DEVICES; fail fast at startup with \
+          `gpuguard.preflight(expect_gpus=N)`.",
+    example: "containers:\n- name: train\n  image: nvcr.io/nvidia/pytorch:24.05-py3\n  # no nvidia.com/gpu limit",
+    caught_by: &["manifest lint", "runtime probe (/dev/nvidia*, env, NVML)"],
+    default_severity: Severity::Error,
+};
+
+/// Images that only make sense on a GPU, under the NVIDIA runtime.
+#[cfg(feature = "lint")]
+const CUDA_IMAGES: &[&str] =
+    &["cuda", "pytorch", "vllm", "tritonserver", "tensorrt", "nvcr.io/nvidia", "text-generation-inference", "sglang"];
+
+#[cfg(feature = "lint")]
+pub(crate) fn check(ctx: &mut Ctx<'_>) {
+    for pod in std::rc::Rc::clone(&ctx.pods).iter() {
+        if facts::pod_requests_gpu(pod) {
+            continue;
+        }
+        let runtime = pod.spec["runtimeClassName"].as_str().unwrap_or("");
+        for c in &pod.containers {
+            if facts::is_gpu_agent(ctx, c) {
+                continue;
+            }
+            let fp = c.fingerprint();
+            let visible =
+                c.env("NVIDIA_VISIBLE_DEVICES").filter(|v| !matches!(*v, "" | "void" | "none" | "VOID" | "NONE"));
+            let evidence = if facts::words(c).iter().any(|w| w.ends_with("nvidia-smi")) {
+                "runs nvidia-smi".to_owned()
+            } else if let Some(v) = visible {
+                format!("sets NVIDIA_VISIBLE_DEVICES={v}")
+            } else if runtime.contains("nvidia") && CUDA_IMAGES.iter().any(|i| fp.contains(i)) {
+                format!("runs {} under runtimeClassName {runtime}", c.image())
+            } else {
+                continue;
+            };
+            let f = ctx.emit(
+                RuleId::GG008,
+                format!(
+                    "container {} {evidence} but requests no nvidia.com/gpu: the scheduler gives it no GPU",
+                    c.name
+                ),
+                "add resources.limits.nvidia.com/gpu: 1 (or the MIG profile it needs)".into(),
+                Some(c),
+                format!("{}.resources", c.path),
+            );
+            f.evidence.insert("gpu_use".into(), evidence.into());
+            f.evidence.insert("runtime_class".into(), Some(runtime).filter(|r| !r.is_empty()).into());
+        }
+    }
+}

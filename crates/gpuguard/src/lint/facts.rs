@@ -1,0 +1,376 @@
+//! The facts about a workload that several manifest checks share: what is a GPU agent, a
+//! launcher, training, a model server and its model, a persistent volume. The checks themselves
+//! live with their footgun's documentation in [`crate::footguns`].
+
+use super::Ctx;
+use crate::k8s::{Container, PodSpec, Role};
+use serde_json::Value;
+
+/// Image or name fragments of GPU infrastructure agents: they run on GPU nodes without asking
+/// for a GPU, on purpose.
+const GPU_AGENTS: &[&str] = &[
+    "dcgm",
+    "device-plugin",
+    "k8s-device-plugin",
+    "gpu-feature-discovery",
+    "node-feature-discovery",
+    "nvidia/driver",
+    "nvidia-driver",
+    "driver-manager",
+    "container-toolkit",
+    "nvidia-container-toolkit",
+    "gpu-operator",
+    "mig-manager",
+    "gpu-operator-validator",
+    "cuda-validator",
+    "nvidia-validator",
+    "nvidia-fs",
+    "gds",
+    "vgpu-manager",
+    "sandbox-device-plugin",
+    "kubevirt-gpu-device-plugin",
+    "gpu-monitoring",
+    "nvidia-gpu-device-plugin",
+    "nvidia-peermem",
+    "nvidia-mps",
+    "network-operator",
+    "operator-validator",
+    "sandbox-validator",
+    "device-plugin-validator",
+    "fabricmanager",
+    "nvidia-dcgm",
+    // gpuguard's own node agent (deploy/kubernetes/daemonset.yaml): like dcgm-exporter it reads
+    // NVML through NVIDIA_VISIBLE_DEVICES=all and must not take a GPU from the node's jobs.
+    "gpuguard-agent",
+];
+
+/// Whether the container (or its object) is a GPU infrastructure agent.
+pub(crate) fn is_gpu_agent(_ctx: &Ctx<'_>, c: &Container<'_>) -> bool {
+    c.gpu_agent
+}
+
+/// [`is_gpu_agent`] for an object and its pods.
+pub(crate) fn is_gpu_agent_in(obj: &crate::k8s::Object<'_>, pods: &[PodSpec<'_>], c: &Container<'_>) -> bool {
+    let image = c.image().to_ascii_lowercase();
+    let names =
+        [image.as_str(), &c.name.to_ascii_lowercase(), &obj.name.unwrap_or("").to_ascii_lowercase()].map(str::to_owned);
+    // The GPU operator labels every component it deploys.
+    let part_of = |meta: &Value| meta["labels"]["app.kubernetes.io/part-of"].as_str() == Some("gpu-operator");
+    GPU_AGENTS.iter().any(|a| names.iter().any(|n| n.contains(a)))
+        || part_of(&obj.value["metadata"])
+        || pods.iter().any(|p| part_of(p.meta))
+}
+
+/// Whether any container of the pod asks for a GPU.
+pub(crate) fn pod_requests_gpu(pod: &PodSpec<'_>) -> bool {
+    pod.gpu_by_patch
+        || pod.containers.iter().any(Container::requests_gpu)
+        || pod.spec["resourceClaims"].as_array().is_some_and(|c| !c.is_empty())
+}
+
+/// The GPUs of the pod's main (non-init) containers together.
+pub(crate) fn pod_gpus(pod: &PodSpec<'_>) -> f64 {
+    pod.containers.iter().filter(|c| !c.init).map(Container::gpu_count).sum()
+}
+
+/// Whether the container starts work on other pods and computes nothing itself: the launcher
+/// role of its operator (MPIJob `Launcher`, Trainer's `launcher` job, Volcano `mpimaster`, a
+/// RayJob submitter), a CPU parameter server, or a CPU container whose command is `mpirun`.
+pub(crate) fn is_launcher(pod: &PodSpec<'_>, c: &Container<'_>) -> bool {
+    if c.requests_gpu() {
+        return false;
+    }
+    matches!(pod.role, Role::Launcher | Role::ParameterServer)
+        || words(c).iter().any(|w| {
+            let prog = w.rsplit('/').next().unwrap_or(w);
+            matches!(prog, "mpirun" | "mpiexec" | "mpirun.openmpi" | "horovodrun" | "orterun" | "prterun")
+        })
+}
+
+/// Kinds whose main pods train by definition (their operator runs distributed training).
+const TRAINING_KINDS: &[&str] = &[
+    "PyTorchJob",
+    "TFJob",
+    "MPIJob",
+    "XGBoostJob",
+    "PaddleJob",
+    "MXJob",
+    "JAXJob",
+    "TrainJob",
+    "TrainingRuntime",
+    "ClusterTrainingRuntime",
+];
+
+/// Commands and words of training launchers and frameworks' trainers.
+const TRAINING_WORDS: &[&str] = &[
+    "torchrun",
+    "torch.distributed.run",
+    "torch.distributed.launch",
+    "deepspeed",
+    "megatron",
+    "nemo_run",
+    "horovodrun",
+    "llamafactory-cli",
+    "axolotl",
+    "composer",
+];
+
+/// How the pod was recognised as training, if it was: its operator's kind, or the command of one
+/// of its containers (`torchrun`, `deepspeed`, `accelerate launch`, `python train.py`,
+/// `tune run` …). A RayJob's `entrypoint` counts for its Ray pods.
+pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<String> {
+    if TRAINING_KINDS.contains(&ctx.obj.kind) && pod.role == Role::Main {
+        return Some(format!("kind {}", ctx.obj.kind));
+    }
+    let entrypoint = (ctx.obj.kind == "RayJob" && pod.role == Role::RayNode)
+        .then(|| ctx.obj.value["spec"]["entrypoint"].as_str())
+        .flatten();
+    if let Some(w) = entrypoint.and_then(|e| training_command(&e.split_whitespace().collect::<Vec<_>>())) {
+        return Some(format!("RayJob entrypoint runs {w}"));
+    }
+    pod.containers
+        .iter()
+        .filter(|c| !c.init && !is_launcher(pod, c))
+        .find_map(|c| training_command(&words(c)).map(|w| format!("container {} runs {w}", c.name)))
+}
+
+/// The training launcher or script in a command line, if any.
+pub(crate) fn training_command(words: &[&str]) -> Option<String> {
+    for (i, w) in words.iter().enumerate() {
+        let prog = w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
+        if TRAINING_WORDS.iter().any(|t| prog.strip_prefix(t).is_some_and(|r| r.is_empty() || r.starts_with('=')))
+            || (prog == "-m" && words.get(i + 1).is_some_and(|m| m.starts_with("torch.distributed")))
+        {
+            return Some(if prog == "-m" { words[i + 1].to_owned() } else { prog });
+        }
+        if prog == "accelerate" && words.get(i + 1) == Some(&"launch") {
+            return Some("accelerate launch".into());
+        }
+        if prog == "tune" && words.get(i + 1) == Some(&"run") {
+            return Some("tune run (torchtune)".into());
+        }
+        // A training script: train.py, finetune_lora.py, pretrain_gpt.py, run_clm_train.py …
+        if let Some(stem) = prog.strip_suffix(".py") {
+            if ["train", "finetune", "fine_tune", "pretrain", "sft"].iter().any(|t| stem.contains(t)) {
+                return Some(prog);
+            }
+        }
+    }
+    None
+}
+
+/// Volume sources that outlive the pod: claims, network filesystems, CSI drivers (gcsfuse,
+/// s3 mountpoint, EFS, Lustre…), cloud disks, and the node's own disk.
+const PERSISTENT_SOURCES: &[&str] = &[
+    "persistentVolumeClaim",
+    "nfs",
+    "csi",
+    "hostPath",
+    "cephfs",
+    "glusterfs",
+    "iscsi",
+    "rbd",
+    "fc",
+    "flexVolume",
+    "awsElasticBlockStore",
+    "gcePersistentDisk",
+    "azureDisk",
+    "azureFile",
+    "cinder",
+    "vsphereVolume",
+    "portworxVolume",
+    "quobyte",
+    "storageos",
+    "photonPersistentDisk",
+    "scaleIO",
+    "flocker",
+];
+
+/// The volume source key of a volume (`emptyDir`, `persistentVolumeClaim`…).
+pub(crate) fn volume_source(v: &Value) -> &str {
+    v.as_object().and_then(|m| m.keys().find(|k| *k != "name")).map_or("", String::as_str)
+}
+
+/// Whether a volume outlives the pod. A generic ephemeral volume is deleted with the pod.
+pub(crate) fn is_persistent(v: &Value) -> bool {
+    PERSISTENT_SOURCES.contains(&volume_source(v))
+}
+
+/// Whether the object keeps state through volumeClaimTemplates (a StatefulSet's, an Argo
+/// workflow's).
+pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
+    let spec = &ctx.obj.value["spec"];
+    [&spec["volumeClaimTemplates"], &spec["workflowSpec"]["volumeClaimTemplates"]]
+        .iter()
+        .any(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+}
+
+/// The volume a path inside the container lives on: the mount with the longest mountPath that is
+/// a prefix of `path`, and its volume (`None` for a volumeClaimTemplate or a missing volume).
+pub(crate) fn volume_for_path<'a>(
+    pod: &PodSpec<'a>,
+    c: &Container<'a>,
+    path: &str,
+) -> Option<(&'a Value, Option<&'a Value>)> {
+    let path = path.trim_end_matches('/');
+    let mount = c
+        .mounts()
+        .filter(|m| {
+            let mp = m["mountPath"].as_str().unwrap_or("").trim_end_matches('/');
+            !mp.is_empty() && (path == mp || path.starts_with(&format!("{mp}/")))
+        })
+        .max_by_key(|m| m["mountPath"].as_str().map_or(0, str::len))?;
+    let vol = mount["name"].as_str().and_then(|n| pod.volume(n));
+    Some((mount, vol))
+}
+
+/// A model server the container runs, recognised by image or command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Server {
+    Vllm,
+    Tgi,
+    Sglang,
+    /// Others that load a model at start (Triton, TorchServe, KServe's Hugging Face server,
+    /// LMDeploy, TensorRT-LLM, Ollama…).
+    Other,
+}
+
+impl Server {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Server::Vllm => "vLLM",
+            Server::Tgi => "TGI",
+            Server::Sglang => "SGLang",
+            Server::Other => "model server",
+        }
+    }
+
+    /// Where it keeps the Hugging Face cache when nothing says otherwise.
+    pub(crate) fn default_cache(self) -> &'static str {
+        match self {
+            Server::Tgi => "/data",
+            _ => "/root/.cache/huggingface",
+        }
+    }
+}
+
+/// The model server a container runs, if any.
+pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
+    let fp = c.fingerprint();
+    if fp.contains("vllm") {
+        Some(Server::Vllm)
+    } else if fp.contains("text-generation-inference") || fp.contains("text-generation-launcher") || fp.contains("/tgi")
+    {
+        Some(Server::Tgi)
+    } else if fp.contains("sglang") {
+        Some(Server::Sglang)
+    } else if [
+        "tritonserver",
+        "torchserve",
+        "huggingfaceserver",
+        "lmdeploy",
+        "tensorrt-llm",
+        "trtllm",
+        "ollama",
+        "llama.cpp",
+        "llama-server",
+        "text-embeddings-inference",
+        "aphrodite",
+        "lorax",
+        "kserve/",
+    ]
+    .iter()
+    .any(|s| fp.contains(s))
+    {
+        Some(Server::Other)
+    } else {
+        None
+    }
+}
+
+/// Flags that name the model to serve, across servers.
+const MODEL_FLAGS: &[&str] = &[
+    "--model",
+    "--model-id",
+    "--model_id",
+    "--model-path",
+    "--model_path",
+    "--model-name-or-path",
+    "--model_name_or_path",
+];
+/// Environment variables that name the model.
+const MODEL_ENVS: &[&str] = &["MODEL_ID", "HF_MODEL_ID", "MODEL_NAME", "MODEL_PATH"];
+
+/// The value of `--flag X` or `--flag=X` in argv. Entries may also hold several words (shell
+/// command strings such as `vllm serve x --port 8000`), so argv is split on whitespace first.
+pub(crate) fn flag_value<'a>(words: &[&'a str], flags: &[&str]) -> Option<&'a str> {
+    for (i, w) in words.iter().enumerate() {
+        for f in flags {
+            if w == f {
+                return words.get(i + 1).copied();
+            }
+            if let Some(v) = w.strip_prefix(f).and_then(|r| r.strip_prefix('=')) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// Every whitespace-separated word of command and args (quotes stripped).
+pub(crate) fn words<'a>(c: &Container<'a>) -> Vec<&'a str> {
+    c.argv().into_iter().flat_map(str::split_whitespace).map(|w| w.trim_matches(['"', '\''])).collect()
+}
+
+/// The model a server loads: a flag, `vllm serve <model>`, or an environment variable.
+pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
+    let w = words(c);
+    flag_value(&w, MODEL_FLAGS)
+        .or_else(|| {
+            w.iter().position(|x| *x == "serve").and_then(|i| w.get(i + 1).copied()).filter(|m| !m.starts_with('-'))
+        })
+        .or_else(|| MODEL_ENVS.iter().find_map(|e| c.env(e)))
+        .filter(|m| !m.is_empty() && !m.starts_with('$'))
+}
+
+/// Whether a model reference points at the Hugging Face hub (`org/name`, `hf://org/name`) rather
+/// than a local path or object storage (`/models/x`, `s3://…`, `gs://…`, `pvc://…`). A bare name
+/// (`my-model`) is more often a served name than a hub id, so it does not count.
+pub(crate) fn is_hub_model(model: &str) -> bool {
+    let id = model.strip_prefix("hf://").unwrap_or(model);
+    !(id.starts_with(['/', '.', '~']) || id.contains("://") || id.contains(char::is_whitespace))
+        && id.split('/').count() == 2
+        && id.split('/').all(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_models() {
+        assert!(is_hub_model("meta-llama/Llama-3.1-8B-Instruct"));
+        assert!(is_hub_model("hf://Qwen/Qwen2.5-7B"));
+        for local in ["/models/llama", "./m", "s3://b/m", "gs://b/m", "pvc://c/m", "my-model", "a/b/c", "$(MODEL)"] {
+            assert!(!is_hub_model(local), "{local}");
+        }
+    }
+
+    #[test]
+    fn flags() {
+        let w = ["vllm", "serve", "x/y", "--download-dir=/cache", "--model", "m/n"];
+        assert_eq!(flag_value(&w, &["--download-dir"]), Some("/cache"));
+        assert_eq!(flag_value(&w, MODEL_FLAGS), Some("m/n"));
+        assert_eq!(flag_value(&["--model-repository=/models"], MODEL_FLAGS), None);
+    }
+
+    #[test]
+    fn persistent_volumes() {
+        let v = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert!(is_persistent(&v(r#"{"name": "a", "persistentVolumeClaim": {"claimName": "c"}}"#)));
+        assert!(is_persistent(&v(r#"{"csi": {"driver": "gcsfuse.csi.storage.gke.io"}, "name": "g"}"#)));
+        assert!(!is_persistent(&v(r#"{"name": "e", "emptyDir": {}}"#)));
+        assert!(!is_persistent(&v(r#"{"name": "e", "ephemeral": {"volumeClaimTemplate": {}}}"#)));
+    }
+}
