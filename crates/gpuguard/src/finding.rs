@@ -99,6 +99,6 @@ impl Finding {
     /// assert_eq!(f.slug(), Some("gpu-requests-limits"));
     /// ```
     pub fn slug(&self) -> Option<&'static str> {
-        crate::catalog::footgun(&self.rule).map(|f| f.slug)
+        crate::footguns::footgun(&self.rule).map(|f| f.slug)
     }
 }

@@ -10,11 +10,10 @@
 //! assert_eq!(gpuguard::catalog().len(), 10);
 //! ```
 
-pub mod catalog;
 pub mod doctor;
 pub mod ecc;
-pub mod error;
-pub mod finding;
+mod error;
+mod finding;
 pub mod footguns;
 #[cfg(feature = "lint")]
 pub mod k8s;
@@ -23,17 +22,17 @@ pub mod lint;
 pub mod math;
 pub mod probe;
 pub mod render;
-pub mod report;
-pub mod severity;
+mod report;
+mod severity;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod xid;
 #[cfg(feature = "lint")]
 pub mod yaml;
 
-pub use catalog::{Footgun, catalog, footgun};
 pub use error::{Error, Result};
 pub use finding::{Evidence, Finding, Location};
+pub use footguns::{Footgun, RuleId, catalog, footgun};
 pub use math::checkpoint::{
     CheckpointJob, CheckpointMethod, CheckpointPlan, checkpoint_plan, checkpoint_waste, lost_work_cost, mtbf_hours,
     optimal_checkpoint_interval,
@@ -42,5 +41,5 @@ pub use math::gpu_resources::{GpuResourceProblem, validate_gpu_resources};
 pub use math::probe_window::{ProbeTiming, estimate_load_seconds, probe_window_seconds, startup_window_covers};
 pub use math::quantity::{ByteConvention, ByteSize, Quantity};
 pub use math::shm::{ShmRecommendation, shm_recommended_size, shm_required_bytes};
-pub use report::{Check, CheckStatus, InputError, Report, Skipped, Summary};
+pub use report::{Check, CheckStatus, InputError, Report, SCHEMA_VERSION, Skipped, Summary};
 pub use severity::Severity;

@@ -134,7 +134,7 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
     }
     match a.output.format() {
         Format::Json => print_json(&serde_json::json!({
-            "schema": gpuguard::report::SCHEMA_VERSION,
+            "schema": gpuguard::SCHEMA_VERSION,
             "command": "checkpoint",
             "job": job,
             "plan": plan,

@@ -128,7 +128,7 @@ pub fn run(args: ExplainArgs) -> std::io::Result<i32> {
     let format = args.output.format();
     match format {
         Format::Json => print_json(&serde_json::json!({
-            "schema": gpuguard::report::SCHEMA_VERSION,
+            "schema": gpuguard::SCHEMA_VERSION,
             "command": "explain",
             "footguns": t.footguns,
             "xids": t.xids.iter().chain(&all).map(super::explain_xid::json).collect::<Vec<_>>(),

@@ -15,7 +15,7 @@ pub fn print_catalog(format: Format) -> std::io::Result<i32> {
     let catalog = gpuguard::catalog();
     match format {
         Format::Json => print_json(&serde_json::json!({
-            "schema": gpuguard::report::SCHEMA_VERSION,
+            "schema": gpuguard::SCHEMA_VERSION,
             "command": "footguns",
             "footguns": catalog,
             "errors": [],

@@ -100,7 +100,7 @@ pub fn run(a: ShmArgs) -> std::io::Result<i32> {
     report.findings.extend(a.memory_limit.as_ref().and_then(|l| limit_finding(&rec, l)));
     match a.output.format() {
         Format::Json => print_json(&serde_json::json!({
-            "schema": gpuguard::report::SCHEMA_VERSION,
+            "schema": gpuguard::SCHEMA_VERSION,
             "command": "shm",
             "inputs": {
                 "batch_bytes": input_json(&a.batch_bytes),

@@ -34,7 +34,7 @@ pub fn to_sarif(report: &Report) -> String {
 
 /// The SARIF log as a JSON value.
 pub fn to_sarif_value(report: &Report) -> Value {
-    let catalog = crate::catalog::catalog();
+    let catalog = crate::footguns::catalog();
     let rules: Vec<Value> = catalog
         .iter()
         .map(|f| {
