@@ -13,7 +13,7 @@
 use crate::lines::LineAssembler;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
-use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Bytes read per `read` call.
@@ -73,23 +73,6 @@ impl FollowError {
             _ => format!("cannot be read: {e}"),
         };
         FollowError { state, path: path.to_owned(), reason }
-    }
-}
-
-/// What a file type is called in messages.
-fn kind_of(t: std::fs::FileType) -> &'static str {
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
     }
 }
 
@@ -315,7 +298,7 @@ impl FileFollower {
             return Err(FollowError {
                 state: LogState::NotRegular,
                 path: self.path.clone(),
-                reason: format!("is {}, not a regular file: not followed", kind_of(meta.file_type())),
+                reason: format!("is {}, not a regular file: not followed", gpuguard::file_kind(&meta.file_type())),
             });
         }
         self.id = (meta.dev(), meta.ino());

@@ -13,6 +13,7 @@
 pub mod doctor;
 pub mod ecc;
 mod error;
+mod file_kind;
 mod finding;
 pub mod footguns;
 #[cfg(feature = "lint")]
@@ -31,6 +32,7 @@ pub mod xid;
 pub mod yaml;
 
 pub use error::{Error, Result};
+pub use file_kind::file_kind;
 pub use finding::{Evidence, Finding, Location};
 pub use footguns::{Footgun, RuleId, catalog, footgun};
 pub use math::checkpoint::{

@@ -72,18 +72,8 @@ fn walk(dir: &Path, out: &mut Inputs) {
             }
             Ok(e) => {
                 let ft = e.file_type();
-                let what = {
-                    use std::os::unix::fs::FileTypeExt;
-                    if ft.is_fifo() {
-                        "a FIFO"
-                    } else if ft.is_socket() {
-                        "a socket"
-                    } else if ft.is_block_device() || ft.is_char_device() {
-                        "a device"
-                    } else {
-                        "a broken symlink"
-                    }
-                };
+                // A symlink here is one walkdir could not follow: it points nowhere.
+                let what = if ft.is_symlink() { "a broken symlink" } else { crate::file_kind(&ft) };
                 out.notes.push(note(e.path(), &format!("{what}, not a regular file")));
             }
             Err(e) if e.loop_ancestor().is_some() => {

@@ -184,23 +184,11 @@ fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
 /// ```
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
     use std::io::{Error, ErrorKind, Read};
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
     let t = file.metadata()?.file_type();
     if !t.is_file() {
-        let kind = if t.is_fifo() {
-            "a FIFO"
-        } else if t.is_char_device() {
-            "a character device"
-        } else if t.is_block_device() {
-            "a block device"
-        } else if t.is_socket() {
-            "a socket"
-        } else if t.is_dir() {
-            "a directory"
-        } else {
-            "not a plain file"
-        };
+        let kind = crate::file_kind(&t);
         return Err(Error::new(ErrorKind::InvalidInput, format!("{}: {kind}, not read", path.display())));
     }
     let mut bytes = Vec::new();

@@ -32,20 +32,6 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-fn kind_of(ft: &std::fs::FileType) -> &'static str {
-    if ft.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else {
-        "not a regular file"
-    }
-}
-
 impl XidScanner {
     /// Scans a file (plain or gzip, told by its magic bytes), every file under a directory
     /// (sorted, recursively, each file once), a FIFO named directly (read to its end), or
@@ -111,7 +97,7 @@ impl XidScanner {
                 error(errors, e);
             }
         } else {
-            self.note(&name, format!("skipped: {}, not a log file", kind_of(&ft)));
+            self.note(&name, format!("skipped: {}, not a log file", crate::file_kind(&ft)));
         }
     }
 
@@ -127,7 +113,7 @@ impl XidScanner {
             return self.scan_reader(f, name, on_event);
         }
         if !ft.is_file() {
-            self.note(name, format!("skipped: {}, not a log file", kind_of(&ft)));
+            self.note(name, format!("skipped: {}, not a log file", crate::file_kind(&ft)));
             return Ok(());
         }
         let mut magic = [0u8; 2];
