@@ -199,9 +199,22 @@ impl Agent {
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
+        // Each follower reports once it has opened its log (or failed to), so "lines appended
+        // after `start` returns are counted" holds even on a busy machine where a thread starts late.
+        let (opened, first_polls) = std::sync::mpsc::channel::<()>();
         for (i, log) in config.kernel_logs.iter().enumerate() {
             let (log, state, stop, cfg) = (log.clone(), Arc::clone(&state), Arc::clone(&stop), config.clone());
-            threads.push(spawn("gpuguard-follow", Box::new(move || follow(i, &log, &cfg, &state, &stop)))?);
+            let opened = opened.clone();
+            threads.push(spawn("gpuguard-follow", Box::new(move || follow(i, &log, &cfg, &state, &stop, opened)))?);
+        }
+        drop(opened);
+        let deadline = Instant::now() + FIRST_POLL_TIMEOUT;
+        for _ in &config.kernel_logs {
+            // Opens never block (O_NONBLOCK), so this waits for thread start-up only; a log that
+            // still has not answered by the deadline is reported by /healthz like any other.
+            if first_polls.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
+                break;
+            }
         }
         {
             let (state, stop, cfg) = (Arc::clone(&state), Arc::clone(&stop), config.clone());
@@ -262,7 +275,18 @@ impl Agent {
 }
 
 /// One follower's loop: read what is new, count its XID events, note errors, repeat.
-fn follow(i: usize, log: &KernelLog, cfg: &AgentConfig, state: &Mutex<AgentState>, stop: &AtomicBool) {
+/// How long [`Agent::start`] waits for the log followers' first open.
+const FIRST_POLL_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn follow(
+    i: usize,
+    log: &KernelLog,
+    cfg: &AgentConfig,
+    state: &Mutex<AgentState>,
+    stop: &AtomicBool,
+    opened: std::sync::mpsc::Sender<()>,
+) {
+    let mut opened = Some(opened);
     let name = log.path().display().to_string();
     // Counts what was read: block by block into the shared scanner.
     let count = |block: &[u8]| {
@@ -271,7 +295,7 @@ fn follow(i: usize, log: &KernelLog, cfg: &AgentConfig, state: &Mutex<AgentState
         let after = s.xid.scan_continued(block, next, &name, &mut |_| {});
         s.logs[i].next_line = after;
     };
-    let report = |result: Result<(), FollowError>, bytes: u64, rotations: u64, lost: u64| {
+    let mut report = |result: Result<(), FollowError>, bytes: u64, rotations: u64, lost: u64| {
         let mut s = lock(state);
         let l = &mut s.logs[i];
         l.bytes = bytes;
@@ -290,6 +314,10 @@ fn follow(i: usize, log: &KernelLog, cfg: &AgentConfig, state: &Mutex<AgentState
             l.last_error = None;
         }
         s.heartbeats[i] = Instant::now();
+        drop(s);
+        if let Some(tx) = opened.take() {
+            let _ = tx.send(());
+        }
     };
     match log {
         KernelLog::File(path) => {
