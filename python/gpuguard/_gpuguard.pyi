@@ -329,8 +329,60 @@ def parse_xid_line(line: str | bytes) -> XidEvent | None: ...
 def scan_xid(path_or_text: str | bytes | os.PathLike[str]) -> XidScan: ...
 def parse_nvidia_smi_q(text: str) -> list[dict[str, Any]]: ...
 def corrected_error_rate(samples: list[tuple[float, int]], threshold_per_hour: float = 100.0) -> dict[str, Any]: ...
-def lint_manifests(text: str, filename: str = "<string>", ignore_annotations: bool = True) -> Report: ...
-def lint_paths(paths: str | os.PathLike[str] | list[str | os.PathLike[str]], ignore_annotations: bool = True) -> Report: ...
+def lint_manifests(
+    text: str,
+    filename: str = "<string>",
+    honour_ignore_annotations: bool | None = None,
+    *,
+    ignore_annotations: bool | None = None,
+) -> Report:
+    """Lints Kubernetes manifest text: one or more YAML or JSON documents (``---``-separated,
+    ``List`` objects and Helm-rendered output included), with the GIL released.
+
+    ``filename`` names the text in findings and errors. ``honour_ignore_annotations`` (default
+    ``None``, meaning ``True``): whether ``ignore-check.gpuguard.io/<rule>`` annotations on an
+    object silence that rule; ``False`` refuses them, as ``gpuguard lint --no-ignore-annotations``
+    does in CI. ``ignore_annotations`` is its deprecated alias (same meaning; it warns).
+
+    Invalid YAML is not an exception: it becomes an entry of ``Report.errors`` (with file and
+    line) and the other documents are still linted.
+
+    Raises ``TypeError`` naming the argument for a wrong type, and when ``ignore_annotations``
+    contradicts ``honour_ignore_annotations``; ``DeprecationWarning`` (a warning) when
+    ``ignore_annotations`` is passed.
+
+    >>> r = gpuguard.lint_manifests("kind: Pod\\nmetadata: {name: p}\\nspec: {containers: [{name: c}]}")
+    >>> r.ok, len(r.findings)
+    (True, 0)
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     _ = gpuguard.lint_manifests("", ignore_annotations=False)
+    >>> w[0].category.__name__
+    'DeprecationWarning'
+    """
+
+def lint_paths(
+    paths: str | os.PathLike[str] | list[str | os.PathLike[str]],
+    honour_ignore_annotations: bool | None = None,
+    *,
+    ignore_annotations: bool | None = None,
+) -> Report:
+    """Lints files and directories (walked recursively: regular ``*.yaml``, ``*.yml`` and
+    ``*.json`` files), with the GIL released. ``paths`` is one path or a list of them.
+
+    A missing or unreadable input, a file over the size limit (64 MiB) or invalid YAML becomes an
+    entry of ``Report.errors``; the other inputs are still linted. ``honour_ignore_annotations``
+    and the deprecated ``ignore_annotations`` are as in :func:`lint_manifests`.
+
+    Raises ``TypeError`` naming ``paths`` when it is not a path or a list of paths, and naming
+    both switches when they contradict.
+
+    >>> report = gpuguard.lint_paths(["/nonexistent/deploy.yaml"])
+    >>> len(report.errors), report.findings
+    (1, [])
+    """
+
 def memory_limit_bytes(root: str | os.PathLike[str] = ...) -> int | None: ...
 def doctor(
     expect_gpus: int | None = None,
