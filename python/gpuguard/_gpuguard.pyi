@@ -275,6 +275,14 @@ class XidInfo:
     @property
     def known(self) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str:
+        """The code as a small HTML table (code, name, meaning, category, severity, action with
+        its advice), the first row coloured by severity with dark text so it reads in dark
+        notebook themes; all text escaped. Jupyter calls it to display the object.
+
+        >>> "Graphics engine exception" in gpuguard.classify_xid(13)._repr_html_()
+        True
+        """
 
 @final
 class XidEvent:
@@ -322,6 +330,17 @@ class XidScan:
     def findings(self) -> list[Finding]: ...
     def report(self) -> Report: ...
     def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str:
+        """The scan as HTML: a header (events, GPUs, lines, inputs), one row per GPU verdict (root
+        XID, severity, action, events, verdict) and one per GPU and code (count, root causes,
+        first and last timestamps, where first seen), then unreadable inputs and notes. Rows are
+        coloured by severity with dark text (readable in dark notebook themes); all text from the
+        log is escaped. Events are not listed one by one (a log may hold millions).
+
+        >>> scan = gpuguard.scan_xid("NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\\n")
+        >>> "0000:3b:00" in scan._repr_html_()
+        True
+        """
     def __len__(self) -> int: ...
 
 def classify_xid(code: int) -> XidInfo: ...

@@ -62,6 +62,10 @@ impl PyXidInfo {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
+    /// The code as a small HTML table for notebooks (colours readable in dark themes).
+    fn _repr_html_(&self) -> String {
+        crate::xid_html::info_to_html(&self.0)
+    }
     fn __repr__(&self) -> String {
         format!(
             "<XidInfo {} {:?}: {} / {} / {}>",
@@ -197,6 +201,10 @@ impl PyXidScan {
             py,
             &serde_json::json!({"schema": 1, "events": self.events, "summary": self.summary, "errors": self.errors}),
         )
+    }
+    /// Verdicts and per-GPU rows as HTML tables for notebooks (colours readable in dark themes).
+    fn _repr_html_(&self) -> String {
+        crate::xid_html::scan_to_html(&self.summary, &self.errors)
     }
     fn __len__(&self) -> usize {
         self.events.len()
