@@ -343,9 +343,45 @@ class XidScan:
         """
     def __len__(self) -> int: ...
 
-def classify_xid(code: int) -> XidInfo: ...
-def parse_xid_line(line: str | bytes) -> XidEvent | None: ...
-def scan_xid(path_or_text: str | bytes | os.PathLike[str]) -> XidScan: ...
+def classify_xid(code: int) -> XidInfo:
+    """What an XID code (the number after ``NVRM: Xid (PCI:...):`` in the kernel log) means:
+    name, meaning, category, severity and the action to take. Unknown codes come back with
+    ``known == False``, never an error.
+
+    Raises ``TypeError`` (the note names ``code``) when ``code`` is not an int, ``ValueError``
+    naming ``code`` when it is outside 0..4294967295.
+
+    >>> x = gpuguard.classify_xid(79)
+    >>> x.name, x.action
+    ('GPU has fallen off the bus', 'reboot-node')
+    """
+
+def parse_xid_line(line: str | bytes) -> XidEvent | None:
+    """Parses one kernel-log line (dmesg, journalctl or syslog prefixes allowed; bytes may hold
+    invalid UTF-8); ``None`` when it is not an XID event. Only the first line of the text counts.
+
+    Raises ``TypeError`` naming ``line`` when it is not str or bytes.
+
+    >>> gpuguard.parse_xid_line("NVRM: Xid (PCI:0000:3b:00): 48, pid=7, An uncorrectable double bit error").pci
+    '0000:3b:00'
+    """
+
+def scan_xid(path_or_text: str | bytes | os.PathLike[str]) -> XidScan:
+    """Scans a kernel log for XID events, with the GIL released: a path (a file, a gzip-rotated
+    log or a directory of logs; a walk visits each file once, so symlink loops end, and skips
+    FIFOs, devices and sockets inside a directory with a note) or the log text itself (a str
+    holding a newline or ``NVRM: Xid``, or bytes). The per-GPU summary has a row limit; events
+    past it are counted in ``summary["overflow_events"]``.
+
+    Raises ``TypeError`` naming ``path_or_text`` for any other type (or an ``__fspath__`` that
+    returns neither str nor bytes); ``GpuGuardError`` when nothing could be read (a missing file);
+    unreadable files inside a directory are listed in ``report().errors`` instead.
+
+    >>> scan = gpuguard.scan_xid("NVRM: Xid (PCI:0000:01:00): 79, pid=1, GPU has fallen off the bus.\\n")
+    >>> len(scan), scan.summary["verdicts"][0]["action"]
+    (1, 'reboot-node')
+    """
+
 def parse_nvidia_smi_q(text: str) -> list[dict[str, Any]]: ...
 def corrected_error_rate(samples: list[tuple[float, int]], threshold_per_hour: float = 100.0) -> dict[str, Any]: ...
 def lint_manifests(

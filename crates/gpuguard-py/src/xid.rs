@@ -276,7 +276,12 @@ fn scan_xid(py: Python<'_>, path_or_text: &Bound<'_, PyAny>) -> PyResult<PyXidSc
                 Input::Path(s.into())
             }
         } else if path_or_text.hasattr("__fspath__")? {
-            Input::Path(path_or_text.extract::<std::path::PathBuf>()?)
+            // `__fspath__` may return bytes or something else: the error names the argument.
+            Input::Path(
+                path_or_text
+                    .extract::<std::path::PathBuf>()
+                    .map_err(|e| PyTypeError::new_err(format!("invalid argument `path_or_text`: {e}")))?,
+            )
         } else {
             return Err(PyTypeError::new_err(format!(
                 "invalid argument `path_or_text`: expected a path, str or bytes, got {}",
