@@ -36,7 +36,11 @@ CASES = [
     ("corrected_error_rate", lambda: gpuguard.corrected_error_rate([("t", 1)]), "samples"),
     ("lint_manifests text", lambda: gpuguard.lint_manifests(42), "text"),
     ("lint_manifests filename", lambda: gpuguard.lint_manifests("", filename=1), "filename"),
-    ("lint_manifests honour", lambda: gpuguard.lint_manifests("", honour_ignore_annotations="no"), "honour_ignore_annotations"),
+    (
+        "lint_manifests honour",
+        lambda: gpuguard.lint_manifests("", honour_ignore_annotations="no"),
+        "honour_ignore_annotations",
+    ),
     ("lint_paths", lambda: gpuguard.lint_paths(42), "paths"),
     ("memory_limit_bytes", lambda: _gpuguard.memory_limit_bytes(5), "root"),
     ("doctor", lambda: gpuguard.doctor(expect_gpus="8"), "expect_gpus"),

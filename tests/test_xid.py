@@ -366,7 +366,9 @@ def test_xid_scan_html_has_verdicts_rows_and_escapes_the_log(tmp_path):
     assert html.count("background:") == html.count("color:#1a1a1a") == 4  # 2 verdicts + 2 rows
     # A directory with an unreadable entry lists it.
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "a.log").write_text("NVRM: Xid (PCI:0000:01:00): 13, pid=2, name=python, Graphics SM Warp Exception\n")
+    (tmp_path / "sub" / "a.log").write_text(
+        "NVRM: Xid (PCI:0000:01:00): 13, pid=2, name=python, Graphics SM Warp Exception\n"
+    )
     os.mkfifo(tmp_path / "sub" / "fifo<2>")
     listed = well_formed(gpuguard.scan_xid(tmp_path / "sub")._repr_html_())
     assert "fifo<2>" in listed
