@@ -53,10 +53,47 @@ def test_invalid_yaml_is_an_error_not_an_exception():
     assert any(f.rule == "GG007" for f in report.findings)
 
 
+IGNORED_GG007 = GPU_REQUEST_ONLY.replace(
+    "metadata: {name: p, namespace: ml}", "metadata: {name: p, annotations: {ignore-check.gpuguard.io/GG007: reviewed}}"
+)
+
+
+def gg007(report):
+    return [f for f in report.findings if f.rule == "GG007"]
+
+
 def test_ignore_annotation_and_refusing_it():
-    text = GPU_REQUEST_ONLY.replace("metadata: {name: p, namespace: ml}", "metadata: {name: p, annotations: {ignore-check.gpuguard.io/GG007: reviewed}}")
-    assert not [f for f in gpuguard.lint_manifests(text).findings if f.rule == "GG007"]
-    assert [f for f in gpuguard.lint_manifests(text, ignore_annotations=False).findings if f.rule == "GG007"]
+    assert not gg007(gpuguard.lint_manifests(IGNORED_GG007))
+    assert not gg007(gpuguard.lint_manifests(IGNORED_GG007, honour_ignore_annotations=True))
+    # False is the CLI's --no-ignore-annotations: the annotation is refused, the finding stays.
+    assert gg007(gpuguard.lint_manifests(IGNORED_GG007, honour_ignore_annotations=False))
+    # The third positional argument kept its meaning across the rename.
+    assert gg007(gpuguard.lint_manifests(IGNORED_GG007, "m.yaml", False))
+
+
+def test_lint_paths_honours_or_refuses_annotations(tmp_path):
+    (tmp_path / "pod.yaml").write_text(IGNORED_GG007)
+    assert not gg007(gpuguard.lint_paths(tmp_path))
+    assert gg007(gpuguard.lint_paths(tmp_path, honour_ignore_annotations=False))
+
+
+@pytest.mark.parametrize("lint", ["manifests", "paths"])
+@pytest.mark.parametrize("value", [True, False])
+def test_ignore_annotations_is_a_deprecated_alias(lint, value, tmp_path):
+    (tmp_path / "pod.yaml").write_text(IGNORED_GG007)
+    call = {"manifests": lambda **kw: gpuguard.lint_manifests(IGNORED_GG007, **kw),
+            "paths": lambda **kw: gpuguard.lint_paths(tmp_path, **kw)}[lint]
+    with pytest.warns(DeprecationWarning, match="use `honour_ignore_annotations`") as caught:
+        old = call(ignore_annotations=value)
+    # The warning points at the caller's line, not inside gpuguard.
+    assert caught[0].filename == __file__
+    assert bool(gg007(old)) is (not value)
+    assert gg007(old) == gg007(call(honour_ignore_annotations=value))
+    # Both agreeing is allowed (still warns); both contradicting names both.
+    with pytest.warns(DeprecationWarning):
+        call(honour_ignore_annotations=value, ignore_annotations=value)
+    with pytest.raises(TypeError, match="honour_ignore_annotations.*ignore_annotations"):
+        call(honour_ignore_annotations=value, ignore_annotations=not value)
 
 
 def test_lint_paths_dirs_and_missing(tmp_path):

@@ -322,3 +322,54 @@ def test_summary_memory_bounded_for_300k_codes(tmp_path):
     rc, kib = map(int, out.stdout.split())
     assert rc == 0, out.stderr
     assert kib < 64 * 1024, f"peak RSS {kib} KiB"
+
+
+def well_formed(html):
+    """The HTML parses as XML (every tag closed, every entity valid); returns its text."""
+    import xml.etree.ElementTree as ET
+
+    return "".join(ET.fromstring(html).itertext())
+
+
+def test_xid_info_html_has_key_fields_escaped_and_readable_in_dark_themes():
+    info = gpuguard.classify_xid(48)
+    html = info._repr_html_()
+    text = well_formed(html)
+    for field in ("XID 48", info.name, info.mnemonic, info.meaning, info.category, info.severity, info.action):
+        assert field in text, field
+    assert info.advice in text
+    # The reset-gpu advice says `nvidia-smi -r -i <gpu>`: escaped in the HTML, intact as text.
+    reset = next(i for i in map(gpuguard.classify_xid, range(200)) if i.action == "reset-gpu")
+    assert "&lt;gpu&gt;" in reset._repr_html_() and "<gpu>" in well_formed(reset._repr_html_())
+    # Dark notebook themes inherit light text: every coloured row sets its own dark text.
+    assert html.count("background:") == html.count("color:#1a1a1a") == 1
+    unknown = gpuguard.classify_xid(4_000_000)
+    assert "not in NVIDIA's XID catalog" in well_formed(unknown._repr_html_())
+
+
+def test_xid_scan_html_has_verdicts_rows_and_escapes_the_log(tmp_path):
+    log = tmp_path / "kern<1>.log"  # a file name with markup in it must not become markup
+    log.write_text(
+        "Jan  1 00:00:00 node kernel: NVRM: Xid (PCI:0000:3b:00): 31, pid='<unknown>', name=<unknown>, Ch 00000008\n"
+        "Jan  1 00:00:05 node kernel: NVRM: Xid (PCI:0000:01:00): 79, pid=1, GPU has fallen off the bus.\n"
+    )
+    scan = gpuguard.scan_xid(log)
+    html = scan._repr_html_()
+    text = well_formed(html)
+    assert "2 event(s) on 2 GPU(s), 2 line(s) in 1 input(s)" in text
+    for v in scan.summary["verdicts"]:
+        assert v["gpu"] in text and v["action"] in text and v["message"] in text
+    assert "reboot-node" in text and "restart-app" in text
+    for row in scan.summary["by_gpu"]:
+        assert row["name"] in text and row["first_location"] in text
+    assert "kern&lt;1&gt;.log" in html and "kern<1>.log" not in html
+    assert html.count("background:") == html.count("color:#1a1a1a") == 4  # 2 verdicts + 2 rows
+    # A directory with an unreadable entry lists it.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.log").write_text(
+        "NVRM: Xid (PCI:0000:01:00): 13, pid=2, name=python, Graphics SM Warp Exception\n"
+    )
+    os.mkfifo(tmp_path / "sub" / "fifo<2>")
+    listed = well_formed(gpuguard.scan_xid(tmp_path / "sub")._repr_html_())
+    assert "fifo<2>" in listed
+    assert "0 event(s)" in well_formed(gpuguard.scan_xid("no xid here\n")._repr_html_())

@@ -275,6 +275,14 @@ class XidInfo:
     @property
     def known(self) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str:
+        """The code as a small HTML table (code, name, meaning, category, severity, action with
+        its advice), the first row coloured by severity with dark text so it reads in dark
+        notebook themes; all text escaped. Jupyter calls it to display the object.
+
+        >>> "Graphics engine exception" in gpuguard.classify_xid(13)._repr_html_()
+        True
+        """
 
 @final
 class XidEvent:
@@ -322,15 +330,114 @@ class XidScan:
     def findings(self) -> list[Finding]: ...
     def report(self) -> Report: ...
     def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str:
+        """The scan as HTML: a header (events, GPUs, lines, inputs), one row per GPU verdict (root
+        XID, severity, action, events, verdict) and one per GPU and code (count, root causes,
+        first and last timestamps, where first seen), then unreadable inputs and notes. Rows are
+        coloured by severity with dark text (readable in dark notebook themes); all text from the
+        log is escaped. Events are not listed one by one (a log may hold millions).
+
+        >>> scan = gpuguard.scan_xid("NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\\n")
+        >>> "0000:3b:00" in scan._repr_html_()
+        True
+        """
     def __len__(self) -> int: ...
 
-def classify_xid(code: int) -> XidInfo: ...
-def parse_xid_line(line: str | bytes) -> XidEvent | None: ...
-def scan_xid(path_or_text: str | bytes | os.PathLike[str]) -> XidScan: ...
+def classify_xid(code: int) -> XidInfo:
+    """What an XID code (the number after ``NVRM: Xid (PCI:...):`` in the kernel log) means:
+    name, meaning, category, severity and the action to take. Unknown codes come back with
+    ``known == False``, never an error.
+
+    Raises ``TypeError`` (the note names ``code``) when ``code`` is not an int, ``ValueError``
+    naming ``code`` when it is outside 0..4294967295.
+
+    >>> x = gpuguard.classify_xid(79)
+    >>> x.name, x.action
+    ('GPU has fallen off the bus', 'reboot-node')
+    """
+
+def parse_xid_line(line: str | bytes) -> XidEvent | None:
+    """Parses one kernel-log line (dmesg, journalctl or syslog prefixes allowed; bytes may hold
+    invalid UTF-8); ``None`` when it is not an XID event. Only the first line of the text counts.
+
+    Raises ``TypeError`` naming ``line`` when it is not str or bytes.
+
+    >>> gpuguard.parse_xid_line("NVRM: Xid (PCI:0000:3b:00): 48, pid=7, An uncorrectable double bit error").pci
+    '0000:3b:00'
+    """
+
+def scan_xid(path_or_text: str | bytes | os.PathLike[str]) -> XidScan:
+    """Scans a kernel log for XID events, with the GIL released: a path (a file, a gzip-rotated
+    log or a directory of logs; a walk visits each file once, so symlink loops end, and skips
+    FIFOs, devices and sockets inside a directory with a note) or the log text itself (a str
+    holding a newline or ``NVRM: Xid``, or bytes). The per-GPU summary has a row limit; events
+    past it are counted in ``summary["overflow_events"]``.
+
+    Raises ``TypeError`` naming ``path_or_text`` for any other type (or an ``__fspath__`` that
+    returns neither str nor bytes); ``GpuGuardError`` when nothing could be read (a missing file);
+    unreadable files inside a directory are listed in ``report().errors`` instead.
+
+    >>> scan = gpuguard.scan_xid("NVRM: Xid (PCI:0000:01:00): 79, pid=1, GPU has fallen off the bus.\\n")
+    >>> len(scan), scan.summary["verdicts"][0]["action"]
+    (1, 'reboot-node')
+    """
+
 def parse_nvidia_smi_q(text: str) -> list[dict[str, Any]]: ...
 def corrected_error_rate(samples: list[tuple[float, int]], threshold_per_hour: float = 100.0) -> dict[str, Any]: ...
-def lint_manifests(text: str, filename: str = "<string>", ignore_annotations: bool = True) -> Report: ...
-def lint_paths(paths: str | os.PathLike[str] | list[str | os.PathLike[str]], ignore_annotations: bool = True) -> Report: ...
+def lint_manifests(
+    text: str,
+    filename: str = "<string>",
+    honour_ignore_annotations: bool | None = None,
+    *,
+    ignore_annotations: bool | None = None,
+) -> Report:
+    """Lints Kubernetes manifest text: one or more YAML or JSON documents (``---``-separated,
+    ``List`` objects and Helm-rendered output included), with the GIL released.
+
+    ``filename`` names the text in findings and errors. ``honour_ignore_annotations`` (default
+    ``None``, meaning ``True``): whether ``ignore-check.gpuguard.io/<rule>`` annotations on an
+    object silence that rule; ``False`` refuses them, as ``gpuguard lint --no-ignore-annotations``
+    does in CI. ``ignore_annotations`` is its deprecated alias (same meaning; it warns).
+
+    Invalid YAML is not an exception: it becomes an entry of ``Report.errors`` (with file and
+    line) and the other documents are still linted.
+
+    Raises ``TypeError`` naming the argument for a wrong type, and when ``ignore_annotations``
+    contradicts ``honour_ignore_annotations``; ``DeprecationWarning`` (a warning) when
+    ``ignore_annotations`` is passed.
+
+    >>> r = gpuguard.lint_manifests("kind: Pod\\nmetadata: {name: p}\\nspec: {containers: [{name: c}]}")
+    >>> r.ok, len(r.findings)
+    (True, 0)
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     _ = gpuguard.lint_manifests("", ignore_annotations=False)
+    >>> w[0].category.__name__
+    'DeprecationWarning'
+    """
+
+def lint_paths(
+    paths: str | os.PathLike[str] | list[str | os.PathLike[str]],
+    honour_ignore_annotations: bool | None = None,
+    *,
+    ignore_annotations: bool | None = None,
+) -> Report:
+    """Lints files and directories (walked recursively: regular ``*.yaml``, ``*.yml`` and
+    ``*.json`` files), with the GIL released. ``paths`` is one path or a list of them.
+
+    A missing or unreadable input, a file over the size limit (64 MiB) or invalid YAML becomes an
+    entry of ``Report.errors``; the other inputs are still linted. ``honour_ignore_annotations``
+    and the deprecated ``ignore_annotations`` are as in :func:`lint_manifests`.
+
+    Raises ``TypeError`` naming ``paths`` when it is not a path or a list of paths, and naming
+    both switches when they contradict.
+
+    >>> report = gpuguard.lint_paths(["/nonexistent/deploy.yaml"])
+    >>> len(report.errors), report.findings
+    (1, [])
+    """
+
 def memory_limit_bytes(root: str | os.PathLike[str] = ...) -> int | None: ...
 def doctor(
     expect_gpus: int | None = None,

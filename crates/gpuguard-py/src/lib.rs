@@ -13,6 +13,7 @@ mod math;
 mod report;
 mod store;
 mod xid;
+mod xid_html;
 
 use pyo3::prelude::*;
 

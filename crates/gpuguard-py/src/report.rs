@@ -4,7 +4,7 @@
 use crate::convert::{json_to_py, to_py};
 use crate::errors::{GpuGuardError, guard};
 use gpuguard::render;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -51,7 +51,15 @@ impl PyFinding {
         let mut f = gpuguard::Finding::new(rule, parse_severity(severity)?, message, fix)
             .with_location(gpuguard::Location { file, line, document, kind, name, namespace, container, path });
         if let Some(evidence) = evidence {
-            let json = evidence.py().import("json")?.call_method1("dumps", (evidence,))?;
+            // json.dumps raises TypeError on a value it cannot write; say which argument it was.
+            let py = evidence.py();
+            let json = py.import("json")?.call_method1("dumps", (evidence,)).map_err(|e| {
+                if e.is_instance_of::<PyTypeError>(py) {
+                    PyTypeError::new_err(format!("invalid argument `evidence`: values must be JSON types: {e}"))
+                } else {
+                    PyValueError::new_err(format!("invalid argument `evidence`: {e}"))
+                }
+            })?;
             let map: gpuguard::Evidence = serde_json::from_str(&json.extract::<String>()?)
                 .map_err(|e| PyValueError::new_err(format!("invalid argument `evidence`: {e}")))?;
             f.evidence = map;

@@ -9,7 +9,7 @@
 use crate::convert::to_py;
 use crate::errors::{GpuGuardError, guard, guard_lib};
 use gpuguard::store::{self, Checkpoint, CheckpointStore, Interval, PendingCheckpoint};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyAnyMethods, PyMapping};
 use std::path::{Path, PathBuf};
@@ -141,7 +141,13 @@ fn plan_values(plan: &Bound<'_, PyAny>) -> PyResult<(f64, usize)> {
             "invalid argument `plan`: expected the dict checkpoint_plan() returns (with interval_seconds and keep_last)",
         )
     };
-    let m = plan.cast::<PyMapping>().map_err(|_| bad())?;
+    // Not a mapping at all is a wrong type; a mapping without the keys is a wrong value.
+    let m = plan.cast::<PyMapping>().map_err(|_| match plan.get_type().name() {
+        Ok(t) => PyTypeError::new_err(format!(
+            "invalid argument `plan`: expected the dict checkpoint_plan() returns, got {t}"
+        )),
+        Err(e) => e,
+    })?;
     let interval: f64 = m.get_item("interval_seconds").and_then(|v| v.extract()).map_err(|_| bad())?;
     let keep: usize = m.get_item("keep_last").and_then(|v| v.extract()).map_err(|_| bad())?;
     Ok((interval, keep))

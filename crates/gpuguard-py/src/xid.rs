@@ -62,6 +62,10 @@ impl PyXidInfo {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
+    /// The code as a small HTML table for notebooks (colours readable in dark themes).
+    fn _repr_html_(&self) -> String {
+        crate::xid_html::info_to_html(&self.0)
+    }
     fn __repr__(&self) -> String {
         format!(
             "<XidInfo {} {:?}: {} / {} / {}>",
@@ -198,6 +202,10 @@ impl PyXidScan {
             &serde_json::json!({"schema": 1, "events": self.events, "summary": self.summary, "errors": self.errors}),
         )
     }
+    /// Verdicts and per-GPU rows as HTML tables for notebooks (colours readable in dark themes).
+    fn _repr_html_(&self) -> String {
+        crate::xid_html::scan_to_html(&self.summary, &self.errors)
+    }
     fn __len__(&self) -> usize {
         self.events.len()
     }
@@ -268,7 +276,12 @@ fn scan_xid(py: Python<'_>, path_or_text: &Bound<'_, PyAny>) -> PyResult<PyXidSc
                 Input::Path(s.into())
             }
         } else if path_or_text.hasattr("__fspath__")? {
-            Input::Path(path_or_text.extract::<std::path::PathBuf>()?)
+            // `__fspath__` may return bytes or something else: the error names the argument.
+            Input::Path(
+                path_or_text
+                    .extract::<std::path::PathBuf>()
+                    .map_err(|e| PyTypeError::new_err(format!("invalid argument `path_or_text`: {e}")))?,
+            )
         } else {
             return Err(PyTypeError::new_err(format!(
                 "invalid argument `path_or_text`: expected a path, str or bytes, got {}",

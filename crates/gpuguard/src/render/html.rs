@@ -4,7 +4,12 @@ use crate::report::{CheckStatus, Report};
 use crate::severity::Severity;
 use std::fmt::Write;
 
-fn escape(s: &str) -> String {
+/// Text made safe inside HTML elements and quoted attributes (`& < > " '` become entities).
+///
+/// ```
+/// assert_eq!(gpuguard::render::escape_html("<b>&'\""), "&lt;b&gt;&amp;&#39;&quot;");
+/// ```
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -19,9 +24,10 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// Pastel row backgrounds; every coloured row also sets dark text, so it stays readable in a
-/// dark notebook theme (whose inherited text colour is light).
-fn background(s: Severity) -> &'static str {
+/// Pastel row backgrounds by severity (error red, warning amber, info blue); every coloured row
+/// also sets dark text (`color:#1a1a1a`), so it stays readable in a dark notebook theme (whose
+/// inherited text colour is light).
+pub fn severity_background(s: Severity) -> &'static str {
     match s {
         Severity::Error => "#fde2e1",
         Severity::Warning => "#fff4d6",
@@ -38,12 +44,12 @@ fn finding_row(out: &mut String, f: &Finding) {
     let _ = write!(
         out,
         "<tr style=\"background:{};color:#1a1a1a\"><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        background(f.severity),
+        severity_background(f.severity),
         f.severity,
-        escape(&f.rule),
-        escape(&place).replace("&lt;br&gt;", "<br>"),
-        escape(&f.message),
-        escape(&f.fix)
+        escape_html(&f.rule),
+        escape_html(&place).replace("&lt;br&gt;", "<br>"),
+        escape_html(&f.message),
+        escape_html(&f.fix)
     );
 }
 
@@ -61,7 +67,7 @@ pub fn to_html(report: &Report) -> String {
     let s = report.summary();
     let mut out = format!(
         "<div class=\"gpuguard-report\"><p><b>gpuguard {}</b>: {} error(s), {} warning(s), {} info, {} input error(s)</p>",
-        escape(&report.command),
+        escape_html(&report.command),
         s.errors,
         s.warnings,
         s.infos,
@@ -78,7 +84,7 @@ pub fn to_html(report: &Report) -> String {
         out.push_str("<ul>");
         for e in &report.errors {
             let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
-            let _ = write!(out, "<li><code>{}{line}</code>: {}</li>", escape(&e.file), escape(&e.message));
+            let _ = write!(out, "<li><code>{}{line}</code>: {}</li>", escape_html(&e.file), escape_html(&e.message));
         }
         out.push_str("</ul>");
     }
@@ -87,15 +93,15 @@ pub fn to_html(report: &Report) -> String {
         for c in &report.checks {
             let colour = match c.status {
                 CheckStatus::Ok => "#e6f4ea",
-                CheckStatus::Finding => background(Severity::Warning),
+                CheckStatus::Finding => severity_background(Severity::Warning),
                 CheckStatus::Skipped => "#f1f1f1",
             };
             let _ = write!(
                 out,
                 "<tr style=\"background:{colour};color:#1a1a1a\"><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&c.name),
+                escape_html(&c.name),
                 c.status.as_str(),
-                escape(&c.reason)
+                escape_html(&c.reason)
             );
         }
         out.push_str("</tbody></table>");

@@ -7,7 +7,7 @@ pub mod prometheus;
 mod sarif;
 mod text;
 
-pub use html::{finding_to_html, to_html};
+pub use html::{escape_html, finding_to_html, severity_background, to_html};
 pub use json::{to_json, to_json_value};
 pub use markdown::to_markdown;
 pub use sarif::{to_sarif, to_sarif_value};
