@@ -200,11 +200,13 @@ impl<'a> Container<'a> {
 
     /// Image, command and args in lower case, for recognising what the container runs.
     pub fn fingerprint(&self) -> String {
-        let mut s = self.image().to_ascii_lowercase();
+        // One buffer lowercased once, not a lowercased copy per word.
+        let mut s = self.image().to_owned();
         for a in self.argv() {
             s.push(' ');
-            s.push_str(&a.to_ascii_lowercase());
+            s.push_str(a);
         }
+        s.make_ascii_lowercase();
         s
     }
 }
