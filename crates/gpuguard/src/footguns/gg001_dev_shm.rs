@@ -159,7 +159,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         let training = facts::training_evidence(ctx, pod);
         for c in pod.containers.iter().filter(|c| !c.init) {
             if c.shm_by_operator
-                || SMOKE_TESTS.iter().any(|s| c.fingerprint().contains(s))
+                || {
+                    let fp = c.fingerprint();
+                    SMOKE_TESTS.iter().any(|s| fp.contains(s))
+                }
                 || facts::is_gpu_agent(ctx, c)
             {
                 continue;

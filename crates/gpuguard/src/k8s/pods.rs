@@ -79,6 +79,8 @@ pub struct Container<'a> {
     /// components), which runs on GPU nodes without asking for a GPU on purpose. Set by the
     /// linter once per object.
     pub gpu_agent: bool,
+    /// [`Container::fingerprint`], made on first use: several rules read it for every container.
+    fingerprint: std::cell::OnceCell<String>,
 }
 
 impl<'a> PodSpec<'a> {
@@ -131,6 +133,7 @@ impl<'a> Container<'a> {
             resources_key: "resources",
             shm_by_operator: false,
             gpu_agent: false,
+            fingerprint: std::cell::OnceCell::new(),
         }
     }
 
@@ -199,13 +202,19 @@ impl<'a> Container<'a> {
     }
 
     /// Image, command and args in lower case, for recognising what the container runs.
-    pub fn fingerprint(&self) -> String {
-        let mut s = self.image().to_ascii_lowercase();
-        for a in self.argv() {
-            s.push(' ');
-            s.push_str(&a.to_ascii_lowercase());
-        }
-        s
+    /// Made once per container (after its image is final: the linter reads it only once the
+    /// pod specs are built).
+    pub fn fingerprint(&self) -> &str {
+        self.fingerprint.get_or_init(|| {
+            // One buffer lowercased once, not a lowercased copy per word.
+            let mut s = self.image().to_owned();
+            for a in self.argv() {
+                s.push(' ');
+                s.push_str(a);
+            }
+            s.make_ascii_lowercase();
+            s
+        })
     }
 }
 
