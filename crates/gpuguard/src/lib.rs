@@ -29,7 +29,7 @@ mod severity;
 pub mod store;
 pub mod xid;
 #[cfg(feature = "lint")]
-pub mod yaml;
+mod yaml;
 
 pub use error::{Error, Result};
 pub use file_kind::file_kind;

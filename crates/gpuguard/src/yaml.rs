@@ -46,12 +46,6 @@ pub struct RawDocument<'a> {
 impl<'a> RawDocument<'a> {
     /// The document as text; invalid UTF-8 is an [`Error::Parse`] at the line of the first bad
     /// byte.
-    ///
-    /// ```
-    /// let docs = gpuguard::yaml::split_documents(b"a: 1\n---\nb: \xff\n");
-    /// assert_eq!(docs[0].text("f").unwrap(), "a: 1\n");
-    /// assert_eq!(docs[1].text("f").unwrap_err().to_string(), "f:3: invalid UTF-8 (byte 0xff at column 4)");
-    /// ```
     pub fn text(&self, file: &str) -> Result<&'a str> {
         std::str::from_utf8(self.bytes).map_err(|e| {
             let good = &self.bytes[..e.valid_up_to()];
@@ -88,13 +82,6 @@ fn is_marker(line: &[u8]) -> bool {
 /// Splits a stream on `---` lines, keeping each document's line numbers. A leading `---` does not
 /// create an empty first document. `...` end markers are dropped. A UTF-8 byte order mark at the
 /// start is skipped. Linear in the input.
-///
-/// ```
-/// let docs = gpuguard::yaml::split_documents(b"a: 1\n---\n# note\nb: 2\n");
-/// assert_eq!(docs.len(), 2);
-/// // `first_line` is the marker line (what follows `---` on it belongs to the document).
-/// assert_eq!((docs[1].first_line, docs[1].content_line), (2, 4));
-/// ```
 pub fn split_documents(bytes: &[u8]) -> Vec<RawDocument<'_>> {
     let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut docs = Vec::new();
@@ -170,13 +157,6 @@ impl Lines {
     /// the line of its deepest existing parent. Keys that contain dots (`nvidia.com/gpu`) are
     /// matched whole. An empty path is this node's line. Costs the path's depth times the width
     /// of the mappings on it, never the size of the document.
-    ///
-    /// ```
-    /// let doc = &gpuguard::yaml::parse_documents(b"kind: Pod\nspec:\n  containers:\n  - {name: a,\n     resources: {limits: {nvidia.com/gpu: 1}}}\n", "f")[0];
-    /// let doc = doc.as_ref().unwrap();
-    /// assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[0].resources.limits.nvidia.com/gpu"), 5);
-    /// assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[0].volumeMounts"), 4);
-    /// ```
     pub fn line_of(&self, value: &Value, path: &str) -> usize {
         let (mut node, mut value, mut rest) = (self, value, path);
         while !rest.is_empty() {
@@ -208,14 +188,6 @@ impl Lines {
 /// aliases are expanded up to a budget proportional to the input (a "billion laughs" document is
 /// an error, not an allocation). Errors are [`Error::Parse`] with `file` and the absolute line
 /// (`first_line` is the line of `text`'s first line in the file).
-///
-/// ```
-/// let (v, lines) = gpuguard::yaml::parse_value("a: [1, two]\n", "x.yaml", 1).unwrap();
-/// assert_eq!(v["a"][1], "two");
-/// assert_eq!(lines.line_of(&v, "a[1]"), 1);
-/// let e = gpuguard::yaml::parse_value("a: 1\nb: [\n", "x.yaml", 10).unwrap_err();
-/// assert!(e.to_string().starts_with("x.yaml:1"), "{e}");
-/// ```
 pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<(Value, Lines)> {
     let mut b = Builder {
         stack: Vec::new(),
@@ -483,14 +455,7 @@ fn key_text(k: &Value) -> String {
 }
 
 /// Splits and parses a whole stream: one entry per document, each parsed or its error.
-///
-/// ```
-/// let docs = gpuguard::yaml::parse_documents(b"kind: Pod\n---\nkind: [\n---\nkind: Node\n", "m.yaml");
-/// assert_eq!(docs.len(), 3);
-/// assert_eq!(docs[0].as_ref().unwrap().value["kind"], "Pod");
-/// assert!(docs[1].is_err());
-/// assert_eq!(docs[2].as_ref().unwrap().line, 5);
-/// ```
+#[cfg(test)]
 pub fn parse_documents(bytes: &[u8], file: &str) -> Vec<Result<Document>> {
     split_documents(bytes).into_iter().map(|raw| parse_document(&raw, file)).collect()
 }
@@ -509,6 +474,60 @@ pub fn parse_document(raw: &RawDocument<'_>, file: &str) -> Result<Document> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_follow_compact_indented_and_flow_sequences() {
+        let text = "spec:\n  containers:\n    - name: a\n      image: x\n    - \"name\": b\n      resources:\n        limits: {}\n";
+        let doc = parse_documents(text.as_bytes(), "f").remove(0).unwrap();
+        assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[1].resources.limits"), 7);
+        assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[5]"), 2);
+        let doc = parse_documents(b"{\"spec\":\n {}}", "f").remove(0).unwrap();
+        assert_eq!(doc.lines.line_of(&doc.value, "spec"), 1);
+    }
+
+    #[test]
+    fn text_names_the_line_and_column_of_invalid_utf8() {
+        let docs = split_documents(b"a: 1\n---\nb: \xff\n");
+        assert_eq!(docs[0].text("f").unwrap(), "a: 1\n");
+        assert_eq!(docs[1].text("f").unwrap_err().to_string(), "f:3: invalid UTF-8 (byte 0xff at column 4)");
+    }
+
+    #[test]
+    fn split_documents_counts_from_the_marker_line() {
+        let docs = split_documents(b"a: 1\n---\n# note\nb: 2\n");
+        assert_eq!(docs.len(), 2);
+        // `first_line` is the marker line (what follows `---` on it belongs to the document).
+        assert_eq!((docs[1].first_line, docs[1].content_line), (2, 4));
+    }
+
+    #[test]
+    fn line_of_finds_fields_inside_flow_mappings() {
+        let doc = &parse_documents(
+            b"kind: Pod\nspec:\n  containers:\n  - {name: a,\n     resources: {limits: {nvidia.com/gpu: 1}}}\n",
+            "f",
+        )[0];
+        let doc = doc.as_ref().unwrap();
+        assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[0].resources.limits.nvidia.com/gpu"), 5);
+        assert_eq!(doc.lines.line_of(&doc.value, "spec.containers[0].volumeMounts"), 4);
+    }
+
+    #[test]
+    fn parse_value_gives_lines_and_located_errors() {
+        let (v, lines) = parse_value("a: [1, two]\n", "x.yaml", 1).unwrap();
+        assert_eq!(v["a"][1], "two");
+        assert_eq!(lines.line_of(&v, "a[1]"), 1);
+        let e = parse_value("a: 1\nb: [\n", "x.yaml", 10).unwrap_err();
+        assert!(e.to_string().starts_with("x.yaml:1"), "{e}");
+    }
+
+    #[test]
+    fn parse_documents_keeps_an_error_per_document() {
+        let docs = parse_documents(b"kind: Pod\n---\nkind: [\n---\nkind: Node\n", "m.yaml");
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0].as_ref().unwrap().value["kind"], "Pod");
+        assert!(docs[1].is_err());
+        assert_eq!(docs[2].as_ref().unwrap().line, 5);
+    }
 
     #[test]
     fn markers_and_lines() {

@@ -1,5 +1,5 @@
-//! `gpuguard lint`: Kubernetes manifests in, findings out. The engine parses each input (see
-//! [`crate::yaml`]), walks every object (and `List` item), runs the [manifest rules](footguns::manifest_rules) and applies
+//! `gpuguard lint`: Kubernetes manifests in, findings out. The engine parses each input (YAML or
+//! JSON, with the line of every field), walks every object (and `List` item), runs the [manifest rules](footguns::manifest_rules) and applies
 //! the config (rule selection, severities) and the `ignore-check.gpuguard.io/<ID>` annotations.
 //!
 //! ```
