@@ -80,8 +80,9 @@ enum ShmUse {
 #[cfg(feature = "lint")]
 impl ShmUse {
     /// The finding's message: who, why it needs /dev/shm, and what it gets.
-    fn message(&self, c: &Container<'_>) -> String {
-        let (who, why) = match self {
+    /// Who uses /dev/shm and why, for the messages.
+    fn who_and_why(&self, c: &Container<'_>) -> (String, String) {
+        match self {
             ShmUse::DataLoader(how) => (
                 format!("training container {}", c.name),
                 format!("its PyTorch DataLoader workers pass every batch through /dev/shm (training: {how})"),
@@ -94,7 +95,11 @@ impl ShmUse {
                 (format!("container {} on {gpus} GPUs", c.name), "NCCL keeps its buffers in /dev/shm".to_owned())
             }
             ShmUse::Ray => (format!("Ray container {}", c.name), "Ray keeps its object store in /dev/shm".to_owned()),
-        };
+        }
+    }
+
+    fn message(&self, c: &Container<'_>) -> String {
+        let (who, why) = self.who_and_why(c);
         format!("{who} has no Memory emptyDir at /dev/shm and gets the container runtime's 64 MiB default, but {why}")
     }
 
@@ -199,9 +204,11 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             let ann =
                 |k| pod.annotation(k).or_else(|| ctx.obj.annotation(k)).and_then(|v| v.trim().parse::<u64>().ok());
             let batch = pod.annotation(ANN_BATCH).or_else(|| ctx.obj.annotation(ANN_BATCH)).and_then(bytes_of);
+            let mut judged_by_loader = false;
             if let (Some(workers), Some(batch), Some(size)) = (ann(ANN_WORKERS), batch, size_bytes) {
                 let prefetch = ann(ANN_PREFETCH).unwrap_or(2);
                 if let Ok(rec) = crate::shm_recommended_size(workers, batch, prefetch, 1, 1, memory_bytes) {
+                    judged_by_loader = true;
                     if size < rec.required_bytes {
                         let sl = size_limit.clone().unwrap_or_default();
                         ctx.emit(
@@ -225,6 +232,25 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                         ]);
                     }
                 }
+            }
+            // Without the loader's numbers, a mount no bigger than the runtime's 64 MiB default
+            // fixes nothing for a workload that uses /dev/shm heavily (a 32Mi "dshm" is worse).
+            if let (false, Some(size)) = (judged_by_loader, size_bytes)
+                && size <= DEFAULT_SHM_BYTES
+                && let Some(usage) = shm_use(pod, c, training.as_ref())
+            {
+                let sl = size_limit.clone().unwrap_or_default();
+                let (who, why) = usage.who_and_why(c);
+                let f = ctx.emit(
+                    RuleId::GG001,
+                    format!("{who} mounts a /dev/shm of {sl}, no larger than the container runtime's 64 MiB default, but {why}"),
+                    "raise this emptyDir's sizeLimit well above 64Mi (`gpuguard shm --workers N --batch-bytes B` sizes it for a DataLoader; a few GiB is a common start) and the memory limit by as much".into(),
+                    Some(c),
+                    size_path.clone(),
+                );
+                f.evidence.insert("size_limit_bytes".into(), size.into());
+                f.evidence.insert("shm_bytes".into(), DEFAULT_SHM_BYTES.into());
+                f.evidence.insert("shm_use".into(), usage.evidence().into());
             }
             if let (Some(size), Some(mem)) = (size_bytes, memory_bytes) {
                 if size >= mem {
