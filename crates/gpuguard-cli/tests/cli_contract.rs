@@ -239,6 +239,12 @@ fn explain_takes_several_topics_and_lists_with_none() {
     let o = gpuguard(&["explain", "GG001", "GG042"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("GG042") && stdout(&o).contains("GG001 dev-shm"));
+    // `xid` with a word that is not a code is an error, not the whole catalog; before a rule it lists.
+    let o = gpuguard(&["explain", "xid", "abc"]);
+    assert_eq!((o.status.code(), stdout(&o).is_empty()), (Some(2), true), "{}", stdout(&o));
+    let o = gpuguard(&["explain", "xid", "GG001"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("GG001 dev-shm") && stdout(&o).contains(" 48 "), "{}", stdout(&o));
 }
 
 fn completion(shell: &str) -> String {

@@ -86,9 +86,8 @@ fn resolve(topics: &[String]) -> Topics {
         if word.eq_ignore_ascii_case("xid") {
             in_xid = true;
             xid_codes = 0;
-            // `xid` followed by no number lists every code.
-            let next_is_code = topics.get(i + 1).is_some_and(|n| n.trim().parse::<u32>().is_ok());
-            t.all_xids |= !next_is_code;
+            // `xid` last, or followed by another rule, lists every code; `xid abc` is an error.
+            t.all_xids |= topics.get(i + 1).is_none_or(|n| gpuguard::footgun(n.trim()).is_some());
             continue;
         }
         if in_xid && let Ok(code) = word.parse::<u32>() {
@@ -96,7 +95,7 @@ fn resolve(topics: &[String]) -> Topics {
             xid_codes += 1;
             continue;
         }
-        if in_xid && xid_codes == 0 {
+        if in_xid && xid_codes == 0 && gpuguard::footgun(word).is_none() {
             t.unknown.push(format!("expected an XID number such as 48 after `xid`, got {word:?}"));
             continue;
         }
