@@ -104,7 +104,7 @@ pub fn judge(free: u64, total: u64, loader: Option<LoaderShape>) -> (Check, Vec<
                     ),
                     format!(
                         "mount a Memory emptyDir at /dev/shm with sizeLimit: {} (Docker: --shm-size={}), or lower num_workers/prefetch_factor",
-                        rec.quantity, rec.size_bytes
+                        rec.quantity, rec.docker_shm_size
                     ),
                 )
                 .with_path("/dev/shm")
