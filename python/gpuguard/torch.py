@@ -229,7 +229,7 @@ def check_dataloader(
     fix = (
         f"give /dev/shm at least {rec['quantity']}: Kubernetes emptyDir {{medium: Memory, sizeLimit: "
         f"{rec['quantity']}}} mounted at /dev/shm (and raise the memory limit by as much); "
-        f"Docker --shm-size={rec['size_bytes']}; or lower num_workers/prefetch_factor/batch size"
+        f"Docker --shm-size={rec['docker_shm_size']}; or lower num_workers/prefetch_factor/batch size"
     )
     need = (
         f"needs {_size(rec['required_bytes'])} of {shm_path} ({shape['num_workers']} workers × prefetch "
