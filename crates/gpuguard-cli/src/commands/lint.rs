@@ -122,11 +122,9 @@ fn grouped_text(report: &Report, colour: bool) -> String {
             "\n{skipped} object(s) skipped (a kind gpuguard does not check, with no pod spec in it); --format json lists them"
         ));
     }
-    let notes = report.checks.iter().filter(|c| c.status == gpuguard::CheckStatus::Skipped).count();
-    if notes > 0 {
-        out.push_str(&format!(
-            "\n{notes} input(s) skipped (not regular files, symlink loops); --format json lists them"
-        ));
+    // Inputs that were not read (FIFOs, devices, symlink loops): few, so each is named here.
+    for c in report.checks.iter().filter(|c| c.status == gpuguard::CheckStatus::Skipped) {
+        out.push_str(&format!("\ninput skipped: {}", c.reason));
     }
     out
 }
