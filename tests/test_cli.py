@@ -127,3 +127,15 @@ def test_bash_completion_from_the_console_script(run_cli, tmp_path):
     out = subprocess.run(["bash", "-c", driver], capture_output=True, text=True).stdout.split()
     assert "checkpoint" in out, out
     assert shutil.which("bash")
+
+
+def test_checkpoint_without_checkpoints_never_prints_a_40_digit_number(run_cli):
+    # Meta's ~7.9 h MTTF at 1,024 GPUs over a 720 h run: e^(720/7.9) hours without checkpoints.
+    r = run_cli("checkpoint", "--hourly-cost", "32", "--run-hours", "720", "--checkpoint-seconds", "300",
+                "--interruption-rate", "0.632", "--period-hours", "7.9")
+    assert r.returncode == 0, r.stderr
+    line = next(l for l in r.stdout.splitlines() if l.startswith("without checkpoints"))
+    assert "never finishes in practice" in line and "e40 h" in line, line
+    r = run_cli("checkpoint", "--hourly-cost", "32", "--run-hours", "70", "--checkpoint-seconds", "120",
+                "--interruption-rate", "0.05")
+    assert "without checkpoints: 70.2 h, $2246" in r.stdout, r.stdout

@@ -68,7 +68,7 @@ fn current_finding(plan: &CheckpointPlan, current_seconds: f64, current_waste: f
 }
 
 /// The plan as labelled values, the same for text and Markdown.
-fn rows(plan: &CheckpointPlan, current_waste: Option<f64>) -> Vec<(&'static str, String)> {
+fn rows(plan: &CheckpointPlan, run_hours: f64, current_waste: Option<f64>) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("job MTBF", format!("{:.1} h", plan.mtbf_hours)),
         (
@@ -91,12 +91,27 @@ fn rows(plan: &CheckpointPlan, current_waste: Option<f64>) -> Vec<(&'static str,
                 plan.expected_interruptions
             ),
         ),
-        ("without checkpoints", format!("{:.1} h, ${:.0}", plan.expected_hours_without, plan.expected_cost_without)),
+        (
+            "without checkpoints",
+            without_checkpoints(plan.expected_hours_without, plan.expected_cost_without, run_hours),
+        ),
     ];
     if let Some(w) = current_waste {
         rows.push(("your interval wastes", format!("{:.1}% of wall time", w * 100.0)));
     }
     rows
+}
+
+/// The expected wall time without checkpoints grows as e^(run/MTBF): past a thousand times the
+/// run itself, the figure says only that the job never finishes, not a 40-digit number.
+fn without_checkpoints(hours: f64, cost: f64, run_hours: f64) -> String {
+    if hours.is_finite() && hours <= 1000.0 * run_hours {
+        format!("{hours:.1} h, ${cost:.0}")
+    } else if hours.is_finite() {
+        format!("never finishes in practice (expected {hours:.1e} h, over 1,000x the {run_hours} h of work)")
+    } else {
+        "never finishes (every run is interrupted before it ends)".to_owned()
+    }
 }
 
 pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
@@ -146,7 +161,7 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
         format => {
             let markdown = format == Format::Markdown;
             let title = if markdown { "## gpuguard checkpoint\n\n" } else { "" };
-            let body = key_values(&rows(&plan, current_waste), markdown);
+            let body = key_values(&rows(&plan, job.run_hours, current_waste), markdown);
             print(&format!("{title}{body}{}", findings_after(&report, markdown)))?;
         }
     }
