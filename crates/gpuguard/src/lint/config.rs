@@ -16,6 +16,10 @@ use crate::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// What an invalid config's error says about the format.
+const KEYS: &str = "the keys are rules: [GG001, ...], disable: [GG004, ...], severity: {GG003: info|warning|error}, \
+fail-on: info|warning|error|never, hub-download-bytes-per-second, gpu-node-hourly-cost, max-file-bytes";
+
 /// The parsed config file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -69,7 +73,7 @@ impl LintConfig {
         let value = if value.is_null() { serde_json::json!({}) } else { value };
         let parse_err = |message: String| Error::Parse { file: file.to_owned(), line: None, message };
         let config: LintConfig =
-            serde_json::from_value(value).map_err(|e| parse_err(format!("invalid config: {e}")))?;
+            serde_json::from_value(value).map_err(|e| parse_err(format!("invalid config: {e}; {KEYS}")))?;
         for id in config.rules.iter().chain(&config.disable).chain(config.severity.keys()) {
             if id.parse::<RuleId>().is_err() {
                 return Err(parse_err(format!("unknown rule {id:?} (expected GG001…GG010)")));
