@@ -102,15 +102,17 @@ def test_async_saves_under_torchrun_publish_once_all_ranks_wrote(tmp_path):
         assert start["params"] == runs(log, 2, "saved")[rank][len(started) - 1]["params"]
 
 
-def wait_for_step(log, rank, step, proc, timeout=120):
+def wait_for_step(log, rank, step, proc, timeout=120, event="step"):
+    """Waits until `rank` logged `event` (a finished step, or a finished save) at `step` or later;
+    returns the rank's pid."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        steps = [e for e in events(log, rank) if e["event"] == "step"]
+        steps = [e for e in events(log, rank) if e["event"] == event]
         if steps and steps[-1]["step"] >= step:
             return steps[-1]["pid"]
         assert proc.poll() is None, proc.communicate()[1][-3000:]
         time.sleep(0.05)
-    raise AssertionError(f"rank {rank} never reached step {step}")
+    raise AssertionError(f"rank {rank} never logged {event} at step {step}")
 
 
 def start_job(ckpt, log, ranks, **env):
@@ -151,7 +153,10 @@ def test_a_second_sigterm_or_no_save_in_the_window_falls_back_to_terminate(tmp_p
     ckpt.mkdir()
     # A step longer than the notice: the save cannot come in time, the default action kills it.
     proc = start_job(ckpt, log, 0, PREEMPT=1, NOTICE=1, STEPS=1000, EVERY=1_000_000, STEP_SLEEP=4, SAVE="torch")
-    pid = wait_for_step(log, 0, 0, proc)
+    # Step 0 is followed by the first save: a SIGTERM during that save is (rightly) answered by
+    # it, so signal only once it is written and the job is inside step 1's 4 s.
+    pid = wait_for_step(log, 0, 0, proc, event="saved")
+    time.sleep(0.2)
     t0 = time.monotonic()
     os.kill(pid, signal.SIGTERM)
     proc.communicate(timeout=60)
