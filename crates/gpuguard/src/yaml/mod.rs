@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+mod json;
+
 /// How deep mappings and sequences may nest. Real manifests stay under 30 levels; the cap keeps a
 /// hostile input from exhausting the stack when the value is dropped.
 const MAX_DEPTH: usize = 512;
@@ -189,21 +191,25 @@ impl Lines {
 /// an error, not an allocation). Errors are [`Error::Parse`] with `file` and the absolute line
 /// (`first_line` is the line of `text`'s first line in the file).
 pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<(Value, Lines)> {
-    let mut b = Builder {
-        stack: Vec::new(),
-        skipping: 0,
-        anchors: HashMap::new(),
-        budget: text.len().saturating_mul(4).saturating_add(100_000),
-        first_line,
-        root: None,
-    };
-    let mut parser = Parser::new_from_str(text);
     // An error at the end of input points past the last line: report the last line instead.
     let err = |line: usize, message: String| Error::Parse {
         file: file.to_owned(),
         line: Some(line.min(first_line + text.lines().count().max(1) - 1)),
         message: format!("invalid YAML: {message}"),
     };
+    // JSON (what `kubectl get -o json` writes) takes the JSON reader: yaml-rust2's scanner queues
+    // every token of a flow collection until it closes, which for a 4,000-pod `List` is a
+    // 160 MiB queue. Text that is not valid JSON is YAML (JSON is a subset) and takes the YAML
+    // parser, whose error messages speak YAML.
+    if text.trim_start().starts_with(['{', '[']) {
+        match json::parse(text, Builder::new(text.len(), first_line)) {
+            Some(Ok(parsed)) => return Ok(parsed),
+            Some(Err((line, message))) => return Err(err(line, message)),
+            None => {}
+        }
+    }
+    let mut b = Builder::new(text.len(), first_line);
+    let mut parser = Parser::new_from_str(text);
     loop {
         let (ev, mark) = parser.next_token().map_err(|e| err(b.abs(*e.marker()), e.info().to_owned()))?;
         match ev {
@@ -214,8 +220,13 @@ pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<(Value, 
         }
         b.event(ev, mark).map_err(|m| err(b.abs(mark), m))?;
     }
-    Ok(b.root.unwrap_or((Value::Null, Lines { line: first_line, children: Box::default() })))
+    Ok(b.into_root())
 }
+
+/// The one key no rule reads and no document keeps: `metadata.managedFields`, server-side apply's
+/// bookkeeping, often half of a `kubectl get -o json`. Not building it keeps memory in line with
+/// what is judged.
+const SKIPPED_KEY: &str = "managedFields";
 
 /// A node under construction.
 enum Open {
@@ -236,6 +247,24 @@ struct Builder {
 }
 
 impl Builder {
+    /// A builder for a text of `len` bytes whose first line is line `first_line` of its file.
+    fn new(len: usize, first_line: usize) -> Self {
+        Builder {
+            stack: Vec::new(),
+            skipping: 0,
+            anchors: HashMap::new(),
+            budget: len.saturating_mul(4).saturating_add(100_000),
+            first_line,
+            root: None,
+        }
+    }
+
+    /// The finished document (`Value::Null` when it had no node).
+    fn into_root(self) -> (Value, Lines) {
+        let line = self.first_line;
+        self.root.unwrap_or((Value::Null, Lines { line, children: Box::default() }))
+    }
+
     fn abs(&self, mark: Marker) -> usize {
         self.first_line + mark.line().max(1) - 1
     }
@@ -250,9 +279,7 @@ impl Builder {
 
     fn event(&mut self, ev: Event, mark: Marker) -> std::result::Result<(), String> {
         let line = self.abs(mark);
-        // `metadata.managedFields` (server-side apply's bookkeeping, often half of a
-        // `kubectl get -o json`) is read by no rule: it is not built, so memory follows what is
-        // judged.
+        // The value of a SKIPPED_KEY is not built.
         if self.skipping > 0 {
             match ev {
                 Event::MappingStart(..) | Event::SequenceStart(..) => self.skipping += 1,
@@ -264,7 +291,7 @@ impl Builder {
             }
             return Ok(());
         }
-        if matches!(self.stack.last(), Some(Open::Map { key: Some((k, _)), .. }) if k == "managedFields") {
+        if matches!(self.stack.last(), Some(Open::Map { key: Some((k, _)), .. }) if k == SKIPPED_KEY) {
             match ev {
                 Event::MappingStart(..) | Event::SequenceStart(..) => self.skipping = 1,
                 _ => self.drop_pending_key(),
@@ -272,40 +299,19 @@ impl Builder {
             return Ok(());
         }
         match ev {
-            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) if self.stack.len() >= MAX_DEPTH => {
-                let _ = anchor;
-                Err(format!("nested deeper than {MAX_DEPTH} levels"))
-            }
-            Event::MappingStart(anchor, _) => {
-                self.stack.push(Open::Map { entries: Vec::new(), key: None, line, anchor });
-                Ok(())
-            }
-            Event::SequenceStart(anchor, _) => {
-                self.stack.push(Open::Seq { items: Vec::new(), lines: Vec::new(), line, anchor });
-                Ok(())
-            }
-            Event::MappingEnd => {
-                let Some(Open::Map { entries, line, anchor, .. }) = self.stack.pop() else {
-                    return Err("unbalanced mapping".into());
-                };
-                let (value, lines) = build_map(entries, line);
-                self.finish(value, lines, anchor)
-            }
-            Event::SequenceEnd => {
-                let Some(Open::Seq { items, lines, line, anchor }) = self.stack.pop() else {
-                    return Err("unbalanced sequence".into());
-                };
-                self.finish(Value::Array(items), Lines { line, children: lines.into_boxed_slice() }, anchor)
-            }
+            Event::MappingStart(anchor, _) => self.open_map(line, anchor),
+            Event::SequenceStart(anchor, _) => self.open_seq(line, anchor),
+            Event::MappingEnd => self.close_map(),
+            Event::SequenceEnd => self.close_seq(),
             Event::Scalar(text, style, anchor, tag) => {
                 // A mapping waiting for a key takes the scalar as its key, as text.
-                if let Some(Open::Map { key: key @ None, .. }) = self.stack.last_mut() {
-                    *key = Some((text, line));
+                if self.awaits_key() {
+                    self.key(text, line);
                     return Ok(());
                 }
                 let is_str = style != TScalarStyle::Plain || tag.is_some_and(|t| t.suffix == "str");
                 let value = if is_str { Value::String(text) } else { resolve(text) };
-                self.finish(value, Lines { line, children: Box::default() }, anchor)
+                self.scalar(value, line, anchor)
             }
             Event::Alias(id) => {
                 let Some((value, lines, nodes)) = self.anchors.get(&id) else {
@@ -313,14 +319,67 @@ impl Builder {
                 };
                 let (value, lines, nodes) = (value.clone(), lines.clone(), *nodes);
                 self.spend(nodes)?;
-                if let Some(Open::Map { key: key @ None, .. }) = self.stack.last_mut() {
-                    *key = Some((key_text(&value), line));
+                if self.awaits_key() {
+                    self.key(key_text(&value), line);
                     return Ok(());
                 }
                 self.finish(value, Lines { line, children: lines.children }, 0)
             }
             _ => Ok(()),
         }
+    }
+
+    /// Opens a mapping that starts at `line` (`anchor` 0: none).
+    fn open_map(&mut self, line: usize, anchor: usize) -> std::result::Result<(), String> {
+        self.check_depth()?;
+        self.stack.push(Open::Map { entries: Vec::new(), key: None, line, anchor });
+        Ok(())
+    }
+
+    /// Opens a sequence that starts at `line`.
+    fn open_seq(&mut self, line: usize, anchor: usize) -> std::result::Result<(), String> {
+        self.check_depth()?;
+        self.stack.push(Open::Seq { items: Vec::new(), lines: Vec::new(), line, anchor });
+        Ok(())
+    }
+
+    fn check_depth(&self) -> std::result::Result<(), String> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
+    fn close_map(&mut self) -> std::result::Result<(), String> {
+        let Some(Open::Map { entries, line, anchor, .. }) = self.stack.pop() else {
+            return Err("unbalanced mapping".into());
+        };
+        let (value, lines) = build_map(entries, line);
+        self.finish(value, lines, anchor)
+    }
+
+    fn close_seq(&mut self) -> std::result::Result<(), String> {
+        let Some(Open::Seq { items, lines, line, anchor }) = self.stack.pop() else {
+            return Err("unbalanced sequence".into());
+        };
+        self.finish(Value::Array(items), Lines { line, children: lines.into_boxed_slice() }, anchor)
+    }
+
+    /// Whether the innermost open node is a mapping waiting for its next key.
+    fn awaits_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Open::Map { key: None, .. }))
+    }
+
+    /// The next key of the innermost mapping, written at `line`.
+    fn key(&mut self, text: String, line: usize) {
+        if let Some(Open::Map { key, .. }) = self.stack.last_mut() {
+            *key = Some((text, line));
+        }
+    }
+
+    /// A scalar value written at `line`.
+    fn scalar(&mut self, value: Value, line: usize, anchor: usize) -> std::result::Result<(), String> {
+        self.finish(value, Lines { line, children: Box::default() }, anchor)
     }
 
     fn drop_pending_key(&mut self) {
@@ -353,18 +412,18 @@ impl Builder {
 
 /// Builds a mapping from its entries in order: a repeated key keeps its first place and takes the
 /// last value; `<<` merges the keys of a mapping (or of a list of mappings) that are not set.
-/// Linear in the entries (a hash index once a mapping is wide, so repeated keys cannot make it
-/// quadratic).
+/// Linear in the entries: the map's own hash finds repeated keys, and the place of a repeated key
+/// (needed for its line) is looked up in a hash index once a mapping is wide.
 fn build_map(entries: Vec<(String, Value, Lines)>, line: usize) -> (Value, Lines) {
-    // Sized once: growing it entry by entry was a realloc per doubling for every mapping.
-    let mut keyed = Keyed { entries: Vec::with_capacity(entries.len()), index: None };
+    let mut keyed =
+        Keyed { map: Map::with_capacity(entries.len()), lines: Vec::with_capacity(entries.len()), index: None };
     let mut merges = Vec::new();
     for (k, v, l) in entries {
         if k == "<<" && (v.is_object() || v.is_array()) {
             merges.push((v, l));
             continue;
         }
-        keyed.put(k, v, l, true);
+        keyed.put(k, v, l);
     }
     for (v, l) in merges {
         let sources: Vec<(Value, Lines)> = match v {
@@ -374,52 +433,62 @@ fn build_map(entries: Vec<(String, Value, Lines)>, line: usize) -> (Value, Lines
         for (src, src_lines) in sources {
             let Value::Object(m) = src else { continue };
             for ((k, v), kl) in m.into_iter().zip(src_lines.children.into_vec()) {
-                keyed.put(k, v, kl, false);
+                keyed.merge(k, v, kl);
             }
         }
     }
-    let mut map = Map::with_capacity(keyed.entries.len());
-    let mut children = Vec::with_capacity(keyed.entries.len());
-    for (k, v, l) in keyed.entries {
-        map.insert(k, v);
-        children.push(l);
-    }
-    (Value::Object(map), Lines { line, children: children.into_boxed_slice() })
+    (Value::Object(keyed.map), Lines { line, children: keyed.lines.into_boxed_slice() })
 }
 
-/// Entries of a mapping under construction, unique by key.
-#[derive(Default)]
+/// A mapping under construction and the lines of its entries, in the map's order.
 struct Keyed {
-    entries: Vec<(String, Value, Lines)>,
-    /// Key → index, built once the mapping has more than a few keys.
+    map: Map<String, Value>,
+    lines: Vec<Lines>,
+    /// Key → place, built at the first repeated key of a wide mapping.
     index: Option<HashMap<String, usize>>,
 }
 
 impl Keyed {
     const SCAN: usize = 16;
 
-    fn position(&mut self, k: &str) -> Option<usize> {
-        if self.entries.len() <= Self::SCAN {
-            return self.entries.iter().position(|e| e.0 == k);
+    /// Adds an entry; a repeated key takes the new value and line in its first place.
+    fn put(&mut self, k: String, v: Value, l: Lines) {
+        let place = self.map.len();
+        if let Some(index) = &mut self.index {
+            index.entry(k.clone()).or_insert(place);
         }
-        let entries = &self.entries;
-        let index =
-            self.index.get_or_insert_with(|| entries.iter().enumerate().map(|(i, e)| (e.0.clone(), i)).collect());
-        index.get(k).copied()
-    }
-
-    /// Adds an entry; a repeated key replaces the value in place when `replace`, else is ignored.
-    fn put(&mut self, k: String, v: Value, l: Lines, replace: bool) {
-        match self.position(&k) {
-            Some(i) if replace => (self.entries[i].1, self.entries[i].2) = (v, l),
-            Some(_) => {}
+        match self.map.get_mut(&k) {
+            Some(old) => {
+                *old = v;
+                let i = self.place(&k);
+                self.lines[i] = l;
+            }
             None => {
-                if let Some(index) = &mut self.index {
-                    index.insert(k.clone(), self.entries.len());
-                }
-                self.entries.push((k, v, l));
+                self.map.insert(k, v);
+                self.lines.push(l);
             }
         }
+    }
+
+    /// Adds a merged (`<<`) entry unless the key is set.
+    fn merge(&mut self, k: String, v: Value, l: Lines) {
+        if !self.map.contains_key(&k) {
+            if let Some(index) = &mut self.index {
+                index.insert(k.clone(), self.map.len());
+            }
+            self.map.insert(k, v);
+            self.lines.push(l);
+        }
+    }
+
+    /// The place of a key that is in the map.
+    fn place(&mut self, k: &str) -> usize {
+        if self.map.len() <= Self::SCAN {
+            return self.map.keys().position(|e| e == k).unwrap_or(0);
+        }
+        let map = &self.map;
+        let index = self.index.get_or_insert_with(|| map.keys().enumerate().map(|(i, e)| (e.clone(), i)).collect());
+        index.get(k).copied().unwrap_or(0)
     }
 }
 
