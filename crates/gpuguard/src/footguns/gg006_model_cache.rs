@@ -97,8 +97,10 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
     };
     let volume_type = match facts::volume_for_path(pod, c, &cache) {
         Some((_, Some(vol))) if facts::is_persistent(vol) => return None,
-        // A mount with no pod volume: a StatefulSet volumeClaimTemplate.
-        Some((_, None)) if facts::has_claim_templates(ctx) => return None,
+        // A mount with no pod volume: a claim template (StatefulSet, LeaderWorkerSet, JobSet…).
+        Some((m, None)) if m["name"].as_str().is_some_and(|n| facts::claim_template_names(ctx).contains(&n)) => {
+            return None;
+        }
         Some((_, Some(vol))) => facts::volume_source(vol).to_owned(),
         _ => "container filesystem".to_owned(),
     };

@@ -196,13 +196,38 @@ pub(crate) fn is_persistent(v: &Value) -> bool {
     PERSISTENT_SOURCES.contains(&volume_source(v))
 }
 
-/// Whether the object keeps state through volumeClaimTemplates (a StatefulSet's, an Argo
-/// workflow's).
-pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
+/// The names of the volumes the object's controller makes from claim templates, one
+/// PersistentVolumeClaim per pod or per job: a StatefulSet's or LeaderWorkerSet's
+/// `volumeClaimTemplates`, an Argo workflow's, a JobSet's (and a Trainer v2 runtime's)
+/// `volumeClaimPolicies[].templates`. Containers mount them by name, with no entry in `volumes`.
+pub(crate) fn claim_template_names<'a>(ctx: &Ctx<'a>) -> Vec<&'a str> {
     let spec = &ctx.obj.value["spec"];
-    [&spec["volumeClaimTemplates"], &spec["workflowSpec"]["volumeClaimTemplates"]]
-        .iter()
-        .any(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+    let templates = [
+        &spec["volumeClaimTemplates"],
+        &spec["workflowSpec"]["volumeClaimTemplates"],
+        &spec["leaderWorkerTemplate"]["volumeClaimTemplates"],
+    ]
+    .into_iter()
+    .flat_map(|t| t.as_array().into_iter().flatten());
+    let policies = [&spec["volumeClaimPolicies"], &spec["template"]["spec"]["volumeClaimPolicies"]]
+        .into_iter()
+        .flat_map(|p| p.as_array().into_iter().flatten())
+        .flat_map(|p| p["templates"].as_array().into_iter().flatten());
+    templates.chain(policies).filter_map(|t| t["metadata"]["name"].as_str()).collect()
+}
+
+/// Whether the object keeps state through claim templates ([`claim_template_names`]).
+pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
+    !claim_template_names(ctx).is_empty()
+}
+
+/// Whether a container of the pod mounts a volume made from a claim template.
+pub(crate) fn mounts_claim_template(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> bool {
+    let names = claim_template_names(ctx);
+    !names.is_empty()
+        && pod.containers.iter().flat_map(Container::mounts).any(|m| {
+            m["name"].as_str().is_some_and(|n| names.contains(&n) && pod.volume(n).is_none())
+        })
 }
 
 /// The volume a path inside the container lives on: the mount with the longest mountPath that is
