@@ -402,3 +402,19 @@ fn oversized_inputs_are_errors_and_dirs_skip_fifos() {
     assert!(r.findings.iter().any(|f| f.location.file.as_deref().is_some_and(|p| p.ends_with("pod.yaml"))));
     assert!(r.checks.iter().any(|c| c.reason.contains("fifo.yaml") && c.reason.contains("FIFO")), "{:?}", r.checks);
 }
+
+/// GG001 speaks of what it recognised: a TensorFlow job's /dev/shm need is NCCL between its GPUs,
+/// not a PyTorch DataLoader; a PyTorch trainer's is its DataLoader, and the evidence names the
+/// framework.
+#[test]
+fn gg001_message_fits_the_framework() {
+    let r = lint_file(&rule_fixture("flagged", RuleId::GG001));
+    let gg001 =
+        |name: &str| r.findings.iter().find(|f| f.rule == "GG001" && f.location.name.as_deref() == Some(name)).unwrap();
+    let tf = gg001("resnet-mirrored");
+    assert_eq!(tf.evidence["shm_use"], "nccl");
+    assert!(!tf.message.contains("PyTorch") && !tf.message.contains("DataLoader"), "{}", tf.message);
+    let torch = gg001("trainer");
+    assert_eq!(torch.evidence["shm_use"], "dataloader");
+    assert!(torch.message.contains("PyTorch DataLoader"), "{}", torch.message);
+}

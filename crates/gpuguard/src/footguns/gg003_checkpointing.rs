@@ -58,7 +58,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             continue;
         }
         let volumes: Vec<_> = pod.volumes().collect();
-        if volumes.iter().any(|v| facts::is_persistent(v)) {
+        if volumes.iter().any(|v| facts::is_persistent(v)) || !pod.persistent_by_patch.is_empty() {
             continue;
         }
         let remote = pod.containers.iter().any(|c| {

@@ -95,6 +95,14 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
             None => (server.default_cache().to_owned(), "default"),
         },
     };
+    // An Argo podSpecPatch that mounts a persistent volume over the cache.
+    let under = |mp: &str| {
+        let mp = mp.trim_end_matches('/');
+        cache == mp || cache.starts_with(&format!("{mp}/"))
+    };
+    if pod.persistent_by_patch.iter().any(|(name, mp)| *name == c.name && under(mp)) {
+        return None;
+    }
     let volume_type = match facts::volume_for_path(pod, c, &cache) {
         Some((_, Some(vol))) if facts::is_persistent(vol) => return None,
         // A mount with no pod volume: a claim template (StatefulSet, LeaderWorkerSet, JobSet…).

@@ -117,8 +117,13 @@ const TRAINING_WORDS: &[&str] = &[
 
 /// How the pod was recognised as training, if it was: its operator's kind, or the command of one
 /// of its containers (`torchrun`, `deepspeed`, `accelerate launch`, `python train.py`,
-/// `tune run` …). A RayJob's `entrypoint` counts for its Ray pods.
+/// `tune run` …). A RayJob's `entrypoint` counts for its Ray pods. A job that runs a benchmark
+/// or a hardware test (NCCL's `all_reduce_perf`, `tf_cnn_benchmarks.py`) is not training, even
+/// under a training operator: it has no state worth a checkpoint and loads no dataset.
 pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<String> {
+    if benchmark_in(ctx).is_some() {
+        return None;
+    }
     if TRAINING_KINDS.contains(&ctx.obj.kind) && pod.role == Role::Main {
         return Some(format!("kind {}", ctx.obj.kind));
     }
@@ -132,6 +137,94 @@ pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<Stri
         .iter()
         .filter(|c| !c.init && !is_launcher(pod, c))
         .find_map(|c| training_command(&words(c)).map(|w| format!("container {} runs {w}", c.name)))
+}
+
+/// The benchmark or hardware test the object runs, if any: a program of any of its containers
+/// (a launcher's `mpirun … all_reduce_perf` too) or of a RayJob's entrypoint whose name says it
+/// measures (`*_perf`, `*benchmark*`), unless another of its commands is a training launcher.
+pub(crate) fn benchmark_in<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
+    let entrypoint = ctx.obj.value["spec"]["entrypoint"].as_str().map(|e| e.split_whitespace().collect::<Vec<_>>());
+    let commands: Vec<Vec<&'a str>> =
+        ctx.pods.iter().flat_map(|p| p.containers.iter().map(words)).chain(entrypoint).collect();
+    if commands.iter().any(|w| training_command(w).is_some()) {
+        return None;
+    }
+    commands.iter().flatten().copied().find(|w| {
+        let prog = w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
+        let stem = prog.strip_suffix(".py").unwrap_or(&prog);
+        !w.starts_with('-') && !w.contains('=') && (stem.ends_with("_perf") || stem.contains("benchmark"))
+    })
+}
+
+/// A deep-learning framework, as far as the manifest tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framework {
+    PyTorch,
+    TensorFlow,
+    Jax,
+    Paddle,
+    MxNet,
+    XGBoost,
+}
+
+impl Framework {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Framework::PyTorch => "PyTorch",
+            Framework::TensorFlow => "TensorFlow",
+            Framework::Jax => "JAX",
+            Framework::Paddle => "PaddlePaddle",
+            Framework::MxNet => "MXNet",
+            Framework::XGBoost => "XGBoost",
+        }
+    }
+
+    /// Whether its data loader hands batches from worker processes to the trainer through
+    /// /dev/shm: PyTorch's DataLoader, Paddle's (`use_shared_memory`), MXNet Gluon's. tf.data,
+    /// JAX input pipelines and XGBoost read data in-process.
+    pub(crate) fn loader_uses_shm(self) -> bool {
+        matches!(self, Framework::PyTorch | Framework::Paddle | Framework::MxNet)
+    }
+}
+
+/// The framework the object runs: its training operator's kind, else words in the images and
+/// commands of all its containers (a launcher names the program its workers run).
+pub(crate) fn framework(ctx: &Ctx<'_>) -> Option<Framework> {
+    let by_kind = match ctx.obj.kind {
+        "PyTorchJob" => Some(Framework::PyTorch),
+        "TFJob" => Some(Framework::TensorFlow),
+        "JAXJob" => Some(Framework::Jax),
+        "PaddleJob" => Some(Framework::Paddle),
+        "MXJob" => Some(Framework::MxNet),
+        "XGBoostJob" => Some(Framework::XGBoost),
+        _ => None,
+    };
+    if by_kind.is_some() {
+        return by_kind;
+    }
+    if ctx.obj.value["spec"]["mlPolicy"]["torch"].is_object() {
+        return Some(Framework::PyTorch);
+    }
+    let mut text = String::new();
+    for c in ctx.pods.iter().flat_map(|p| p.containers.iter()) {
+        text.push_str(c.fingerprint());
+        text.push(' ');
+    }
+    text.push_str(&ctx.obj.value["spec"]["entrypoint"].as_str().unwrap_or("").to_ascii_lowercase());
+    // PyTorch first: its launchers and images are the most common, and a PyTorch image may
+    // mention TensorFlow's tensorboard.
+    const WORDS: &[(&[&str], Framework)] = &[
+        (
+            &["torch", "deepspeed", "accelerate", "lightning", "megatron", "nemo", "tune run", "axolotl"],
+            Framework::PyTorch,
+        ),
+        (&["paddle"], Framework::Paddle),
+        (&["mxnet", "gluon"], Framework::MxNet),
+        (&["tensorflow", "tf_cnn", "keras", "tf-gpu", "tf-benchmarks"], Framework::TensorFlow),
+        (&["jax", "flax", "maxtext"], Framework::Jax),
+        (&["xgboost"], Framework::XGBoost),
+    ];
+    WORDS.iter().find(|(ws, _)| ws.iter().any(|w| text.contains(w))).map(|(_, f)| *f)
 }
 
 /// The training launcher or script in a command line, if any.
@@ -151,6 +244,8 @@ pub(crate) fn training_command(words: &[&str]) -> Option<String> {
         }
         // A training script: train.py, finetune_lora.py, pretrain_gpt.py, run_clm_train.py …
         if let Some(stem) = prog.strip_suffix(".py") {
+            // `fine-tune-x.py` and `fine_tune_x.py` are the same name.
+            let stem = stem.replace('-', "_");
             if ["train", "finetune", "fine_tune", "pretrain", "sft"].iter().any(|t| stem.contains(t)) {
                 return Some(prog);
             }
@@ -225,9 +320,11 @@ pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
 pub(crate) fn mounts_claim_template(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> bool {
     let names = claim_template_names(ctx);
     !names.is_empty()
-        && pod.containers.iter().flat_map(Container::mounts).any(|m| {
-            m["name"].as_str().is_some_and(|n| names.contains(&n) && pod.volume(n).is_none())
-        })
+        && pod
+            .containers
+            .iter()
+            .flat_map(Container::mounts)
+            .any(|m| m["name"].as_str().is_some_and(|n| names.contains(&n) && pod.volume(n).is_none()))
 }
 
 /// The volume a path inside the container lives on: the mount with the longest mountPath that is
