@@ -376,8 +376,15 @@ impl Server {
     }
 }
 
-/// The model server a container runs, if any.
+/// The model server a container runs, if any: by image or command, or by the model format a
+/// KServe predictor declares (`modelFormat: {name: huggingface}` runs KServe's Hugging Face
+/// server, which needs no image in the manifest).
 pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
+    match c.value["modelFormat"]["name"].as_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("huggingface" | "triton" | "tensorrt" | "onnx" | "pytorch") => return Some(Server::Other),
+        Some("vllm") => return Some(Server::Vllm),
+        _ => {}
+    }
     let fp = c.fingerprint();
     if fp.contains("vllm") {
         Some(Server::Vllm)
