@@ -327,22 +327,13 @@ pub fn pod_specs<'a>(obj: &Object<'a>) -> Vec<PodSpec<'a>> {
         "ServingRuntime" | "ClusterServingRuntime" if matches!(g, "" | "serving.kserve.io") => {
             push_spec(&mut out, "spec", spec, &Value::Null, None);
         }
-        // NVIDIA NIM operator: one server container described by the spec itself.
-        "NIMService" if matches!(g, "" | "apps.nvidia.com") => {
-            if spec.is_object() {
-                let mut pod = PodSpec::new("spec".into(), None, spec, &NULL);
-                let mut c = Container::new("nim".into(), "spec".into(), false, spec);
-                let img = &spec["image"];
-                c.image = match (img["repository"].as_str(), img["tag"].as_str()) {
-                    (Some(r), Some(t)) => Cow::Owned(format!("{r}:{t}")),
-                    (Some(r), None) => Cow::Borrowed(r),
-                    _ => Cow::Borrowed(img.as_str().unwrap_or("")),
-                };
-                // The operator mounts its own Memory emptyDir at /dev/shm.
-                c.shm_by_operator = true;
-                pod.containers.push(c);
-                pod.complete = false;
-                out.push(pod);
+        // NVIDIA NIM operator: one server container described by the spec itself; a NIMPipeline
+        // holds several NIMService specs.
+        "NIMService" if matches!(g, "" | "apps.nvidia.com") => push_nim(&mut out, "spec", spec, "nim"),
+        "NIMPipeline" if matches!(g, "" | "apps.nvidia.com") => {
+            for (i, svc) in spec["services"].as_array().into_iter().flatten().enumerate() {
+                let name = svc["name"].as_str().unwrap_or("nim");
+                push_nim(&mut out, &format!("spec.services[{i}].spec"), &svc["spec"], name);
             }
         }
         "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" if matches!(g, "" | "argoproj.io") => {
@@ -381,7 +372,8 @@ pub(crate) fn is_known_kind(obj: &Object<'_>) -> bool {
         "JobSet" => matches!(g, "" | "jobset.x-k8s.io"),
         "TrainingRuntime" | "ClusterTrainingRuntime" | "TrainJob" => matches!(g, "" | "trainer.kubeflow.org"),
         "InferenceService" | "ServingRuntime" | "ClusterServingRuntime" => matches!(g, "" | "serving.kserve.io"),
-        "NIMService" => matches!(g, "" | "apps.nvidia.com"),
+        // A NIMCache runs a CPU job that downloads the model into a PVC: nothing for the rules.
+        "NIMService" | "NIMPipeline" | "NIMCache" => matches!(g, "" | "apps.nvidia.com"),
         "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow" => {
             matches!(g, "" | "argoproj.io")
         }
@@ -478,6 +470,27 @@ fn push_ray<'a>(out: &mut Vec<PodSpec<'a>>, base: &str, cluster: &'a Value) {
             }
         }
     }
+}
+
+/// A NIMService spec: the operator makes a Deployment whose one container is described by the spec
+/// itself (image `{repository, tag}`), and mounts a Memory emptyDir at /dev/shm and the model
+/// store (a NIMCache's PVC) at /model-store itself (`GetVolumes` in k8s-nim-operator).
+fn push_nim<'a>(out: &mut Vec<PodSpec<'a>>, path: &str, spec: &'a Value, name: &str) {
+    if !spec.is_object() {
+        return;
+    }
+    let mut pod = PodSpec::new(path.to_owned(), None, spec, &NULL);
+    let mut c = Container::new(name.to_owned(), path.to_owned(), false, spec);
+    let img = &spec["image"];
+    c.image = match (img["repository"].as_str(), img["tag"].as_str()) {
+        (Some(r), Some(t)) => Cow::Owned(format!("{r}:{t}")),
+        (Some(r), None) => Cow::Borrowed(r),
+        _ => Cow::Borrowed(img.as_str().unwrap_or("")),
+    };
+    c.shm_by_operator = true;
+    pod.containers.push(c);
+    pod.complete = false;
+    out.push(pod);
 }
 
 /// Argo: each template's `container`, `script` and `containerSet` runs in a pod of its own; the
