@@ -318,14 +318,19 @@ pub fn pod_specs<'a>(obj: &Object<'a>) -> Vec<PodSpec<'a>> {
                 out.push(pod);
             }
         }
-        // KServe: each component is a pod spec inline, plus a framework shorthand container.
+        // KServe: each component is a pod spec inline, plus a framework shorthand container; a
+        // multi-node predictor or runtime has the worker pods' spec in `workerSpec`.
         "InferenceService" if matches!(g, "" | "serving.kserve.io") => {
             for comp in ["predictor", "transformer", "explainer"] {
                 push_spec(&mut out, &format!("spec.{comp}"), &spec[comp], &Value::Null, None);
             }
+            let n = push_spec(&mut out, "spec.predictor.workerSpec", &spec["predictor"]["workerSpec"], &NULL, None);
+            set_role(&mut out, n, Some("worker"));
         }
         "ServingRuntime" | "ClusterServingRuntime" if matches!(g, "" | "serving.kserve.io") => {
             push_spec(&mut out, "spec", spec, &Value::Null, None);
+            let n = push_spec(&mut out, "spec.workerSpec", &spec["workerSpec"], &NULL, None);
+            set_role(&mut out, n, Some("worker"));
         }
         // NVIDIA NIM operator: one server container described by the spec itself; a NIMPipeline
         // holds several NIMService specs.
