@@ -78,12 +78,21 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
             volume_type: "emptyDir".into(),
         });
     }
-    let server = facts::model_server(c)?;
-    let model = facts::model_id(c)?;
+    let (server, model): (facts::Server, std::borrow::Cow<'_, str>) = match (facts::model_server(c), facts::model_id(c))
+    {
+        (Some(server), Some(model)) => (server, model.into()),
+        // Ray Serve on a KubeRay cluster: the model is named in the serve config, and the
+        // GPU workers download it.
+        _ if pod.role == crate::k8s::Role::RayNode && c.requests_gpu() => {
+            let (server, model) = facts::ray_serve_model(ctx)?;
+            (server, model.into())
+        }
+        _ => return None,
+    };
     let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
         .iter()
         .any(|e| matches!(c.env(e), Some("1" | "true" | "TRUE" | "True")));
-    if offline || !facts::is_hub_model(model) {
+    if offline || !facts::is_hub_model(&model) {
         return None;
     }
     let words = facts::words(c);
@@ -92,6 +101,8 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
         None => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {
             Some(("HF_HOME", v)) => (format!("{}/hub", v.trim_end_matches('/')), "HF_HOME"),
             Some((e, v)) => (v.to_owned(), e),
+            // Ray's images run as user `ray`: the cache is under /home/ray.
+            None if c.image().contains("rayproject/ray") => ("/home/ray/.cache/huggingface".to_owned(), "default"),
             None => (server.default_cache().to_owned(), "default"),
         },
     };
@@ -112,7 +123,7 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
         Some((_, Some(vol))) => facts::volume_source(vol).to_owned(),
         _ => "container filesystem".to_owned(),
     };
-    Some(UncachedPull { model: model.to_owned(), puller: server.name(), cache, source, volume_type })
+    Some(UncachedPull { model: model.into_owned(), puller: server.name(), cache, source, volume_type })
 }
 
 #[cfg(feature = "lint")]

@@ -417,6 +417,33 @@ pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
     }
 }
 
+/// The model a RayService's Ray Serve applications load, and the server, from `serveConfigV2`
+/// (a YAML string): Ray Serve LLM's `llm_configs[].model_loading_config.model_source` (or
+/// `model_id`), or a model variable (`MODEL_ID`, `HF_MODEL_ID`, `MODEL_NAME`) in an application's
+/// `runtime_env.env_vars`. The server is vLLM (Ray Serve LLM runs it) unless the config names
+/// another.
+pub(crate) fn ray_serve_model(ctx: &Ctx<'_>) -> Option<(Server, String)> {
+    if ctx.obj.kind != "RayService" {
+        return None;
+    }
+    let text = ctx.obj.value["spec"]["serveConfigV2"].as_str()?;
+    let (config, _) = crate::yaml::parse_value(text, "serveConfigV2", 1).ok()?;
+    for app in config["applications"].as_array().into_iter().flatten() {
+        let llm = app["args"]["llm_configs"].as_array().into_iter().flatten().find_map(|l| {
+            let m = &l["model_loading_config"];
+            m["model_source"].as_str().or_else(|| m["model_id"].as_str())
+        });
+        let env = &app["runtime_env"]["env_vars"];
+        let model = llm.or_else(|| MODEL_ENVS.iter().find_map(|e| env[*e].as_str()));
+        if let Some(model) = model.filter(|m| is_hub_model(m)) {
+            let text = app.to_string().to_ascii_lowercase();
+            let server = if text.contains("sglang") { Server::Sglang } else { Server::Vllm };
+            return Some((server, model.to_owned()));
+        }
+    }
+    None
+}
+
 /// Flags that name the model to serve, across servers.
 const MODEL_FLAGS: &[&str] = &[
     "--model",
