@@ -127,6 +127,9 @@ pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<Stri
     if TRAINING_KINDS.contains(&ctx.obj.kind) && pod.role == Role::Main {
         return Some(format!("kind {}", ctx.obj.kind));
     }
+    if let (Some(plugin), Role::Main) = (volcano_training_plugin(ctx), pod.role) {
+        return Some(format!("Volcano job with the {plugin} plugin"));
+    }
     let entrypoint = (ctx.obj.kind == "RayJob" && pod.role == Role::RayNode)
         .then(|| ctx.obj.value["spec"]["entrypoint"].as_str())
         .flatten();
@@ -154,6 +157,16 @@ pub(crate) fn benchmark_in<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
         let stem = prog.strip_suffix(".py").unwrap_or(&prog);
         !w.starts_with('-') && !w.contains('=') && (stem.ends_with("_perf") || stem.contains("benchmark"))
     })
+}
+
+/// The distributed-training plugin of a Volcano job (`spec.plugins.pytorch`, `tensorflow`,
+/// `mxnet`, `paddle`): Volcano sets up the job's ranks for that framework's trainer.
+pub(crate) fn volcano_training_plugin(ctx: &Ctx<'_>) -> Option<&'static str> {
+    if ctx.obj.kind != "Job" || !ctx.obj.api_version.starts_with("batch.volcano.sh/") {
+        return None;
+    }
+    let plugins = &ctx.obj.value["spec"]["plugins"];
+    ["pytorch", "tensorflow", "mxnet", "paddle"].into_iter().find(|p| !plugins[*p].is_null())
 }
 
 /// A deep-learning framework, as far as the manifest tells.
@@ -204,6 +217,13 @@ pub(crate) fn framework(ctx: &Ctx<'_>) -> Option<Framework> {
     }
     if ctx.obj.value["spec"]["mlPolicy"]["torch"].is_object() {
         return Some(Framework::PyTorch);
+    }
+    match volcano_training_plugin(ctx) {
+        Some("pytorch") => return Some(Framework::PyTorch),
+        Some("tensorflow") => return Some(Framework::TensorFlow),
+        Some("mxnet") => return Some(Framework::MxNet),
+        Some("paddle") => return Some(Framework::Paddle),
+        _ => {}
     }
     let mut text = String::new();
     for c in ctx.pods.iter().flat_map(|p| p.containers.iter()) {
