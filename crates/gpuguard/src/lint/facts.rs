@@ -499,6 +499,10 @@ pub(crate) fn words<'a>(c: &Container<'a>) -> Vec<&'a str> {
 }
 
 /// The model a server loads: a flag, `vllm serve <model>`, or an environment variable.
+/// A reference to an environment variable (`$(MODEL_ID)`, which the kubelet expands in command
+/// and args, or `$MODEL_ID`/`${MODEL_ID}`, which the shell of `sh -c` does) is replaced by that
+/// variable's literal value in the container's `env`; one whose value is not in the manifest
+/// (a Secret, a ConfigMap) names no model.
 pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
     let w = words(c);
     flag_value(&w, MODEL_FLAGS)
@@ -506,7 +510,22 @@ pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
             w.iter().position(|x| *x == "serve").and_then(|i| w.get(i + 1).copied()).filter(|m| !m.starts_with('-'))
         })
         .or_else(|| MODEL_ENVS.iter().find_map(|e| c.env(e)))
+        .and_then(|m| match env_reference(m) {
+            Some(name) => c.env(name),
+            None => Some(m),
+        })
         .filter(|m| !m.is_empty() && !m.starts_with('$'))
+}
+
+/// The variable a whole word refers to: `$(NAME)`, `${NAME}` or `$NAME`.
+fn env_reference(word: &str) -> Option<&str> {
+    let rest = word.strip_prefix('$')?;
+    let name = rest
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .or_else(|| rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')))
+        .unwrap_or(rest);
+    (!name.is_empty() && name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')).then_some(name)
 }
 
 /// Whether a model reference points at the Hugging Face hub (`org/name`, `hf://org/name`) rather
@@ -531,6 +550,26 @@ mod tests {
         for local in ["/models/llama", "./m", "s3://b/m", "gs://b/m", "pvc://c/m", "my-model", "a/b/c", "$(MODEL)"] {
             assert!(!is_hub_model(local), "{local}");
         }
+    }
+
+    #[test]
+    fn model_from_an_env_reference() {
+        let v: Value = serde_json::from_str(
+            r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
+                {"name": "vllm", "image": "vllm/vllm-openai", "args": ["--model", "$(MODEL_ID)"],
+                 "env": [{"name": "MODEL_ID", "value": "Qwen/Qwen2.5-7B-Instruct"}]},
+                {"name": "sh", "image": "vllm/vllm-openai", "command": ["sh", "-c", "vllm serve ${MODEL} --port 8000"],
+                 "env": [{"name": "MODEL", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}}"#,
+        )
+        .unwrap();
+        let pods = crate::k8s::pod_specs(&crate::k8s::Object::new(&v).unwrap());
+        assert_eq!(model_id(&pods[0].containers[0]), Some("Qwen/Qwen2.5-7B-Instruct"));
+        // The value is in a Secret: no model is named in the manifest.
+        assert_eq!(model_id(&pods[0].containers[1]), None);
+        assert_eq!(env_reference("${MODEL}"), Some("MODEL"));
+        assert_eq!(env_reference("$MODEL"), Some("MODEL"));
+        assert_eq!(env_reference("$(A) b"), None);
+        assert_eq!(env_reference("/models/x"), None);
     }
 
     #[test]
