@@ -152,10 +152,16 @@ pub(crate) fn benchmark_in<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
     if commands.iter().any(|w| training_command(w).is_some()) {
         return None;
     }
-    commands.iter().flatten().copied().find(|w| {
-        let prog = w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
-        let stem = prog.strip_suffix(".py").unwrap_or(&prog);
-        !w.starts_with('-') && !w.contains('=') && (stem.ends_with("_perf") || stem.contains("benchmark"))
+    // Only program names count (a script, NCCL's `*_perf`, the command itself), not arguments
+    // such as a dataset path `/data/benchmarks`.
+    commands.iter().find_map(|cmd| {
+        cmd.iter().enumerate().find_map(|(i, w)| {
+            let prog = w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
+            let script = prog.strip_suffix(".py");
+            let program = i == 0 || script.is_some();
+            let named = prog.ends_with("_perf") || (program && script.unwrap_or(&prog).contains("benchmark"));
+            (!w.starts_with('-') && !w.contains('=') && named).then_some(*w)
+        })
     })
 }
 
