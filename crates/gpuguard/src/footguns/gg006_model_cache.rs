@@ -87,6 +87,14 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
             let (server, model) = facts::ray_serve_model(ctx)?;
             (server, model.into())
         }
+        // A LeaderWorkerSet worker that runs the leader's server image without naming a model
+        // (vLLM's multi-node workers join the leader's Ray cluster): every node loads the
+        // leader's model, from its own Hugging Face cache.
+        _ if ctx.obj.kind == "LeaderWorkerSet" && pod.role_name.as_deref() == Some("worker") && c.requests_gpu() => {
+            let leader = ctx.pods.iter().find(|p| p.role_name.as_deref() == Some("leader"))?;
+            let lc = leader.containers.iter().find(|lc| !lc.init && lc.image() == c.image())?;
+            (facts::model_server(lc)?, facts::model_id(lc)?.into())
+        }
         _ => return None,
     };
     let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
