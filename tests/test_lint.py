@@ -137,7 +137,7 @@ def test_cli_sarif(run_cli):
     assert log["version"] == "2.1.0"
     results = log["runs"][0]["results"]
     gg007 = [x for x in results if x["ruleId"] == "GG007"]
-    assert len(gg007) == 3
+    assert len(gg007) == 4  # one per document of the fixture
     assert gg007[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
     assert gg007[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("gg007.yaml")
 
@@ -197,7 +197,8 @@ def test_cluster_audit_from_stdin_with_a_price(run_cli):
     doc = json.loads(r.stdout)
     (audit,) = [f for f in doc["findings"] if "cpu_pods" in f["evidence"]]
     assert audit["name"] == "ip-10-0-12-34.ec2.internal"
-    assert audit["evidence"]["cost_per_day_usd"] == 592.85
+    assert audit["evidence"]["cost_per_day_usd"] == 591.61
+    assert [p["name"] for p in audit["evidence"]["node_agent_pods"]] == ["kube-proxy-5n8xv"]
     assert audit["file"] == "<stdin>"
     bad = run_cli("lint", "--gpu-node-hourly-cost=0", "-", input=listing)
     assert bad.returncode == 2 and "gpu-node-hourly-cost" in bad.stderr

@@ -336,16 +336,20 @@ fn cluster_audit_on_a_live_list() {
     assert_eq!(f.location.line, Some(4), "the Node's item in the List");
     let pods: Vec<&str> =
         f.evidence["cpu_pods"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    // Not the dcgm-exporter (GPU infrastructure DaemonSet), not the GPU trainer, not the finished Job pod.
-    assert_eq!(pods, ["kube-proxy-5n8xv", "etl-worker-7d9f8c6b5-2xkqp"]);
-    assert_eq!(f.evidence["cpu_requested_millicores"], 48100.0);
+    // Not the dcgm-exporter (GPU infrastructure DaemonSet), not the GPU trainer, not the finished
+    // Job pod, and not kube-proxy: a DaemonSet's pod is the node's own overhead, listed apart.
+    assert_eq!(pods, ["etl-worker-7d9f8c6b5-2xkqp"]);
+    let agents: Vec<&str> =
+        f.evidence["node_agent_pods"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(agents, ["kube-proxy-5n8xv"]);
+    assert_eq!(f.evidence["cpu_requested_millicores"], 48000.0);
     assert_eq!(f.evidence["cpu_allocatable_millicores"], 191450.0);
     assert_eq!(f.evidence["cpu_share"], 0.251);
     assert_eq!(f.evidence["memory_share"], 0.095);
     assert_eq!(f.evidence["taints"], serde_json::json!([]));
-    // 98.32 USD/h × 24 h × 25.1% (CPU, the more used resource).
-    assert_eq!(f.evidence["cost_per_day_usd"], 592.85);
-    assert!(f.message.contains("not tainted") && f.message.contains("$592.85 a day"), "{}", f.message);
+    // 98.32 USD/h × 24 h × 48 of 191.45 CPUs (CPU, the more used resource).
+    assert_eq!(f.evidence["cost_per_day_usd"], 591.61);
+    assert!(f.message.contains("not tainted") && f.message.contains("$591.61 a day"), "{}", f.message);
     // Without a price: the shares, no cost.
     let r = lint_text(&std::fs::read_to_string(&path).unwrap(), "cluster.json", &LintOptions::default());
     let f = r.findings.iter().find(|f| f.evidence.contains_key("cpu_pods")).unwrap();
@@ -369,6 +373,29 @@ fn cluster_audit_counts_pods_that_tolerate_the_taint() {
     assert_eq!(f.evidence["cpu_share"], 0.5);
     assert_eq!(f.evidence["taints"], serde_json::json!(["nvidia.com/gpu:NoSchedule"]));
     assert!(f.fix.contains("toleration"), "{}", f.fix);
+}
+
+/// A GPU node that runs only per-node agents (kube-proxy, a CNI, a log shipper, a static pod)
+/// besides its GPU pods is not "CPU pods eating a GPU node": no audit finding.
+#[test]
+fn cluster_audit_leaves_node_agents_out() {
+    let list = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "g1"},
+       "status": {"capacity": {"nvidia.com/gpu": "8"}, "allocatable": {"cpu": "96", "memory": "1Ti", "nvidia.com/gpu": "8"}}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "calico-node-x1", "namespace": "kube-system",
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "calico-node", "controller": true}]},
+       "spec": {"nodeName": "g1", "containers": [{"name": "calico-node", "image": "calico/node:v3.27", "resources": {"requests": {"cpu": "250m"}}}]},
+       "status": {"phase": "Running"}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "fluent-bit-7q", "namespace": "logging",
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "fluent-bit", "controller": true}]},
+       "spec": {"nodeName": "g1", "containers": [{"name": "fluent-bit", "image": "fluent/fluent-bit:3.0", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]},
+       "status": {"phase": "Running"}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kube-proxy-g1", "namespace": "kube-system",
+        "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "g1", "controller": true}]},
+       "spec": {"nodeName": "g1", "containers": [{"name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.30.0", "resources": {"requests": {"cpu": "100m"}}}]},
+       "status": {"phase": "Running"}}]}"#;
+    let r = lint_text(list, "l.json", &LintOptions::default());
+    assert!(!r.findings.iter().any(|f| f.evidence.contains_key("cpu_pods")), "{:#?}", r.findings);
 }
 
 // ---- Input that cannot hurt it ----
@@ -401,4 +428,20 @@ fn oversized_inputs_are_errors_and_dirs_skip_fifos() {
     assert!(r.errors[0].file.ends_with("big.yaml") && r.errors[0].message.contains("cap"), "{:?}", r.errors);
     assert!(r.findings.iter().any(|f| f.location.file.as_deref().is_some_and(|p| p.ends_with("pod.yaml"))));
     assert!(r.checks.iter().any(|c| c.reason.contains("fifo.yaml") && c.reason.contains("FIFO")), "{:?}", r.checks);
+}
+
+/// GG001 speaks of what it recognised: a TensorFlow job's /dev/shm need is NCCL between its GPUs,
+/// not a PyTorch DataLoader; a PyTorch trainer's is its DataLoader, and the evidence names the
+/// framework.
+#[test]
+fn gg001_message_fits_the_framework() {
+    let r = lint_file(&rule_fixture("flagged", RuleId::GG001));
+    let gg001 =
+        |name: &str| r.findings.iter().find(|f| f.rule == "GG001" && f.location.name.as_deref() == Some(name)).unwrap();
+    let tf = gg001("resnet-mirrored");
+    assert_eq!(tf.evidence["shm_use"], "nccl");
+    assert!(!tf.message.contains("PyTorch") && !tf.message.contains("DataLoader"), "{}", tf.message);
+    let torch = gg001("trainer");
+    assert_eq!(torch.evidence["shm_use"], "dataloader");
+    assert!(torch.message.contains("PyTorch DataLoader"), "{}", torch.message);
 }

@@ -69,8 +69,9 @@ const ANN_PREFETCH: &str = "gpuguard.io/prefetch-factor";
 /// Why a container uses /dev/shm heavily.
 #[cfg(feature = "lint")]
 enum ShmUse {
-    /// PyTorch DataLoader workers of a training job; how training was recognised.
-    DataLoader(String),
+    /// Data loader workers of a training job: how training was recognised, and the framework
+    /// when the manifest tells (`None`: not told, PyTorch's DataLoader being the common case).
+    DataLoader(String, Option<facts::Framework>),
     /// NCCL and the server's worker processes between GPUs of one pod.
     Nccl { gpus: f64, server: Option<&'static str> },
     /// Ray's object store.
@@ -83,9 +84,15 @@ impl ShmUse {
     /// Who uses /dev/shm and why, for the messages.
     fn who_and_why(&self, c: &Container<'_>) -> (String, String) {
         match self {
-            ShmUse::DataLoader(how) => (
+            ShmUse::DataLoader(how, Some(fw)) => (
                 format!("training container {}", c.name),
-                format!("its PyTorch DataLoader workers pass every batch through /dev/shm (training: {how})"),
+                format!("its {} DataLoader workers pass every batch through /dev/shm (training: {how})", fw.name()),
+            ),
+            ShmUse::DataLoader(how, None) => (
+                format!("training container {}", c.name),
+                format!(
+                    "its data loader worker processes (PyTorch's DataLoader and the like) pass every batch through /dev/shm (training: {how})"
+                ),
             ),
             ShmUse::Nccl { gpus, server: Some(s) } => (
                 format!("{s} container {} on {gpus} GPUs", c.name),
@@ -105,7 +112,7 @@ impl ShmUse {
 
     fn fix(&self) -> &'static str {
         match self {
-            ShmUse::DataLoader(_) => {
+            ShmUse::DataLoader(..) => {
                 "mount an emptyDir with medium: Memory and a sizeLimit at /dev/shm (`gpuguard shm` sizes it from the DataLoader's workers and batch size; 8Gi-16Gi is a common start for image training), and raise the memory limit by as much"
             }
             ShmUse::Nccl { server: Some(_), .. } => {
@@ -122,7 +129,7 @@ impl ShmUse {
 
     fn evidence(&self) -> &'static str {
         match self {
-            ShmUse::DataLoader(_) => "dataloader",
+            ShmUse::DataLoader(..) => "dataloader",
             ShmUse::Nccl { .. } => "nccl",
             ShmUse::Ray => "ray-object-store",
         }
@@ -131,17 +138,23 @@ impl ShmUse {
 
 /// Whether and why the container uses /dev/shm heavily.
 #[cfg(feature = "lint")]
-fn shm_use(pod: &PodSpec<'_>, c: &Container<'_>, training: Option<&String>) -> Option<ShmUse> {
+fn shm_use(
+    pod: &PodSpec<'_>,
+    c: &Container<'_>,
+    training: Option<&String>,
+    framework: Option<facts::Framework>,
+) -> Option<ShmUse> {
     if c.init || facts::is_launcher(pod, c) {
         return None;
     }
     let gpu = c.requests_gpu();
     let server = facts::model_server(c);
-    if let Some(how) = training {
+    // tf.data, JAX and XGBoost load data in-process: no DataLoader traffic through /dev/shm.
+    if let (Some(how), true) = (training, framework.is_none_or(facts::Framework::loader_uses_shm)) {
         // DataLoader workers: a GPU trainer, or a torch launcher even without a GPU request.
         let torch_launcher = facts::training_command(&facts::words(c)).is_some();
         if server.is_none() && (gpu || torch_launcher) {
-            return Some(ShmUse::DataLoader(how.clone()));
+            return Some(ShmUse::DataLoader(how.clone(), framework));
         }
     }
     let gpus = facts::pod_gpus(pod);
@@ -162,6 +175,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             continue;
         }
         let training = facts::training_evidence(ctx, pod);
+        let framework = facts::framework(ctx);
         for c in pod.containers.iter().filter(|c| !c.init) {
             if c.shm_by_operator
                 || {
@@ -173,7 +187,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 continue;
             }
             let Some(mount) = c.mount_at("/dev/shm") else {
-                let Some(usage) = shm_use(pod, c, training.as_ref()) else { continue };
+                let Some(usage) = shm_use(pod, c, training.as_ref(), framework) else { continue };
                 let f = ctx.emit(
                     RuleId::GG001,
                     usage.message(c),
@@ -183,8 +197,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 );
                 f.evidence.insert("shm_bytes".into(), DEFAULT_SHM_BYTES.into());
                 f.evidence.insert("shm_use".into(), usage.evidence().into());
-                if let ShmUse::DataLoader(how) = &usage {
+                if let ShmUse::DataLoader(how, fw) = &usage {
                     f.evidence.insert("training_recognised_by".into(), how.clone().into());
+                    f.evidence.insert("framework".into(), fw.map(facts::Framework::name).into());
                 }
                 if let ShmUse::Nccl { gpus, .. } = &usage {
                     f.evidence.insert("pod_gpus".into(), (*gpus).into());
@@ -237,7 +252,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             // fixes nothing for a workload that uses /dev/shm heavily (a 32Mi "dshm" is worse).
             if let (false, Some(size)) = (judged_by_loader, size_bytes)
                 && size <= DEFAULT_SHM_BYTES
-                && let Some(usage) = shm_use(pod, c, training.as_ref())
+                && let Some(usage) = shm_use(pod, c, training.as_ref(), framework)
             {
                 let sl = size_limit.clone().unwrap_or_default();
                 let (who, why) = usage.who_and_why(c);

@@ -54,11 +54,11 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         let Some(first) = gpu.first() else { continue };
         // Training, not any GPU job: batch inference over data is not training.
         let Some(how) = facts::training_evidence(ctx, pod) else { continue };
-        if gpu.iter().any(|c| facts::model_server(c).is_some()) || facts::has_claim_templates(ctx) {
+        if gpu.iter().any(|c| facts::model_server(c).is_some()) || facts::mounts_claim_template(ctx, pod) {
             continue;
         }
         let volumes: Vec<_> = pod.volumes().collect();
-        if volumes.iter().any(|v| facts::is_persistent(v)) {
+        if volumes.iter().any(|v| facts::is_persistent(v)) || !pod.persistent_by_patch.is_empty() {
             continue;
         }
         let remote = pod.containers.iter().any(|c| {

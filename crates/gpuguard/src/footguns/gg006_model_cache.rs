@@ -78,12 +78,29 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
             volume_type: "emptyDir".into(),
         });
     }
-    let server = facts::model_server(c)?;
-    let model = facts::model_id(c)?;
+    let (server, model): (facts::Server, std::borrow::Cow<'_, str>) = match (facts::model_server(c), facts::model_id(c))
+    {
+        (Some(server), Some(model)) => (server, model.into()),
+        // Ray Serve on a KubeRay cluster: the model is named in the serve config, and the
+        // GPU workers download it.
+        _ if pod.role == crate::k8s::Role::RayNode && c.requests_gpu() => {
+            let (server, model) = facts::ray_serve_model(ctx)?;
+            (server, model.into())
+        }
+        // A LeaderWorkerSet worker that runs the leader's server image without naming a model
+        // (vLLM's multi-node workers join the leader's Ray cluster): every node loads the
+        // leader's model, from its own Hugging Face cache.
+        _ if ctx.obj.kind == "LeaderWorkerSet" && pod.role_name.as_deref() == Some("worker") && c.requests_gpu() => {
+            let leader = ctx.pods.iter().find(|p| p.role_name.as_deref() == Some("leader"))?;
+            let lc = leader.containers.iter().find(|lc| !lc.init && lc.image() == c.image())?;
+            (facts::model_server(lc)?, facts::model_id(lc)?.into())
+        }
+        _ => return None,
+    };
     let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
         .iter()
         .any(|e| matches!(c.env(e), Some("1" | "true" | "TRUE" | "True")));
-    if offline || !facts::is_hub_model(model) {
+    if offline || !facts::is_hub_model(&model) {
         return None;
     }
     let words = facts::words(c);
@@ -92,17 +109,29 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
         None => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {
             Some(("HF_HOME", v)) => (format!("{}/hub", v.trim_end_matches('/')), "HF_HOME"),
             Some((e, v)) => (v.to_owned(), e),
+            // Ray's images run as user `ray`: the cache is under /home/ray.
+            None if c.image().contains("rayproject/ray") => ("/home/ray/.cache/huggingface".to_owned(), "default"),
             None => (server.default_cache().to_owned(), "default"),
         },
     };
+    // An Argo podSpecPatch that mounts a persistent volume over the cache.
+    let under = |mp: &str| {
+        let mp = mp.trim_end_matches('/');
+        cache == mp || cache.starts_with(&format!("{mp}/"))
+    };
+    if pod.persistent_by_patch.iter().any(|(name, mp)| *name == c.name && under(mp)) {
+        return None;
+    }
     let volume_type = match facts::volume_for_path(pod, c, &cache) {
         Some((_, Some(vol))) if facts::is_persistent(vol) => return None,
-        // A mount with no pod volume: a StatefulSet volumeClaimTemplate.
-        Some((_, None)) if facts::has_claim_templates(ctx) => return None,
+        // A mount with no pod volume: a claim template (StatefulSet, LeaderWorkerSet, JobSet…).
+        Some((m, None)) if m["name"].as_str().is_some_and(|n| facts::claim_template_names(ctx).contains(&n)) => {
+            return None;
+        }
         Some((_, Some(vol))) => facts::volume_source(vol).to_owned(),
         _ => "container filesystem".to_owned(),
     };
-    Some(UncachedPull { model: model.to_owned(), puller: server.name(), cache, source, volume_type })
+    Some(UncachedPull { model: model.into_owned(), puller: server.name(), cache, source, volume_type })
 }
 
 #[cfg(feature = "lint")]

@@ -47,7 +47,8 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         }
         let runtime = pod.spec["runtimeClassName"].as_str().unwrap_or("");
         for c in &pod.containers {
-            if facts::is_gpu_agent(ctx, c) {
+            // A launcher's `mpirun … nvidia-smi` runs nvidia-smi on the workers, not in itself.
+            if facts::is_gpu_agent(ctx, c) || facts::is_launcher(pod, c) {
                 continue;
             }
             let fp = c.fingerprint();

@@ -3,7 +3,9 @@
 //!
 //! How the manifest check decides: a model server whose startupProbe window (`initialDelaySeconds + failureThreshold ×
 //! periodSeconds`) is shorter than the model's load time, or, with no `startupProbe`, whose
-//! liveness (or readiness) probe gives up before the model can have loaded. When the weights come
+//! liveness probe gives up before the model can have loaded. A readiness probe is never a finding:
+//! when it fails the kubelet only keeps the pod out of its Service until it passes, and it keeps
+//! probing, so a server that loads for an hour simply becomes ready after an hour. When the weights come
 //! from the hub with no persistent cache (GG006), the load time includes the download at
 //! `hub-download-bytes-per-second` (`.gpuguard.yaml`, default 100 MB/s), stated in the evidence. The load time is the annotation
 //! `gpuguard.io/model-load-seconds` (on the object or pod template) or an estimate from the model
@@ -133,63 +135,53 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             let hub_bps = ctx.opts.config.hub_bytes_per_second();
             let has_startup = c.value["startupProbe"].is_object();
             // With a startupProbe, liveness and readiness wait for it: its window is what counts.
-            let probes: &[(&str, Option<Severity>)] = if has_startup {
-                &[("startupProbe", None)]
-            } else {
-                &[("livenessProbe", None), ("readinessProbe", Some(Severity::Warning))]
-            };
-            for &(probe_key, severity) in probes {
-                let probe = &c.value[probe_key];
-                if !probe.is_object() {
-                    continue;
-                }
-                let t = timing(probe);
-                let window = t.window_seconds();
-                if startup_window_covers(window as f64, load.seconds, 1.0).unwrap_or(true) {
-                    continue;
-                }
-                let secs = load.seconds;
-                let message = match (probe_key, severity) {
-                    ("startupProbe", _) => format!(
-                        "startupProbe of {} allows {window} s (initialDelaySeconds + failureThreshold × periodSeconds), below the model's load time (~{secs:.0} s: {}): the kubelet kills it before it serves",
-                        c.name, load.basis
-                    ),
-                    (_, None) => format!(
-                        "{probe_key} of {} kills the container after {window} s, before the model can load (~{secs:.0} s: {}); no startupProbe",
-                        c.name, load.basis
-                    ),
-                    _ => format!(
-                        "{probe_key} of {} keeps it out of service after {window} s, before the model can load (~{secs:.0} s: {}); no startupProbe",
-                        c.name, load.basis
-                    ),
-                };
-                let threshold = ((secs * 1.5) / 10.0).ceil().max(3.0);
-                let fix = if has_startup {
-                    format!(
-                        "raise the startupProbe's window above the load time, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
-                    )
-                } else {
-                    format!(
-                        "add a startupProbe covering the load, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
-                    )
-                };
-                let f = ctx.emit(RuleId::GG009, message, fix, Some(c), format!("{}.{probe_key}", c.path));
-                if let Some(s) = severity {
-                    f.severity = s;
-                }
-                f.evidence.insert("probe".into(), probe_key.into());
-                f.evidence.insert("window_seconds".into(), window.into());
-                f.evidence.insert("load_seconds".into(), (secs.round() as u64).into());
-                f.evidence.insert("load_basis".into(), load.basis.clone().into());
-                f.evidence.insert("model".into(), load.model.clone().into());
-                if let Some(d) = load.download_seconds {
-                    f.evidence.insert("download_seconds".into(), (d.round() as u64).into());
-                    f.evidence.insert("hub_download_bytes_per_second".into(), hub_bps.into());
-                }
-                f.evidence.insert("initial_delay_seconds".into(), t.initial_delay_seconds.into());
-                f.evidence.insert("period_seconds".into(), t.period_seconds.into());
-                f.evidence.insert("failure_threshold".into(), t.failure_threshold.into());
+            // Without one, only the liveness probe restarts the container; a failing readiness
+            // probe just keeps the pod out of service until the model has loaded.
+            let probe_key = if has_startup { "startupProbe" } else { "livenessProbe" };
+            let probe = &c.value[probe_key];
+            if !probe.is_object() {
+                continue;
             }
+            let t = timing(probe);
+            let window = t.window_seconds();
+            if startup_window_covers(window as f64, load.seconds, 1.0).unwrap_or(true) {
+                continue;
+            }
+            let secs = load.seconds;
+            let message = if has_startup {
+                format!(
+                    "startupProbe of {} allows {window} s (initialDelaySeconds + failureThreshold × periodSeconds), below the model's load time (~{secs:.0} s: {}): the kubelet kills it before it serves",
+                    c.name, load.basis
+                )
+            } else {
+                format!(
+                    "livenessProbe of {} kills the container after {window} s, before the model can load (~{secs:.0} s: {}); no startupProbe",
+                    c.name, load.basis
+                )
+            };
+            let threshold = ((secs * 1.5) / 10.0).ceil().max(3.0);
+            let fix = if has_startup {
+                format!(
+                    "raise the startupProbe's window above the load time, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
+                )
+            } else {
+                format!(
+                    "add a startupProbe covering the load, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
+                )
+            };
+            let f = ctx.emit(RuleId::GG009, message, fix, Some(c), format!("{}.{probe_key}", c.path));
+            f.evidence.insert("probe".into(), probe_key.into());
+            f.evidence.insert("window_seconds".into(), window.into());
+            f.evidence.insert("load_seconds".into(), (secs.round() as u64).into());
+            f.evidence.insert("load_basis".into(), load.basis.clone().into());
+            f.evidence.insert("model".into(), load.model.clone().into());
+            if let Some(d) = load.download_seconds {
+                f.evidence.insert("download_seconds".into(), (d.round() as u64).into());
+                f.evidence.insert("hub_download_bytes_per_second".into(), hub_bps.into());
+            }
+            f.evidence.insert("initial_delay_seconds".into(), t.initial_delay_seconds.into());
+            f.evidence.insert("period_seconds".into(), t.period_seconds.into());
+            f.evidence.insert("failure_threshold".into(), t.failure_threshold.into());
         }
     }
 }

@@ -55,6 +55,9 @@ pub struct PodSpec<'a> {
     pub discovered: bool,
     /// An Argo `podSpecPatch` asks for a GPU (the patch is applied at run time).
     pub gpu_by_patch: bool,
+    /// `(container, mountPath)` of the volumes an Argo `podSpecPatch` mounts that outlive the pod
+    /// (a PVC, NFS, hostPath…): checkpoints and model caches written there survive a restart.
+    pub persistent_by_patch: Vec<(String, String)>,
 }
 
 /// One container of a pod spec.
@@ -73,8 +76,11 @@ pub struct Container<'a> {
     /// The key of its resources (`resources`; a TrainJob trainer's `resourcesPerNode`).
     pub resources_key: &'static str,
     /// Whether its operator mounts a Memory emptyDir at /dev/shm (KubeRay's Ray container, the
-    /// NIM operator's server).
+    /// NIM operator's server), or an Argo `podSpecPatch` does (or sets `hostIPC`).
     pub shm_by_operator: bool,
+    /// The GPUs an Argo `podSpecPatch` gives it (0 when none): the patch's resources replace
+    /// the template's at run time.
+    pub gpus_by_patch: f64,
     /// Whether it is GPU infrastructure (device plugin, dcgm-exporter, the GPU operator's
     /// components), which runs on GPU nodes without asking for a GPU on purpose. Set by the
     /// linter once per object.
@@ -97,6 +103,7 @@ impl<'a> PodSpec<'a> {
             complete: true,
             discovered: false,
             gpu_by_patch: false,
+            persistent_by_patch: Vec::new(),
         }
     }
 
@@ -132,6 +139,7 @@ impl<'a> Container<'a> {
             image,
             resources_key: "resources",
             shm_by_operator: false,
+            gpus_by_patch: 0.0,
             gpu_agent: false,
             fingerprint: std::cell::OnceCell::new(),
         }
@@ -178,7 +186,7 @@ impl<'a> Container<'a> {
             .filter(|(k, _)| crate::math::gpu_resources::is_gpu_resource(k))
             .filter_map(|(_, v)| crate::Quantity::parse(v).ok().map(|q| q.as_f64()))
             .filter(|n| n.is_finite())
-            .fold(0.0, f64::max)
+            .fold(self.gpus_by_patch, f64::max)
     }
 
     /// Whether it asks for any GPU extended resource (`nvidia.com/gpu`, MIG slices, `amd.com/gpu`,
@@ -186,7 +194,8 @@ impl<'a> Container<'a> {
     pub fn requests_gpu(&self) -> bool {
         let (req, lim) = self.resources();
         let nonzero = |v: &str| crate::Quantity::parse(v).map_or(true, |q| q.as_f64() != 0.0);
-        req.iter().chain(&lim).any(|(k, v)| crate::math::gpu_resources::is_gpu_resource(k) && nonzero(v))
+        self.gpus_by_patch > 0.0
+            || req.iter().chain(&lim).any(|(k, v)| crate::math::gpu_resources::is_gpu_resource(k) && nonzero(v))
             || self.resources_value()["claims"].as_array().is_some_and(|c| !c.is_empty())
     }
 
@@ -309,31 +318,27 @@ pub fn pod_specs<'a>(obj: &Object<'a>) -> Vec<PodSpec<'a>> {
                 out.push(pod);
             }
         }
-        // KServe: each component is a pod spec inline, plus a framework shorthand container.
+        // KServe: each component is a pod spec inline, plus a framework shorthand container; a
+        // multi-node predictor or runtime has the worker pods' spec in `workerSpec`.
         "InferenceService" if matches!(g, "" | "serving.kserve.io") => {
             for comp in ["predictor", "transformer", "explainer"] {
                 push_spec(&mut out, &format!("spec.{comp}"), &spec[comp], &Value::Null, None);
             }
+            let n = push_spec(&mut out, "spec.predictor.workerSpec", &spec["predictor"]["workerSpec"], &NULL, None);
+            set_role(&mut out, n, Some("worker"));
         }
         "ServingRuntime" | "ClusterServingRuntime" if matches!(g, "" | "serving.kserve.io") => {
             push_spec(&mut out, "spec", spec, &Value::Null, None);
+            let n = push_spec(&mut out, "spec.workerSpec", &spec["workerSpec"], &NULL, None);
+            set_role(&mut out, n, Some("worker"));
         }
-        // NVIDIA NIM operator: one server container described by the spec itself.
-        "NIMService" if matches!(g, "" | "apps.nvidia.com") => {
-            if spec.is_object() {
-                let mut pod = PodSpec::new("spec".into(), None, spec, &NULL);
-                let mut c = Container::new("nim".into(), "spec".into(), false, spec);
-                let img = &spec["image"];
-                c.image = match (img["repository"].as_str(), img["tag"].as_str()) {
-                    (Some(r), Some(t)) => Cow::Owned(format!("{r}:{t}")),
-                    (Some(r), None) => Cow::Borrowed(r),
-                    _ => Cow::Borrowed(img.as_str().unwrap_or("")),
-                };
-                // The operator mounts its own Memory emptyDir at /dev/shm.
-                c.shm_by_operator = true;
-                pod.containers.push(c);
-                pod.complete = false;
-                out.push(pod);
+        // NVIDIA NIM operator: one server container described by the spec itself; a NIMPipeline
+        // holds several NIMService specs.
+        "NIMService" if matches!(g, "" | "apps.nvidia.com") => push_nim(&mut out, "spec", spec, "nim"),
+        "NIMPipeline" if matches!(g, "" | "apps.nvidia.com") => {
+            for (i, svc) in spec["services"].as_array().into_iter().flatten().enumerate() {
+                let name = svc["name"].as_str().unwrap_or("nim");
+                push_nim(&mut out, &format!("spec.services[{i}].spec"), &svc["spec"], name);
             }
         }
         "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" if matches!(g, "" | "argoproj.io") => {
@@ -372,7 +377,8 @@ pub(crate) fn is_known_kind(obj: &Object<'_>) -> bool {
         "JobSet" => matches!(g, "" | "jobset.x-k8s.io"),
         "TrainingRuntime" | "ClusterTrainingRuntime" | "TrainJob" => matches!(g, "" | "trainer.kubeflow.org"),
         "InferenceService" | "ServingRuntime" | "ClusterServingRuntime" => matches!(g, "" | "serving.kserve.io"),
-        "NIMService" => matches!(g, "" | "apps.nvidia.com"),
+        // A NIMCache runs a CPU job that downloads the model into a PVC: nothing for the rules.
+        "NIMService" | "NIMPipeline" | "NIMCache" => matches!(g, "" | "apps.nvidia.com"),
         "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow" => {
             matches!(g, "" | "argoproj.io")
         }
@@ -471,6 +477,27 @@ fn push_ray<'a>(out: &mut Vec<PodSpec<'a>>, base: &str, cluster: &'a Value) {
     }
 }
 
+/// A NIMService spec: the operator makes a Deployment whose one container is described by the spec
+/// itself (image `{repository, tag}`), and mounts a Memory emptyDir at /dev/shm and the model
+/// store (a NIMCache's PVC) at /model-store itself (`GetVolumes` in k8s-nim-operator).
+fn push_nim<'a>(out: &mut Vec<PodSpec<'a>>, path: &str, spec: &'a Value, name: &str) {
+    if !spec.is_object() {
+        return;
+    }
+    let mut pod = PodSpec::new(path.to_owned(), None, spec, &NULL);
+    let mut c = Container::new(name.to_owned(), path.to_owned(), false, spec);
+    let img = &spec["image"];
+    c.image = match (img["repository"].as_str(), img["tag"].as_str()) {
+        (Some(r), Some(t)) => Cow::Owned(format!("{r}:{t}")),
+        (Some(r), None) => Cow::Borrowed(r),
+        _ => Cow::Borrowed(img.as_str().unwrap_or("")),
+    };
+    c.shm_by_operator = true;
+    pod.containers.push(c);
+    pod.complete = false;
+    out.push(pod);
+}
+
 /// Argo: each template's `container`, `script` and `containerSet` runs in a pod of its own; the
 /// workflow's `volumes` can be mounted by all of them.
 fn push_argo<'a>(out: &mut Vec<PodSpec<'a>>, base: &str, wf: &'a Value) {
@@ -499,10 +526,58 @@ fn push_argo<'a>(out: &mut Vec<PodSpec<'a>>, base: &str, wf: &'a Value) {
             continue;
         }
         pod.extra_volumes.clone_from(&shared);
-        pod.gpu_by_patch = [t["podSpecPatch"].as_str().unwrap_or(""), wf_patch].iter().any(|p| p.contains("gpu"));
+        for patch in [wf_patch, t["podSpecPatch"].as_str().unwrap_or("")].into_iter().filter(|p| !p.trim().is_empty()) {
+            apply_argo_patch(&mut pod, patch);
+        }
         pod.role_name = t["name"].as_str().map(str::to_owned);
         out.push(pod);
     }
+}
+
+/// Reads what matters to the rules in an Argo `podSpecPatch` (a strategic merge patch, YAML or
+/// JSON, applied to the pod when it is created; containers are matched by name, and a
+/// `container`/`script` template's container is `main`): GPU requests, a Memory emptyDir or
+/// `hostIPC` for /dev/shm, and volumes that outlive the pod. A patch that does not parse (it may
+/// hold `{{…}}` parameters) asks for a GPU if it names one.
+fn apply_argo_patch(pod: &mut PodSpec<'_>, patch: &str) {
+    let Ok((p, _)) = crate::yaml::parse_value(patch, "podSpecPatch", 1) else {
+        pod.gpu_by_patch |= patch.contains("gpu");
+        return;
+    };
+    let host_ipc = p["hostIPC"].as_bool() == Some(true);
+    let patch_volumes: Vec<&Value> = p["volumes"].as_array().into_iter().flatten().collect();
+    let volume = |name: &str| {
+        patch_volumes.iter().copied().find(|v| v["name"].as_str() == Some(name)).or_else(|| pod.volume(name)).cloned()
+    };
+    let mut persistent = Vec::new();
+    let mut shm = Vec::new();
+    let mut gpus = Vec::new();
+    for pc in p["containers"].as_array().into_iter().flatten() {
+        let name = pc["name"].as_str().unwrap_or("main");
+        let probe = Container::new(name.to_owned(), String::new(), false, pc);
+        if probe.requests_gpu() {
+            // A GPU resource whose amount is a `{{…}}` parameter still asks for one.
+            gpus.push((name.to_owned(), probe.gpu_count().max(1.0)));
+        }
+        for m in probe.mounts() {
+            let (Some(path), Some(vol)) = (m["mountPath"].as_str(), m["name"].as_str().and_then(&volume)) else {
+                continue;
+            };
+            if path.trim_end_matches('/') == "/dev/shm" && vol["emptyDir"]["medium"].as_str() == Some("Memory") {
+                shm.push(name.to_owned());
+            } else if crate::lint::facts::is_persistent(&vol) {
+                persistent.push((name.to_owned(), path.to_owned()));
+            }
+        }
+    }
+    pod.gpu_by_patch |= !gpus.is_empty();
+    for c in pod.containers.iter_mut() {
+        c.shm_by_operator |= host_ipc || shm.contains(&c.name);
+        if let Some((_, n)) = gpus.iter().find(|(name, _)| *name == c.name) {
+            c.gpus_by_patch = *n;
+        }
+    }
+    pod.persistent_by_patch.extend(persistent);
 }
 
 /// Pushes `template.spec` with `template.metadata`; whether a pod spec was pushed.

@@ -5,6 +5,12 @@
 //! share of the node's allocatable CPU and memory they request, and, with an hourly price for the
 //! node, what that share costs a day.
 //!
+//! Pods of any other DaemonSet (kube-proxy, the CNI and CSI node plugins, log and metrics agents)
+//! and static pods (owned by their Node) are the node's own overhead, not CPU work that could run
+//! elsewhere: they run on every node by design, a taint would not move them to a CPU node (either
+//! they tolerate it and stay, or the GPU node loses its networking, storage or logs). They are
+//! listed in the evidence (`node_agent_pods`) but neither make a finding nor count in the share.
+//!
 //! Facts are gathered object by object while the file is linted (a few numbers per Node and Pod,
 //! not the objects), then judged once at the end: linear in the number of objects.
 
@@ -40,6 +46,8 @@ struct Pod {
     cpu_millis: f64,
     memory_bytes: f64,
     owner_daemonset: Option<(String, String)>,
+    /// Owned by a DaemonSet or, as a static pod's mirror, by its Node: a per-node agent.
+    node_agent: bool,
     /// An image or name of a GPU agent (dcgm-exporter, device plugin…).
     gpu_agent: bool,
 }
@@ -121,13 +129,13 @@ impl Cluster {
                 if pods.iter().any(super::facts::pod_requests_gpu) {
                     return;
                 }
-                let owner_daemonset = v["metadata"]["ownerReferences"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let owners = v["metadata"]["ownerReferences"].as_array().map_or(&[][..], Vec::as_slice);
+                let owner_daemonset = owners
+                    .iter()
                     .find(|o| o["kind"].as_str() == Some("DaemonSet"))
                     .and_then(|o| o["name"].as_str())
                     .map(|n| (obj.namespace.unwrap_or("").to_owned(), n.to_owned()));
+                let node_agent = owners.iter().any(|o| matches!(o["kind"].as_str(), Some("DaemonSet" | "Node")));
                 self.pods.push(Pod {
                     name: obj.name.unwrap_or("").to_owned(),
                     namespace: obj.namespace.unwrap_or("").to_owned(),
@@ -135,6 +143,7 @@ impl Cluster {
                     cpu_millis: pod_requests(spec, "cpu", true),
                     memory_bytes: pod_requests(spec, "memory", false),
                     owner_daemonset,
+                    node_agent,
                     gpu_agent,
                 });
             }
@@ -148,15 +157,19 @@ impl Cluster {
     /// One GG002 finding per GPU node that CPU pods sit on; `hourly_cost` prices their share.
     pub(crate) fn findings(self, hourly_cost: Option<f64>) -> Vec<Finding> {
         let mut by_node: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        let mut agents_by_node: HashMap<&str, Vec<&Pod>> = HashMap::new();
         for p in &self.pods {
             let infra = p.gpu_agent || p.owner_daemonset.as_ref().is_some_and(|d| self.gpu_daemonsets.contains(d));
-            if !infra {
-                by_node.entry(p.node.as_str()).or_default().push(p);
+            if infra {
+                continue;
             }
+            let map = if p.node_agent { &mut agents_by_node } else { &mut by_node };
+            map.entry(p.node.as_str()).or_default().push(p);
         }
         let mut out = Vec::new();
         for node in &self.nodes {
             let Some(pods) = by_node.get(node.name.as_str()) else { continue };
+            let agents = agents_by_node.get(node.name.as_str()).map_or(&[][..], Vec::as_slice);
             let cpu: f64 = pods.iter().map(|p| p.cpu_millis).sum();
             let mem: f64 = pods.iter().map(|p| p.memory_bytes).sum();
             let share = |used: f64, total: f64| if total > 0.0 { (used / total).min(1.0) } else { 0.0 };
@@ -211,6 +224,13 @@ impl Cluster {
             f.evidence.insert("gpus".into(), node.gpus.into());
             f.evidence.insert("taints".into(), json!(node.taints));
             f.evidence.insert("cpu_pods".into(), Value::Array(listed));
+            let agent_list: Vec<Value> = agents
+                .iter()
+                .map(|p| {
+                    json!({"namespace": p.namespace, "name": p.name, "cpu_millicores": p.cpu_millis.round(), "memory_bytes": p.memory_bytes.round()})
+                })
+                .collect();
+            f.evidence.insert("node_agent_pods".into(), Value::Array(agent_list));
             f.evidence.insert("cpu_requested_millicores".into(), cpu.round().into());
             f.evidence.insert("cpu_allocatable_millicores".into(), node.cpu_millis.round().into());
             f.evidence.insert("memory_requested_bytes".into(), mem.round().into());

@@ -117,10 +117,18 @@ const TRAINING_WORDS: &[&str] = &[
 
 /// How the pod was recognised as training, if it was: its operator's kind, or the command of one
 /// of its containers (`torchrun`, `deepspeed`, `accelerate launch`, `python train.py`,
-/// `tune run` …). A RayJob's `entrypoint` counts for its Ray pods.
+/// `tune run` …). A RayJob's `entrypoint` counts for its Ray pods. A job that runs a benchmark
+/// or a hardware test (NCCL's `all_reduce_perf`, `tf_cnn_benchmarks.py`) is not training, even
+/// under a training operator: it has no state worth a checkpoint and loads no dataset.
 pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<String> {
+    if benchmark_in(ctx).is_some() {
+        return None;
+    }
     if TRAINING_KINDS.contains(&ctx.obj.kind) && pod.role == Role::Main {
         return Some(format!("kind {}", ctx.obj.kind));
+    }
+    if let (Some(plugin), Role::Main) = (volcano_training_plugin(ctx), pod.role) {
+        return Some(format!("Volcano job with the {plugin} plugin"));
     }
     let entrypoint = (ctx.obj.kind == "RayJob" && pod.role == Role::RayNode)
         .then(|| ctx.obj.value["spec"]["entrypoint"].as_str())
@@ -132,6 +140,117 @@ pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<Stri
         .iter()
         .filter(|c| !c.init && !is_launcher(pod, c))
         .find_map(|c| training_command(&words(c)).map(|w| format!("container {} runs {w}", c.name)))
+}
+
+/// The benchmark or hardware test the object runs, if any: a program of any of its containers
+/// (a launcher's `mpirun … all_reduce_perf` too) or of a RayJob's entrypoint whose name says it
+/// measures (`*_perf`, `*benchmark*`), unless another of its commands is a training launcher.
+pub(crate) fn benchmark_in<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
+    let entrypoint = ctx.obj.value["spec"]["entrypoint"].as_str().map(|e| e.split_whitespace().collect::<Vec<_>>());
+    let commands: Vec<Vec<&'a str>> =
+        ctx.pods.iter().flat_map(|p| p.containers.iter().map(words)).chain(entrypoint).collect();
+    if commands.iter().any(|w| training_command(w).is_some()) {
+        return None;
+    }
+    // Only program names count (a script, NCCL's `*_perf`, the command itself), not arguments
+    // such as a dataset path `/data/benchmarks`.
+    commands.iter().find_map(|cmd| {
+        cmd.iter().enumerate().find_map(|(i, w)| {
+            let prog = w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
+            let script = prog.strip_suffix(".py");
+            let program = i == 0 || script.is_some();
+            let named = prog.ends_with("_perf") || (program && script.unwrap_or(&prog).contains("benchmark"));
+            (!w.starts_with('-') && !w.contains('=') && named).then_some(*w)
+        })
+    })
+}
+
+/// The distributed-training plugin of a Volcano job (`spec.plugins.pytorch`, `tensorflow`,
+/// `mxnet`, `paddle`): Volcano sets up the job's ranks for that framework's trainer.
+pub(crate) fn volcano_training_plugin(ctx: &Ctx<'_>) -> Option<&'static str> {
+    if ctx.obj.kind != "Job" || !ctx.obj.api_version.starts_with("batch.volcano.sh/") {
+        return None;
+    }
+    let plugins = &ctx.obj.value["spec"]["plugins"];
+    ["pytorch", "tensorflow", "mxnet", "paddle"].into_iter().find(|p| !plugins[*p].is_null())
+}
+
+/// A deep-learning framework, as far as the manifest tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framework {
+    PyTorch,
+    TensorFlow,
+    Jax,
+    Paddle,
+    MxNet,
+    XGBoost,
+}
+
+impl Framework {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Framework::PyTorch => "PyTorch",
+            Framework::TensorFlow => "TensorFlow",
+            Framework::Jax => "JAX",
+            Framework::Paddle => "PaddlePaddle",
+            Framework::MxNet => "MXNet",
+            Framework::XGBoost => "XGBoost",
+        }
+    }
+
+    /// Whether its data loader hands batches from worker processes to the trainer through
+    /// /dev/shm: PyTorch's DataLoader, Paddle's (`use_shared_memory`), MXNet Gluon's. tf.data,
+    /// JAX input pipelines and XGBoost read data in-process.
+    pub(crate) fn loader_uses_shm(self) -> bool {
+        matches!(self, Framework::PyTorch | Framework::Paddle | Framework::MxNet)
+    }
+}
+
+/// The framework the object runs: its training operator's kind, else words in the images and
+/// commands of all its containers (a launcher names the program its workers run).
+pub(crate) fn framework(ctx: &Ctx<'_>) -> Option<Framework> {
+    let by_kind = match ctx.obj.kind {
+        "PyTorchJob" => Some(Framework::PyTorch),
+        "TFJob" => Some(Framework::TensorFlow),
+        "JAXJob" => Some(Framework::Jax),
+        "PaddleJob" => Some(Framework::Paddle),
+        "MXJob" => Some(Framework::MxNet),
+        "XGBoostJob" => Some(Framework::XGBoost),
+        _ => None,
+    };
+    if by_kind.is_some() {
+        return by_kind;
+    }
+    if ctx.obj.value["spec"]["mlPolicy"]["torch"].is_object() {
+        return Some(Framework::PyTorch);
+    }
+    match volcano_training_plugin(ctx) {
+        Some("pytorch") => return Some(Framework::PyTorch),
+        Some("tensorflow") => return Some(Framework::TensorFlow),
+        Some("mxnet") => return Some(Framework::MxNet),
+        Some("paddle") => return Some(Framework::Paddle),
+        _ => {}
+    }
+    let mut text = String::new();
+    for c in ctx.pods.iter().flat_map(|p| p.containers.iter()) {
+        text.push_str(c.fingerprint());
+        text.push(' ');
+    }
+    text.push_str(&ctx.obj.value["spec"]["entrypoint"].as_str().unwrap_or("").to_ascii_lowercase());
+    // PyTorch first: its launchers and images are the most common, and a PyTorch image may
+    // mention TensorFlow's tensorboard.
+    const WORDS: &[(&[&str], Framework)] = &[
+        (
+            &["torch", "deepspeed", "accelerate", "lightning", "megatron", "nemo", "tune run", "axolotl"],
+            Framework::PyTorch,
+        ),
+        (&["paddle"], Framework::Paddle),
+        (&["mxnet", "gluon"], Framework::MxNet),
+        (&["tensorflow", "tf_cnn", "keras", "tf-gpu", "tf-benchmarks"], Framework::TensorFlow),
+        (&["jax", "flax", "maxtext"], Framework::Jax),
+        (&["xgboost"], Framework::XGBoost),
+    ];
+    WORDS.iter().find(|(ws, _)| ws.iter().any(|w| text.contains(w))).map(|(_, f)| *f)
 }
 
 /// The training launcher or script in a command line, if any.
@@ -151,6 +270,8 @@ pub(crate) fn training_command(words: &[&str]) -> Option<String> {
         }
         // A training script: train.py, finetune_lora.py, pretrain_gpt.py, run_clm_train.py …
         if let Some(stem) = prog.strip_suffix(".py") {
+            // `fine-tune-x.py` and `fine_tune_x.py` are the same name.
+            let stem = stem.replace('-', "_");
             if ["train", "finetune", "fine_tune", "pretrain", "sft"].iter().any(|t| stem.contains(t)) {
                 return Some(prog);
             }
@@ -196,13 +317,40 @@ pub(crate) fn is_persistent(v: &Value) -> bool {
     PERSISTENT_SOURCES.contains(&volume_source(v))
 }
 
-/// Whether the object keeps state through volumeClaimTemplates (a StatefulSet's, an Argo
-/// workflow's).
-pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
+/// The names of the volumes the object's controller makes from claim templates, one
+/// PersistentVolumeClaim per pod or per job: a StatefulSet's or LeaderWorkerSet's
+/// `volumeClaimTemplates`, an Argo workflow's, a JobSet's (and a Trainer v2 runtime's)
+/// `volumeClaimPolicies[].templates`. Containers mount them by name, with no entry in `volumes`.
+pub(crate) fn claim_template_names<'a>(ctx: &Ctx<'a>) -> Vec<&'a str> {
     let spec = &ctx.obj.value["spec"];
-    [&spec["volumeClaimTemplates"], &spec["workflowSpec"]["volumeClaimTemplates"]]
-        .iter()
-        .any(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+    let templates = [
+        &spec["volumeClaimTemplates"],
+        &spec["workflowSpec"]["volumeClaimTemplates"],
+        &spec["leaderWorkerTemplate"]["volumeClaimTemplates"],
+    ]
+    .into_iter()
+    .flat_map(|t| t.as_array().into_iter().flatten());
+    let policies = [&spec["volumeClaimPolicies"], &spec["template"]["spec"]["volumeClaimPolicies"]]
+        .into_iter()
+        .flat_map(|p| p.as_array().into_iter().flatten())
+        .flat_map(|p| p["templates"].as_array().into_iter().flatten());
+    templates.chain(policies).filter_map(|t| t["metadata"]["name"].as_str()).collect()
+}
+
+/// Whether the object keeps state through claim templates ([`claim_template_names`]).
+pub(crate) fn has_claim_templates(ctx: &Ctx<'_>) -> bool {
+    !claim_template_names(ctx).is_empty()
+}
+
+/// Whether a container of the pod mounts a volume made from a claim template.
+pub(crate) fn mounts_claim_template(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> bool {
+    let names = claim_template_names(ctx);
+    !names.is_empty()
+        && pod
+            .containers
+            .iter()
+            .flat_map(Container::mounts)
+            .any(|m| m["name"].as_str().is_some_and(|n| names.contains(&n) && pod.volume(n).is_none()))
 }
 
 /// The volume a path inside the container lives on: the mount with the longest mountPath that is
@@ -254,8 +402,15 @@ impl Server {
     }
 }
 
-/// The model server a container runs, if any.
+/// The model server a container runs, if any: by image or command, or by the model format a
+/// KServe predictor declares (`modelFormat: {name: huggingface}` runs KServe's Hugging Face
+/// server, which needs no image in the manifest).
 pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
+    match c.value["modelFormat"]["name"].as_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("huggingface" | "triton" | "tensorrt" | "onnx" | "pytorch") => return Some(Server::Other),
+        Some("vllm") => return Some(Server::Vllm),
+        _ => {}
+    }
     let fp = c.fingerprint();
     if fp.contains("vllm") {
         Some(Server::Vllm)
@@ -286,6 +441,33 @@ pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
     } else {
         None
     }
+}
+
+/// The model a RayService's Ray Serve applications load, and the server, from `serveConfigV2`
+/// (a YAML string): Ray Serve LLM's `llm_configs[].model_loading_config.model_source` (or
+/// `model_id`), or a model variable (`MODEL_ID`, `HF_MODEL_ID`, `MODEL_NAME`) in an application's
+/// `runtime_env.env_vars`. The server is vLLM (Ray Serve LLM runs it) unless the config names
+/// another.
+pub(crate) fn ray_serve_model(ctx: &Ctx<'_>) -> Option<(Server, String)> {
+    if ctx.obj.kind != "RayService" {
+        return None;
+    }
+    let text = ctx.obj.value["spec"]["serveConfigV2"].as_str()?;
+    let (config, _) = crate::yaml::parse_value(text, "serveConfigV2", 1).ok()?;
+    for app in config["applications"].as_array().into_iter().flatten() {
+        let llm = app["args"]["llm_configs"].as_array().into_iter().flatten().find_map(|l| {
+            let m = &l["model_loading_config"];
+            m["model_source"].as_str().or_else(|| m["model_id"].as_str())
+        });
+        let env = &app["runtime_env"]["env_vars"];
+        let model = llm.or_else(|| MODEL_ENVS.iter().find_map(|e| env[*e].as_str()));
+        if let Some(model) = model.filter(|m| is_hub_model(m)) {
+            let text = app.to_string().to_ascii_lowercase();
+            let server = if text.contains("sglang") { Server::Sglang } else { Server::Vllm };
+            return Some((server, model.to_owned()));
+        }
+    }
+    None
 }
 
 /// Flags that name the model to serve, across servers.
@@ -323,6 +505,10 @@ pub(crate) fn words<'a>(c: &Container<'a>) -> Vec<&'a str> {
 }
 
 /// The model a server loads: a flag, `vllm serve <model>`, or an environment variable.
+/// A reference to an environment variable (`$(MODEL_ID)`, which the kubelet expands in command
+/// and args, or `$MODEL_ID`/`${MODEL_ID}`, which the shell of `sh -c` does) is replaced by that
+/// variable's literal value in the container's `env`; one whose value is not in the manifest
+/// (a Secret, a ConfigMap) names no model.
 pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
     let w = words(c);
     flag_value(&w, MODEL_FLAGS)
@@ -330,7 +516,22 @@ pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
             w.iter().position(|x| *x == "serve").and_then(|i| w.get(i + 1).copied()).filter(|m| !m.starts_with('-'))
         })
         .or_else(|| MODEL_ENVS.iter().find_map(|e| c.env(e)))
+        .and_then(|m| match env_reference(m) {
+            Some(name) => c.env(name),
+            None => Some(m),
+        })
         .filter(|m| !m.is_empty() && !m.starts_with('$'))
+}
+
+/// The variable a whole word refers to: `$(NAME)`, `${NAME}` or `$NAME`.
+fn env_reference(word: &str) -> Option<&str> {
+    let rest = word.strip_prefix('$')?;
+    let name = rest
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .or_else(|| rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')))
+        .unwrap_or(rest);
+    (!name.is_empty() && name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')).then_some(name)
 }
 
 /// Whether a model reference points at the Hugging Face hub (`org/name`, `hf://org/name`) rather
@@ -355,6 +556,26 @@ mod tests {
         for local in ["/models/llama", "./m", "s3://b/m", "gs://b/m", "pvc://c/m", "my-model", "a/b/c", "$(MODEL)"] {
             assert!(!is_hub_model(local), "{local}");
         }
+    }
+
+    #[test]
+    fn model_from_an_env_reference() {
+        let v: Value = serde_json::from_str(
+            r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
+                {"name": "vllm", "image": "vllm/vllm-openai", "args": ["--model", "$(MODEL_ID)"],
+                 "env": [{"name": "MODEL_ID", "value": "Qwen/Qwen2.5-7B-Instruct"}]},
+                {"name": "sh", "image": "vllm/vllm-openai", "command": ["sh", "-c", "vllm serve ${MODEL} --port 8000"],
+                 "env": [{"name": "MODEL", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}}"#,
+        )
+        .unwrap();
+        let pods = crate::k8s::pod_specs(&crate::k8s::Object::new(&v).unwrap());
+        assert_eq!(model_id(&pods[0].containers[0]), Some("Qwen/Qwen2.5-7B-Instruct"));
+        // The value is in a Secret: no model is named in the manifest.
+        assert_eq!(model_id(&pods[0].containers[1]), None);
+        assert_eq!(env_reference("${MODEL}"), Some("MODEL"));
+        assert_eq!(env_reference("$MODEL"), Some("MODEL"));
+        assert_eq!(env_reference("$(A) b"), None);
+        assert_eq!(env_reference("/models/x"), None);
     }
 
     #[test]
