@@ -14,6 +14,7 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 mod json;
+mod lenient;
 
 /// How deep mappings and sequences may nest. Real manifests stay under 30 levels; the cap keeps a
 /// hostile input from exhausting the stack when the value is dropped.
@@ -208,17 +209,26 @@ pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<(Value, 
             None => {}
         }
     }
+    match parse_yaml(text, first_line) {
+        Ok(parsed) => Ok(parsed),
+        Err((line, message)) => lenient::parse(text, first_line, line).ok_or_else(|| err(line, message)),
+    }
+}
+
+/// yaml-rust2's reading of one document: the value and lines, or the absolute line and message
+/// of its error.
+fn parse_yaml(text: &str, first_line: usize) -> std::result::Result<(Value, Lines), (usize, String)> {
     let mut b = Builder::new(text.len(), first_line);
     let mut parser = Parser::new_from_str(text);
     loop {
-        let (ev, mark) = parser.next_token().map_err(|e| err(b.abs(*e.marker()), e.info().to_owned()))?;
+        let (ev, mark) = parser.next_token().map_err(|e| (b.abs(*e.marker()), e.info().to_owned()))?;
         match ev {
             Event::StreamEnd => break,
             // A second document inside one `---` section cannot happen after splitting; stop.
             Event::DocumentEnd if b.root.is_some() => break,
             _ => {}
         }
-        b.event(ev, mark).map_err(|m| err(b.abs(mark), m))?;
+        b.event(ev, mark).map_err(|m| (b.abs(mark), m))?;
     }
     Ok(b.into_root())
 }
