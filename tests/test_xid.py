@@ -23,7 +23,8 @@ FORMATS = FIXTURES.parent / "xid-formats"
 def test_classify_known_and_unknown():
     dbe = gpuguard.classify_xid(48)
     assert (dbe.code, dbe.category, dbe.severity, dbe.action) == (48, "memory-ecc", "error", "drain-and-replace")
-    assert gpuguard.classify_xid(63).action == "drain-and-replace"
+    assert gpuguard.classify_xid(63).action == "reset-gpu"  # a remap heals; the driver asks for a reset
+    assert gpuguard.classify_xid(64).action == "drain-and-replace"
     assert gpuguard.classify_xid(13).category == "application"
     assert gpuguard.classify_xid(31).action == "restart-app"
     assert gpuguard.classify_xid(79).action == "reboot-node"
