@@ -106,6 +106,9 @@ mod tests {
         let (nonfatal, nonfatal_text) = series("Nonfatal");
         let (fatal, fatal_text) = series("Fatal");
         assert_eq!(nonfatal, fatal);
+        // No severity label anywhere: a Nonfatal 145 must not read severity="error".
+        assert!(!nonfatal_text.contains("severity="), "{nonfatal_text}");
+        assert!(nonfatal_text.contains(r#"gpuguard_xid_events_total{gpu="0000:a3:00",xid="145",category="nvlink"} 1"#));
         assert!(nonfatal_text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:a3:00",xid="145"} 0"#));
         assert!(fatal_text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:a3:00",xid="145"} 1"#));
     }
