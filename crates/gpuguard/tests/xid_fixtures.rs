@@ -261,6 +261,10 @@ fn every_timestamp_format() {
         ("journalctl-json.log", &[(94, "2026-03-14T08:02:11.1002Z"), (45, "2026-03-14T08:02:11.4Z")], 1),
         ("rfc5424.log", &[(13, "2026-03-14T08:02:11.1002Z"), (43, "2026-03-14T08:02:13.5+02:00")], 1),
         ("syslog-012.log", &[(13, "Mar 14 08:02:11"), (13, "Mar 14 08:02:11"), (43, "Mar 14 08:02:12")], 0),
+        // journalctl -o short-full and -o short-unix (the user-space line of short-full is ignored,
+        // not taken for a bare kernel line).
+        ("journalctl-short-full.log", &[(79, "2026-03-14T08:02:11Z")], 1),
+        ("journalctl-short-unix.log", &[(48, "2026-03-14T08:02:11.1002Z"), (63, "2026-03-14T08:02:11.2Z")], 0),
     ];
     for (file, events, ignored) in want {
         let (ev, sum) = scan(&formats(file));

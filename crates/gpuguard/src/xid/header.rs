@@ -70,6 +70,10 @@ pub(crate) fn header(prefix: &[u8]) -> Header {
     if let Some(h) = kmsg(p).or_else(|| facility_form(p)) {
         return h;
     }
+    if let Some((ts, rest)) = short_full(p).or_else(|| short_unix(p)) {
+        let (writer, host) = syslog_tag(rest);
+        return Header::new(Some(ts), writer).with_host(host);
+    }
     if let Some(ts) = iso(first_token(p)) {
         let rest = p[first_token(p).len()..].trim_ascii_start();
         let (writer, host) = syslog_tag(rest);
@@ -102,6 +106,53 @@ pub(crate) fn header(prefix: &[u8]) -> Header {
         _ if tokens(p).any(|(_, t)| t == b"kernel:") => Header::new(None, Writer::Kernel),
         _ => Header::new(None, Writer::Untagged),
     }
+}
+
+/// `journalctl -o short-full`: "Sat 2026-03-14 08:02:11 UTC host tag: …" (a weekday, the date,
+/// the time, a zone). The time comes out as ISO 8601 (`Z` for UTC, local time for other zones,
+/// whose offset the line does not give); returns it and the text after the zone.
+fn short_full(p: &[u8]) -> Option<(String, &[u8])> {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    let mut t = tokens(p);
+    let (_, day) = t.next()?;
+    let (_, date) = t.next()?;
+    let (_, time) = t.next()?;
+    let (zs, zone) = t.next()?;
+    if !DAYS.contains(&day) || !clock(time) || !zone.iter().all(|b| b.is_ascii_alphanumeric() || b"+-_/".contains(b)) {
+        return None;
+    }
+    let mut stamp = Vec::with_capacity(date.len() + 1 + time.len() + 1);
+    stamp.extend_from_slice(date);
+    stamp.push(b'T');
+    stamp.extend_from_slice(time);
+    if zone == b"UTC" || zone == b"GMT" {
+        stamp.push(b'Z');
+    }
+    Some((iso(&stamp)?, &p[zs + zone.len()..]))
+}
+
+/// `journalctl -o short-unix`: "1710403331.100200 host tag: …", seconds since the Unix epoch.
+fn short_unix(p: &[u8]) -> Option<(String, &[u8])> {
+    let (_, t) = tokens(p).next()?;
+    let (secs, frac) = match memchr::memchr(b'.', t) {
+        Some(i) => (&t[..i], &t[i + 1..]),
+        None => return None,
+    };
+    if !(9..=11).contains(&secs.len())
+        || !secs.iter().all(u8::is_ascii_digit)
+        || frac.is_empty()
+        || frac.len() > 9
+        || !frac.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let s: u64 = std::str::from_utf8(secs).ok()?.parse().ok()?;
+    let mut us = [b'0'; 6];
+    for (d, b) in us.iter_mut().zip(frac) {
+        *d = *b;
+    }
+    let us: u64 = std::str::from_utf8(&us).ok()?.parse().ok()?;
+    Some((from_epoch_micros(s.checked_mul(1_000_000)?.checked_add(us)?), &p[t.len()..]))
 }
 
 /// The first line of a multi-line message that syslog daemons wrote as one: rsyslog escapes each
@@ -453,6 +504,18 @@ mod tests {
             h("Mar 14 08:05:41 gpu-node-3 python3[51240]: training step 1200 "),
             (some("Mar 14 08:05:41"), Program("python3[51240]".into()))
         );
+        // journalctl -o short-full and -o short-unix
+        assert_eq!(h("Sat 2026-03-14 08:02:11 UTC gpu-node-3 kernel: "), (some("2026-03-14T08:02:11Z"), Kernel));
+        assert_eq!(h("Sat 2026-03-14 09:02:11 CET gpu-node-3 kernel: "), (some("2026-03-14T09:02:11"), Kernel));
+        assert_eq!(
+            h("Sat 2026-03-14 08:02:11 UTC gpu-node-3 python3[12]: "),
+            (some("2026-03-14T08:02:11Z"), Program("python3[12]".into()))
+        );
+        assert_eq!(h("1710403331.100200 gpu-node-4 kernel: "), (some("2024-03-14T08:02:11.1002Z"), Kernel));
+        assert_eq!(
+            h("1710403331.100200 gpu-node-4 someuser[5]: "),
+            (some("2024-03-14T08:02:11.1002Z"), Program("someuser[5]".into()))
+        );
         // no tag at all
         assert_eq!(h(""), (None, Untagged));
         assert_eq!(h("[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: "), (None, Untagged));
@@ -474,6 +537,8 @@ mod tests {
         assert_eq!(host("[ 12.3] gpu-2 kernel: "), some("gpu-2"));
         assert_eq!(host("gpu-node-7 kernel: "), some("gpu-node-7"));
         assert_eq!(host("<4>Mar 14 08:02:11 gpu-node-3 kernel: "), some("gpu-node-3"));
+        assert_eq!(host("Sat 2026-03-14 08:02:11 UTC gpu-node-3 kernel: "), some("gpu-node-3"));
+        assert_eq!(host("1710403331.100200 gpu-node-4 kernel: "), some("gpu-node-4"));
         for bare in
             ["[ 4321.123456] ", "kernel: ", "6,1234,5678901,-;", "kern  :warn  : [ 1.0] ", "Mar 14 08:02:11 kernel: "]
         {
