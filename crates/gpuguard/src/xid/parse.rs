@@ -113,7 +113,8 @@ fn body(line: &[u8], at: usize) -> Option<Parsed> {
         if let Some(bus) = words.next() {
             let bus = bus.strip_prefix(b"PCI:").unwrap_or(bus);
             // A bus id is 10-16 bytes; a garbled one is cut so it cannot grow a summary's keys.
-            pci = Some(text(&bus[..bus.len().min(MAX_PCI)])).filter(|s| !s.is_empty());
+            // One without a hex digit ("PCI:..." in a redacted paste) names no GPU.
+            pci = Some(text(&bus[..bus.len().min(MAX_PCI)])).filter(|s| s.bytes().any(|b| b.is_ascii_hexdigit()));
         }
         gpu_instance =
             words.find_map(|w| w.strip_prefix(b"GPU-I:")).and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
@@ -222,6 +223,9 @@ mod tests {
             "NVRM: Xid (PCI:0000:01:00 GPU-I:05): 94, pid=7194, Contained: CE User Channel (0x9). RST: No, D-RST: No",
         );
         assert_eq!((e.pci.as_deref(), e.gpu_instance, e.pid), (Some("0000:01:00"), Some(5), Some(7194)));
+
+        // A redacted bus id names no GPU: the event counts against `unknown`.
+        assert_eq!(p("NVRM: Xid (PCI:...): 145, RLW_RXPIPE Nonfatal XC0 i0 Link 11 (...)").pci, None);
 
         let long = format!("NVRM: Xid (PCI:{}): 13, x", "a".repeat(5000));
         assert_eq!(p(&long).pci.map(|s| s.len()), Some(MAX_PCI));
