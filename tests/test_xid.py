@@ -247,7 +247,9 @@ def test_every_timestamp_format_from_the_cli(run_cli):
     assert stamps[("journalctl-json.log", 94)] == "2026-03-14T08:02:11.1002Z"
     assert stamps[("rfc5424.log", 43)] == "2026-03-14T08:02:13.5+02:00"
     assert stamps[("journalctl-short-iso.log", 31)] == "2026-03-14T08:02:11+00:00"
-    assert doc["summary"]["ignored"]["lines"] == 5
+    assert stamps[("journalctl-short-full.log", 79)] == "2026-03-14T08:02:11Z"
+    assert stamps[("journalctl-short-unix.log", 48)] == "2026-03-14T08:02:11.1002Z"
+    assert doc["summary"]["ignored"]["lines"] == 6  # short-full's user-space line is one of them
     # journalctl -o json from stdin, the way people pipe it.
     r = run_cli("xid", "--format", "json", "-", input=(FORMATS / "journalctl-json.log").read_text())
     assert [e["xid"] for e in json.loads(r.stdout)["events"]] == [94, 45]
