@@ -483,3 +483,13 @@ fn binary_and_empty_inputs_are_said() {
     let (ev, sum) = scan(&empty);
     assert_eq!((ev.len(), sum.lines, sum.inputs, sum.notes.len()), (0, 0, 1, 0));
 }
+
+/// A pod's log as the kubelet keeps it under /var/log/pods (CRI: "<time> stdout F <text>"): what a
+/// monitor pod echoed from dmesg is user space, never a second copy of the kernel's event.
+#[test]
+fn public_pod_logs_are_user_space() {
+    let (ev, sum) = scan(&public("pod_log_cri.log"));
+    assert!(ev.is_empty(), "{ev:?}");
+    assert_eq!(sum.ignored.lines, 2);
+    assert_eq!(sum.ignored.examples[0].writer, "a container's stdout (CRI log)");
+}

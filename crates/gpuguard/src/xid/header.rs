@@ -76,6 +76,12 @@ pub(crate) fn header(prefix: &[u8]) -> Header {
     }
     if let Some(ts) = iso(first_token(p)) {
         let rest = p[first_token(p).len()..].trim_ascii_start();
+        // A container's log as the kubelet keeps it (/var/log/pods, /var/log/containers):
+        // "<RFC 3339> stdout F <text>". Whatever a pod printed is user space, even dmesg's text.
+        let mut t = tokens(rest).map(|(_, t)| t);
+        if let (Some(stream @ (b"stdout" | b"stderr")), Some(b"F" | b"P")) = (t.next(), t.next()) {
+            return Header::new(Some(ts), Writer::Program(format!("a container's {} (CRI log)", text(stream))));
+        }
         let (writer, host) = syslog_tag(rest);
         return Header::new(Some(ts), writer).with_host(host);
     }
@@ -503,6 +509,11 @@ mod tests {
         assert_eq!(
             h("Mar 14 08:05:41 gpu-node-3 python3[51240]: training step 1200 "),
             (some("Mar 14 08:05:41"), Program("python3[51240]".into()))
+        );
+        // a pod's log as the kubelet writes it (CRI): user space, whatever it printed
+        assert_eq!(
+            h("2026-03-14T08:02:11.123456789Z stdout F [ 12.3] "),
+            (some("2026-03-14T08:02:11.123456789Z"), Program("a container's stdout (CRI log)".into()))
         );
         // journalctl -o short-full and -o short-unix
         assert_eq!(h("Sat 2026-03-14 08:02:11 UTC gpu-node-3 kernel: "), (some("2026-03-14T08:02:11Z"), Kernel));
