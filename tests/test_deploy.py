@@ -213,7 +213,9 @@ def test_rules_use_only_exported_metrics(agent_metrics):
     assert {"gpuguard_xid_events_total", "gpuguard_finding", "gpuguard_ecc_remap_failure"} <= used, used
 
     # The agent counted the log's events under the labels the rules and their tests use.
-    assert re.search(r'^gpuguard_xid_events_total\{gpu="0000:3b:00",xid="48",severity="error",category="memory-ecc"\} 2$', text, re.M), text
+    # No severity label: it is counted in the fatal/non-fatal families, so series never move.
+    assert re.search(r'^gpuguard_xid_events_total\{gpu="0000:3b:00",xid="48",category="memory-ecc"\} 2$', text, re.M), text
+    assert re.search(r'^gpuguard_xid_fatal_events_total\{gpu="0000:3b:00",xid="48"\} 2$', text, re.M), text
     assert re.search(r'^gpuguard_finding\{rule="GG010",severity="error"\} \d+$', text, re.M), text
 
     nvml_up = re.search(r"^gpuguard_nvml_up (\d+)", text, re.M)

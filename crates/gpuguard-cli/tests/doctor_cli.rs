@@ -238,7 +238,7 @@ fn a_fifo_under_the_root_cannot_hang_the_doctor() {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
     }
-    for fifo in ["var/lib/dpkg/status", "boot/grub/grubenv", "proc/self/mountinfo"] {
+    for fifo in ["var/lib/dpkg/status", "boot/grub/grubenv", "proc/self/mountinfo", "var/log/syslog"] {
         let path = d.path().join(fifo);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         let ok = Command::new("mkfifo").arg(&path).status().is_ok_and(|s| s.success());
@@ -265,6 +265,9 @@ fn a_fifo_under_the_root_cannot_hang_the_doctor() {
     assert_eq!(s["status"], "skipped", "{v}");
     assert!(s["reason"].as_str().unwrap_or("").contains("a FIFO, not read"), "{s}");
     assert!(check_of(&v, "next-boot")["reason"].as_str().unwrap_or("").contains("skipped /boot/grub/grubenv"), "{v}");
+    // The kernel log is not read from a FIFO either, and says so (it used to report it as read).
+    let k = check_of(&v, "kernel-log");
+    assert!(k["reason"].as_str().unwrap_or("").contains("/var/log/syslog: skipped: a FIFO, not a regular file"), "{k}");
 }
 
 /// Builds the core crate's NVML stand-in for `scenario`, or `None` (said why) without a C compiler.

@@ -97,6 +97,11 @@ impl PyXidEvent {
     fn gpu_instance(&self) -> Option<u32> {
         self.0.gpu_instance
     }
+    /// The machine that logged the line, when its header names one (syslog, journald, Talos).
+    #[getter]
+    fn host(&self) -> Option<&str> {
+        self.0.host.as_deref()
+    }
     #[getter]
     fn pid(&self) -> Option<u32> {
         self.0.pid

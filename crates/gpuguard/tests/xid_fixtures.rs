@@ -64,7 +64,8 @@ fn directory_summary_and_verdicts() {
     assert_eq!(sum.events, 22);
     assert_eq!(sum.inputs, 7);
     let v3b = sum.verdicts.iter().find(|v| v.gpu == "0000:3b:00").unwrap();
-    // 48 is the root cause; 45 and 63 collapse into it; 31/119/120 from kern.log also count.
+    // 48 is the root cause; 45 and 63 collapse into it. kern.log's 31/119/120 on 0000:3b:00 are
+    // gpu-node-7's: the directory names three machines, so dmesg.log's (which names none) stay apart.
     assert_eq!(v3b.root_xid, 48);
     assert_eq!(v3b.action, "drain-and-replace");
     assert_eq!(v3b.follow_on_events, 2);
@@ -260,6 +261,10 @@ fn every_timestamp_format() {
         ("journalctl-json.log", &[(94, "2026-03-14T08:02:11.1002Z"), (45, "2026-03-14T08:02:11.4Z")], 1),
         ("rfc5424.log", &[(13, "2026-03-14T08:02:11.1002Z"), (43, "2026-03-14T08:02:13.5+02:00")], 1),
         ("syslog-012.log", &[(13, "Mar 14 08:02:11"), (13, "Mar 14 08:02:11"), (43, "Mar 14 08:02:12")], 0),
+        // journalctl -o short-full and -o short-unix (the user-space line of short-full is ignored,
+        // not taken for a bare kernel line).
+        ("journalctl-short-full.log", &[(79, "2026-03-14T08:02:11Z")], 1),
+        ("journalctl-short-unix.log", &[(48, "2026-03-14T08:02:11.1002Z"), (63, "2026-03-14T08:02:11.2Z")], 0),
     ];
     for (file, events, ignored) in want {
         let (ev, sum) = scan(&formats(file));
@@ -372,4 +377,119 @@ fn field_forged_userspace_through_the_doctor() {
     assert_eq!(gg005[0].evidence["xid"], 31);
     let check = report.checks.iter().find(|c| c.name == "kernel-log").unwrap();
     assert!(check.reason.contains("ignored 2 line(s)"), "{}", check.reason);
+}
+
+fn public(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xid-public").join(file)
+}
+
+/// Two machines' syslog in one file, both with a GPU at 0000:3b:00: one verdict per machine, each
+/// from its own events (a DBE on node-a must not drain node-b, whose GPU only saw an app fault).
+#[test]
+fn public_two_hosts_sharing_a_bus_id_are_two_gpus() {
+    let (ev, sum) = scan(&public("two_hosts_same_pci.log"));
+    assert_eq!(
+        ev.iter().map(|e| e.host.as_deref()).collect::<Vec<_>>(),
+        [Some("node-a"), Some("node-b"), Some("node-b")]
+    );
+    let v: Vec<_> = sum.verdicts.iter().map(|v| (v.host.as_deref(), v.gpu.as_str(), v.root_xid, v.action)).collect();
+    assert_eq!(
+        v,
+        [(Some("node-a"), "0000:3b:00", 48, "drain-and-replace"), (Some("node-b"), "0000:3b:00", 13, "restart-app")]
+    );
+    assert!(sum.verdicts[1].message.starts_with("GPU 0000:3b:00 on node-b: XID 13"), "{}", sum.verdicts[1].message);
+    assert_eq!(sum.verdicts[1].follow_on_events, 1);
+    let f = gpuguard::xid::xid_findings(&sum);
+    assert!(f.iter().any(|f| f.message.contains("on node-a") && f.evidence["host"] == "node-a"));
+    // Prometheus: one series per GPU and code, hosts summed, never a duplicate label set.
+    let text = gpuguard::render::prometheus::to_prometheus(&gpuguard::xid::xid_metrics(&sum));
+    assert_eq!(text.matches(r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="48""#).count(), 1);
+}
+
+/// A dmesg (no machine named) and the syslog of one machine: the same GPU, one verdict. A single
+/// row remap (63) asks for a reset to activate it, not a replacement.
+#[test]
+fn public_dmesg_joins_its_one_host_and_63_alone_is_a_reset() {
+    let (_, sum) = scan(&public("row_remap_63_dmesg_and_syslog.log"));
+    assert_eq!(sum.verdicts.len(), 1, "{:?}", sum.verdicts);
+    let v = &sum.verdicts[0];
+    assert_eq!(
+        (v.host.as_deref(), v.root_xid, v.action, v.severity),
+        (Some("gpu-node-3"), 63, "reset-gpu", Severity::Warning)
+    );
+    assert_eq!((v.root_events, v.other_root_events, v.follow_on_events), (1, 1, 0));
+}
+
+/// The verdict's counts: the deciding root cause's own events, the other root causes (judged on
+/// their own, never called its follow-ons) and the follow-ons, apart.
+#[test]
+fn public_verdict_counts_other_roots_apart_from_follow_ons() {
+    let (ev, sum) = scan(&public("other_roots_62_154_109.log"));
+    assert_eq!(ev.iter().map(|e| (e.xid, e.follow_on)).collect::<Vec<_>>(), [(62, false), (154, true), (109, false)]);
+    let v = &sum.verdicts[0];
+    assert_eq!((v.root_xid, v.action, v.events), (62, "reset-gpu", 3));
+    assert_eq!((v.root_events, v.other_root_events, v.follow_on_events), (1, 1, 1));
+    assert!(
+        v.message.contains(
+            "is the root cause (1 event(s) in the log); other root causes: XID 109 x1; 1 follow-on event(s) collapsed"
+        ),
+        "{}",
+        v.message
+    );
+    assert!(!v.message.contains("root cause of 3"), "{}", v.message);
+}
+
+/// A follow-on names a cause whose own line is outside the log: that cause is judged by its code
+/// and can decide the verdict over a milder root cause that is in the log.
+#[test]
+fn public_cause_named_outside_the_log_decides() {
+    let (ev, sum) = scan(&public("caused_by_outside_log.log"));
+    assert!(ev.iter().filter(|e| e.xid == 45).all(|e| e.follow_on));
+    let ed = sum.verdicts.iter().find(|v| v.gpu == "0000:ed:00").unwrap();
+    assert_eq!((ed.root_xid, ed.root_in_log, ed.action), (79, false, "reboot-node"));
+    assert_eq!((ed.root_events, ed.other_root_events, ed.follow_on_events), (0, 1, 1));
+    let dc = sum.verdicts.iter().find(|v| v.gpu == "0000:dc:00").unwrap();
+    assert_eq!((dc.root_xid, dc.root_in_log, dc.follow_on_events), (149, false, 2));
+}
+
+/// /dev/kmsg escapes the newlines of a multi-line record as "\x0a": the header (time, facility) is
+/// the record's, the event ends at the escape, and a user-space record stays ignored.
+#[test]
+fn public_kmsg_multi_line_records() {
+    let (ev, sum) = scan(&public("kmsg_x0a.log"));
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].xid, ev[0].timestamp.as_deref()), (79, Some("812330000")));
+    assert_eq!(ev[0].message, "GPU has fallen off the bus.");
+    assert_eq!((sum.ignored.lines, sum.ignored.examples[0].writer.as_str()), (1, "facility user"));
+}
+
+/// A binary file is noted, not scanned silently; an empty one reads 0 lines.
+#[test]
+fn binary_and_empty_inputs_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("system.journal");
+    let mut data = b"LPKSHHRH\0\0\0\0".to_vec();
+    data.extend_from_slice(b"MESSAGE=NVRM: Xid (PCI:0000:01:00): 79, gone\n");
+    std::fs::write(&bin, &data).unwrap();
+    let (ev, sum) = scan(&bin);
+    assert_eq!(ev.len(), 1, "XID lines in it still count");
+    assert!(
+        sum.notes[0].message.contains("looks binary") && sum.notes[0].message.contains("journalctl --file"),
+        "{:?}",
+        sum.notes
+    );
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    let (ev, sum) = scan(&empty);
+    assert_eq!((ev.len(), sum.lines, sum.inputs, sum.notes.len()), (0, 0, 1, 0));
+}
+
+/// A pod's log as the kubelet keeps it under /var/log/pods (CRI: "<time> stdout F <text>"): what a
+/// monitor pod echoed from dmesg is user space, never a second copy of the kernel's event.
+#[test]
+fn public_pod_logs_are_user_space() {
+    let (ev, sum) = scan(&public("pod_log_cri.log"));
+    assert!(ev.is_empty(), "{ev:?}");
+    assert_eq!(sum.ignored.lines, 2);
+    assert_eq!(sum.ignored.examples[0].writer, "a container's stdout (CRI log)");
 }

@@ -138,10 +138,21 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
                     summary.ignored.examples.first().map_or("", |e| e.reason.as_str()),
                 ));
             }
-            text.push_str(&format!(
-                "{bullet}scanned {} line(s) in {} input(s): {} XID event(s)\n",
-                summary.lines, summary.inputs, summary.events
-            ));
+            if summary.events == 0 {
+                // An empty file, /dev/null or a log without kernel XID lines: say what was read,
+                // so silence is never mistaken for a healthy GPU or a skipped input.
+                text.push_str(&format!(
+                    "{bullet}no XID event found: read {} line(s) in {} input(s){}\n",
+                    summary.lines,
+                    summary.inputs,
+                    if summary.notes_total > 0 { " (see the notes above)" } else { "" }
+                ));
+            } else {
+                text.push_str(&format!(
+                    "{bullet}scanned {} line(s) in {} input(s): {} XID event(s)\n",
+                    summary.lines, summary.inputs, summary.events
+                ));
+            }
             out.write_all(text.as_bytes())?;
         }
     }

@@ -98,6 +98,8 @@ fn read_kmsg(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
     loop {
         match file.read(&mut buf) {
             Ok(0) => break,
+            // The kernel's ring buffer is a few MiB; past this something is not /dev/kmsg.
+            Ok(_) if out.len() as u64 > 4 * TAIL_BYTES => break,
             Ok(n) => {
                 // "6,1234,5678,-;message": the first line, header kept (its priority tells the
                 // kernel's records from what user space wrote to /dev/kmsg).
@@ -137,8 +139,23 @@ fn read_source(host: &Host, source: &str) -> std::io::Result<(Vec<u8>, usize)> {
     let path = host.path(source);
     let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&path)?;
     let meta = file.metadata()?;
-    if meta.file_type().is_char_device() {
+    let ft = meta.file_type();
+    // Only /dev/kmsg itself (character device 1:11) is read as a device, and only regular files
+    // as logs: under --root a FIFO at var/log/syslog could block or never end, /dev/zero never
+    // ends. They are skipped with a note, like the rest of --root.
+    let is_kmsg = ft.is_char_device() && {
+        use std::os::unix::fs::MetadataExt;
+        let rdev = meta.rdev();
+        source == "/dev/kmsg" && (libc::major(rdev), libc::minor(rdev)) == (1, 11)
+    };
+    if is_kmsg {
         return Ok((read_kmsg(&mut file)?, 1));
+    }
+    if !ft.is_file() {
+        return Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!("skipped: {}, not a regular file", crate::file_kind(&ft)),
+        ));
     }
     let len = meta.len();
     let mut data = Vec::new();
@@ -382,5 +399,27 @@ mod tests {
         assert_eq!(f.len(), 1, "the XID 79 before the reboot counted: {f:?}");
         assert_eq!(f[0].evidence["xid"], 13);
         assert_eq!(f[0].location.line, Some(4));
+    }
+
+    /// A FIFO where syslog should be, with a writer that holds it open and never writes: the
+    /// doctor skips it with a note instead of waiting, and still reads the real kern.log.
+    #[test]
+    fn fifo_at_var_log_syslog_is_skipped_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("var/log")).expect("mkdir");
+        let fifo = dir.path().join("var/log/syslog");
+        let c = std::ffi::CString::new(fifo.to_str().expect("utf-8 path")).expect("no NUL");
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A writer that holds the FIFO open (O_RDWR does not wait for a reader).
+        let _writer = std::fs::OpenOptions::new().read(true).write(true).open(&fifo).expect("open fifo");
+        std::fs::write(dir.path().join("var/log/kern.log"), "n kernel: NVRM: Xid (PCI:0000:3b:00): 48, DBE\n")
+            .expect("write");
+        let started = std::time::Instant::now();
+        let (c, f) = check(&Host::new(dir.path()), &mut XidLineCounter::default());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "blocked on the FIFO");
+        assert!(c.reason.contains("/var/log/syslog: skipped: a FIFO, not a regular file"), "{c:?}");
+        assert!(c.reason.contains("read /var/log/kern.log"), "{c:?}");
+        assert_eq!(f.len(), 1);
     }
 }

@@ -538,10 +538,10 @@ static XIDS: &[XidInfo] = &[
         63,
         "INFOROM_DRAM_RETIREMENT_EVENT",
         "ECC page retirement or row remapping recorded",
-        "A memory page was retired or a row remapped after ECC errors. The GPU is healing bad memory: reset it to apply the remap, and replace the GPU when remaps keep coming (a hardware memory failure).",
+        "A memory page was retired or a row remapped after ECC errors: the GPU healed the bad memory itself, and the driver asks for a reset to activate the remap (\"reset gpu to activate\"). One remap is not a failing GPU; remaps that keep coming, or a failed one (XID 64), are the replace signal.",
         Mem,
-        E,
-        Replace,
+        W,
+        Reset,
         nv("IGNORE")
     ),
     x!(
@@ -1333,7 +1333,7 @@ mod tests {
         // (code, why we differ from NVIDIA's immediate bucket)
         let exceptions: &[(u32, &str)] = &[
             (43, "IGNORE for the GPU, but the application died and must be restarted"),
-            (63, "IGNORE for one remap; users know repeated remaps as the replace signal"),
+            (63, "IGNORE for the GPU's health; the driver's message asks for a reset to activate the remap"),
             (64, "RESET_GPU now, but a failed remap means the memory cannot heal: replace"),
             (108, "IGNORE for the GPU; handled like 137, an application bug to restart and debug"),
             (110, "RESET_GPU, but NVIDIA's text asks for a cold reset of the system"),
@@ -1379,7 +1379,9 @@ mod tests {
     #[test]
     fn agrees_with_known_guidance() {
         assert_eq!(classify_xid(48).action, XidAction::DrainAndReplace);
-        assert_eq!(classify_xid(63).action, XidAction::DrainAndReplace);
+        // A successful remap heals the GPU; it needs a reset to take effect, not a replacement.
+        assert_eq!(classify_xid(63).action, XidAction::ResetGpu);
+        assert_eq!(classify_xid(64).action, XidAction::DrainAndReplace);
         assert_eq!(classify_xid(13).category, XidCategory::Application);
         assert_eq!(classify_xid(31).category, XidCategory::Application);
         assert!(classify_xid(13).action <= XidAction::ResetGpu);

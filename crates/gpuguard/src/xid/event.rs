@@ -18,6 +18,9 @@ pub struct XidEvent {
     /// The MIG GPU instance the event hit (`(PCI:0000:01:00 GPU-I:05)` gives 5); the event still
     /// counts against the physical GPU in `pci`.
     pub gpu_instance: Option<u32>,
+    /// The machine that logged the line, when its header names one (syslog's HOSTNAME, journald's
+    /// `_HOSTNAME`, Talos' node address); `None` for raw `dmesg` and `/dev/kmsg`.
+    pub host: Option<String>,
     /// Process id; `None` when absent or `'<unknown>'`.
     pub pid: Option<u32>,
     /// Process name, when given (`<unknown>` is kept as written).
@@ -59,6 +62,7 @@ impl XidEvent {
             xid: p.xid,
             pci: p.pci,
             gpu_instance: p.gpu_instance,
+            host: p.host,
             pid: p.pid,
             process: p.process,
             file: file.to_owned(),

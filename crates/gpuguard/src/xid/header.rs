@@ -29,11 +29,19 @@ pub(crate) enum Writer {
 pub(crate) struct Header {
     pub timestamp: Option<String>,
     pub writer: Writer,
+    /// The machine that logged the line, when the header names one (syslog's HOSTNAME, journald's
+    /// `_HOSTNAME`, Talos' node address): two machines' GPUs can share a PCI bus id.
+    pub host: Option<String>,
 }
 
 impl Header {
     fn new(timestamp: Option<String>, writer: Writer) -> Self {
-        Self { timestamp, writer }
+        Self { timestamp, writer, host: None }
+    }
+
+    fn with_host(mut self, host: Option<String>) -> Self {
+        self.host = host;
+        self
     }
 }
 
@@ -42,9 +50,9 @@ const MAX_HEADER: usize = 512;
 
 /// Reads the header from `prefix`, everything on the line before the `NVRM:` marker.
 pub(crate) fn header(prefix: &[u8]) -> Header {
-    // rsyslog writes a multi-line message as one line, each newline escaped as "#012"; the
-    // header is the first line's.
-    let p = memmem::find(prefix, b"#012").map_or(prefix, |i| &prefix[..i]);
+    // rsyslog writes a multi-line message as one line, each newline escaped as "#012" (the
+    // kernel's /dev/kmsg and sysklogd as "\x0a"); the header is the first line's.
+    let p = first_line(prefix);
     let p = p[..p.len().min(MAX_HEADER)].trim_ascii();
     if let Some((pri, rest)) = pri(p) {
         let facility = pri >> 3;
@@ -56,14 +64,26 @@ pub(crate) fn header(prefix: &[u8]) -> Header {
             (0, Writer::Untagged) => Header::new(h.timestamp, Writer::Kernel),
             (0, w) => Header::new(h.timestamp, w),
             (f, _) => Header::new(h.timestamp, Writer::Program(format!("facility {}", facility_name(f)))),
-        };
+        }
+        .with_host(h.host);
     }
     if let Some(h) = kmsg(p).or_else(|| facility_form(p)) {
         return h;
     }
+    if let Some((ts, rest)) = short_full(p).or_else(|| short_unix(p)) {
+        let (writer, host) = syslog_tag(rest);
+        return Header::new(Some(ts), writer).with_host(host);
+    }
     if let Some(ts) = iso(first_token(p)) {
         let rest = p[first_token(p).len()..].trim_ascii_start();
-        return Header::new(Some(ts), if rest.is_empty() { Writer::Untagged } else { syslog_tag(rest) });
+        // A container's log as the kubelet keeps it (/var/log/pods, /var/log/containers):
+        // "<RFC 3339> stdout F <text>". Whatever a pod printed is user space, even dmesg's text.
+        let mut t = tokens(rest).map(|(_, t)| t);
+        if let (Some(stream @ (b"stdout" | b"stderr")), Some(b"F" | b"P")) = (t.next(), t.next()) {
+            return Header::new(Some(ts), Writer::Program(format!("a container's {} (CRI log)", text(stream))));
+        }
+        let (writer, host) = syslog_tag(rest);
+        return Header::new(Some(ts), writer).with_host(host);
     }
     if p.first() == Some(&b'[') {
         let close = memchr::memchr(b']', p);
@@ -72,19 +92,91 @@ pub(crate) fn header(prefix: &[u8]) -> Header {
         // "[ 12.3] host kernel:" (journalctl -o short-monotonic) names a writer; "[ 12.3]" alone
         // (raw dmesg) and "[gpu-health] [WARN]" (a monitor's own tags) do not.
         let rest = close.map_or(&p[..0], |e| p[e + 1..].trim_ascii_start());
-        let writer = if ts.is_some() && !rest.is_empty() { syslog_tag(rest) } else { Writer::Untagged };
-        return Header::new(ts, writer);
+        let (writer, host) = if ts.is_some() { syslog_tag(rest) } else { (Writer::Untagged, None) };
+        return Header::new(ts, writer).with_host(host);
     }
     // Traditional syslog and journalctl: "Mar 14 08:02:11[.123456] host tag: …" with the month in
     // any language; the time is the first token shaped hh:mm:ss among the first four.
     if let Some((start, t)) = tokens(p).take(4).find(|(_, t)| clock(t)) {
         let end = start + t.len();
         let rest = p[end..].trim_ascii_start();
-        return Header::new(Some(text(&p[..end])), if rest.is_empty() { Writer::Untagged } else { syslog_tag(rest) });
+        let (writer, host) = syslog_tag(rest);
+        return Header::new(Some(text(&p[..end])), writer).with_host(host);
     }
     // No time: "gpu-node-7 kernel: NVRM: …" is still the kernel's; any other prefix is free text.
-    let kernel = tokens(p).any(|(_, t)| t == b"kernel:");
-    Header::new(None, if kernel { Writer::Kernel } else { Writer::Untagged })
+    let mut t = tokens(p).map(|(_, t)| t);
+    let (first, second) = (t.next(), t.next());
+    match (first, second) {
+        (Some(b"kernel:"), _) => Header::new(None, Writer::Kernel),
+        (Some(host), Some(b"kernel:")) => Header::new(None, Writer::Kernel).with_host(Some(text(host))),
+        _ if tokens(p).any(|(_, t)| t == b"kernel:") => Header::new(None, Writer::Kernel),
+        _ => Header::new(None, Writer::Untagged),
+    }
+}
+
+/// `journalctl -o short-full`: "Sat 2026-03-14 08:02:11 UTC host tag: …" (a weekday, the date,
+/// the time, a zone). The time comes out as ISO 8601 (`Z` for UTC, local time for other zones,
+/// whose offset the line does not give); returns it and the text after the zone.
+fn short_full(p: &[u8]) -> Option<(String, &[u8])> {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    let mut t = tokens(p);
+    let (_, day) = t.next()?;
+    let (_, date) = t.next()?;
+    let (_, time) = t.next()?;
+    let (zs, zone) = t.next()?;
+    if !DAYS.contains(&day) || !clock(time) || !zone.iter().all(|b| b.is_ascii_alphanumeric() || b"+-_/".contains(b)) {
+        return None;
+    }
+    let mut stamp = Vec::with_capacity(date.len() + 1 + time.len() + 1);
+    stamp.extend_from_slice(date);
+    stamp.push(b'T');
+    stamp.extend_from_slice(time);
+    if zone == b"UTC" || zone == b"GMT" {
+        stamp.push(b'Z');
+    }
+    Some((iso(&stamp)?, &p[zs + zone.len()..]))
+}
+
+/// `journalctl -o short-unix`: "1710403331.100200 host tag: …", seconds since the Unix epoch.
+fn short_unix(p: &[u8]) -> Option<(String, &[u8])> {
+    let (_, t) = tokens(p).next()?;
+    let (secs, frac) = match memchr::memchr(b'.', t) {
+        Some(i) => (&t[..i], &t[i + 1..]),
+        None => return None,
+    };
+    if !(9..=11).contains(&secs.len())
+        || !secs.iter().all(u8::is_ascii_digit)
+        || frac.is_empty()
+        || frac.len() > 9
+        || !frac.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let s: u64 = std::str::from_utf8(secs).ok()?.parse().ok()?;
+    let mut us = [b'0'; 6];
+    for (d, b) in us.iter_mut().zip(frac) {
+        *d = *b;
+    }
+    let us: u64 = std::str::from_utf8(&us).ok()?.parse().ok()?;
+    Some((from_epoch_micros(s.checked_mul(1_000_000)?.checked_add(us)?), &p[t.len()..]))
+}
+
+/// The first line of a multi-line message that syslog daemons wrote as one: rsyslog escapes each
+/// newline as "#012", the kernel's /dev/kmsg and sysklogd as "\x0a".
+pub(crate) fn first_line(b: &[u8]) -> &[u8] {
+    next_escaped_newline(b).map_or(b, |(i, _)| &b[..i])
+}
+
+/// Where the first escaped newline ("#012" or "\x0a") in `b` starts, and its length.
+pub(crate) fn next_escaped_newline(b: &[u8]) -> Option<(usize, usize)> {
+    let hash = memmem::find(b, b"#012");
+    let hex = memmem::find(b, b"\\x0a");
+    match (hash, hex) {
+        (Some(a), Some(x)) if x < a => Some((x, 4)),
+        (Some(a), _) => Some((a, 4)),
+        (None, Some(x)) => Some((x, 4)),
+        (None, None) => None,
+    }
 }
 
 /// Whitespace-separated tokens with their start offsets.
@@ -122,8 +214,10 @@ fn pri(p: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 /// `/dev/kmsg` records: "6,1234,5678901,-;" (priority, sequence, microseconds since boot, flags).
+/// The record's text may hold earlier lines of a multi-line message ("\x0a"-joined) before the
+/// marker, so the header is what precedes the first ';'.
 fn kmsg(p: &[u8]) -> Option<Header> {
-    let head = p.strip_suffix(b";")?;
+    let head = &p[..memchr::memchr(b';', p)?];
     let mut fields = head.split(|&b| b == b',');
     let prio: u32 = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
     let _seq: u64 = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
@@ -141,14 +235,14 @@ fn kmsg(p: &[u8]) -> Option<Header> {
 fn rfc5424(facility: u32, r: &[u8]) -> Header {
     let mut t = tokens(r).map(|(_, t)| t);
     let ts = t.next().and_then(iso);
-    let _host = t.next();
+    let host = t.next().filter(|h| *h != b"-").map(text);
     let app = t.next().map(text).unwrap_or_default();
     let writer = match (facility, app.as_str()) {
         (0, "kernel" | "-" | "") => Writer::Kernel,
         (0, _) => Writer::Program(app),
         (f, _) => Writer::Program(if app == "-" { format!("facility {}", facility_name(f)) } else { app }),
     };
-    Header::new(ts, writer)
+    Header::new(ts, writer).with_host(host)
 }
 
 const FACILITIES: [&str; 24] = [
@@ -192,11 +286,12 @@ fn facility_form(p: &[u8]) -> Option<Header> {
     let is_facility = |f: &[u8]| FACILITIES.iter().any(|x| x.as_bytes() == f);
     let (c0, c1) = (*colons.first()?, *colons.get(1)?);
     let (a, b) = (field(0, c0), field(c0 + 1, c1));
-    let (facility, level, rest_at) = if is_facility(a) {
-        (a, b, c1 + 1)
+    let (facility, level, rest_at, host) = if is_facility(a) {
+        (a, b, c1 + 1, None)
     } else if !a.is_empty() && !a.contains(&b' ') && is_facility(b) {
+        // Talos names the node first ("10.0.0.7: kern: warning: …").
         let c2 = *colons.get(2)?;
-        (b, field(c1 + 1, c2), c2 + 1)
+        (b, field(c1 + 1, c2), c2 + 1, Some(text(a)))
     } else {
         return None;
     };
@@ -213,23 +308,24 @@ fn facility_form(p: &[u8]) -> Option<Header> {
     let ts = ts.or_else(|| iso(first_token(rest)));
     let writer =
         if facility == b"kern" { Writer::Kernel } else { Writer::Program(format!("facility {}", text(facility))) };
-    Some(Header::new(ts, writer))
+    Some(Header::new(ts, writer).with_host(host))
 }
 
 /// After the time: "host tag: …" or "tag: …". `kernel` is the kernel; any other well-formed
-/// tag (`name`, `name[pid]`) is a user-space program; anything else names no writer.
-fn syslog_tag(rest: &[u8]) -> Writer {
+/// tag (`name`, `name[pid]`) is a user-space program; anything else names no writer. The host is
+/// the token before the tag, when there is one.
+fn syslog_tag(rest: &[u8]) -> (Writer, Option<String>) {
     let mut t = tokens(rest).map(|(_, t)| t);
-    let Some(first) = t.next() else { return Writer::Untagged };
-    let tag = match first.strip_suffix(b":") {
-        Some(tag) => tag,
+    let Some(first) = t.next() else { return (Writer::Untagged, None) };
+    let (tag, host) = match first.strip_suffix(b":") {
+        Some(tag) => (tag, None),
         None => match t.next().and_then(|s| s.strip_suffix(b":")) {
-            Some(tag) => tag,
-            None => return Writer::Untagged,
+            Some(tag) => (tag, Some(text(first))),
+            None => return (Writer::Untagged, None),
         },
     };
     if tag == b"kernel" {
-        return Writer::Kernel;
+        return (Writer::Kernel, host);
     }
     let name_end = tag.iter().position(|&b| b == b'[').unwrap_or(tag.len());
     let (name, pid) = tag.split_at(name_end);
@@ -237,7 +333,7 @@ fn syslog_tag(rest: &[u8]) -> Writer {
         !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_./@()".contains(&b) || b >= 0x80);
     let pid_ok = pid.is_empty()
         || (pid.len() > 2 && pid.ends_with(b"]") && pid[1..pid.len() - 1].iter().all(u8::is_ascii_digit));
-    if name_ok && pid_ok { Writer::Program(text(tag)) } else { Writer::Untagged }
+    if name_ok && pid_ok { (Writer::Program(text(tag)), host) } else { (Writer::Untagged, None) }
 }
 
 /// "08:02:11" or "08:02:11.100200".
@@ -402,6 +498,9 @@ mod tests {
         // /dev/kmsg
         assert_eq!(h("6,1234,5678901,-;"), (some("5678901"), Kernel));
         assert_eq!(h("14,1235,5678999,-;"), (some("5678999"), Program("facility user".into())));
+        // a multi-line record: /dev/kmsg escapes the newline as "\x0a"
+        assert_eq!(h("4,1236,5679000,-;NVRM: GPU at PCI:0000:44:00\\x0a"), (some("5679000"), Kernel));
+        assert_eq!(h("12,1237,5679001,-;x\\x0a"), (some("5679001"), Program("facility user".into())));
         // user space through syslog
         assert_eq!(
             h("Mar 14 08:05:40 gpu-node-3 someuser[51234]: "),
@@ -411,6 +510,23 @@ mod tests {
             h("Mar 14 08:05:41 gpu-node-3 python3[51240]: training step 1200 "),
             (some("Mar 14 08:05:41"), Program("python3[51240]".into()))
         );
+        // a pod's log as the kubelet writes it (CRI): user space, whatever it printed
+        assert_eq!(
+            h("2026-03-14T08:02:11.123456789Z stdout F [ 12.3] "),
+            (some("2026-03-14T08:02:11.123456789Z"), Program("a container's stdout (CRI log)".into()))
+        );
+        // journalctl -o short-full and -o short-unix
+        assert_eq!(h("Sat 2026-03-14 08:02:11 UTC gpu-node-3 kernel: "), (some("2026-03-14T08:02:11Z"), Kernel));
+        assert_eq!(h("Sat 2026-03-14 09:02:11 CET gpu-node-3 kernel: "), (some("2026-03-14T09:02:11"), Kernel));
+        assert_eq!(
+            h("Sat 2026-03-14 08:02:11 UTC gpu-node-3 python3[12]: "),
+            (some("2026-03-14T08:02:11Z"), Program("python3[12]".into()))
+        );
+        assert_eq!(h("1710403331.100200 gpu-node-4 kernel: "), (some("2024-03-14T08:02:11.1002Z"), Kernel));
+        assert_eq!(
+            h("1710403331.100200 gpu-node-4 someuser[5]: "),
+            (some("2024-03-14T08:02:11.1002Z"), Program("someuser[5]".into()))
+        );
         // no tag at all
         assert_eq!(h(""), (None, Untagged));
         assert_eq!(h("[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: "), (None, Untagged));
@@ -418,6 +534,27 @@ mod tests {
         assert_eq!(h("training step 1200 "), (None, Untagged));
         // #012: the header is the first line's
         assert_eq!(h("Mar 14 08:02:11 n kernel: NVRM: GPU at PCI:0000:3b:00#012"), (some("Mar 14 08:02:11"), Kernel));
+    }
+
+    /// The machine a header names, where it names one.
+    #[test]
+    fn hosts() {
+        let host = |s: &str| header(s.as_bytes()).host;
+        assert_eq!(host("Jan  1 00:00:00 gpu-node-7 kernel: [ 812.001] "), some("gpu-node-7"));
+        assert_eq!(host("2026-03-14T08:02:11+0000 gpu-node-3 kernel: "), some("gpu-node-3"));
+        assert_eq!(host("<4>1 2026-03-14T08:02:11.000Z gpu-node-3 kernel - - - "), some("gpu-node-3"));
+        assert_eq!(host("<4>1 2026-03-14T08:02:11.000Z - kernel - - - "), None);
+        assert_eq!(host("10.0.0.7: kern: warning: [2026-03-14T08:02:11.1Z]: "), some("10.0.0.7"));
+        assert_eq!(host("[ 12.3] gpu-2 kernel: "), some("gpu-2"));
+        assert_eq!(host("gpu-node-7 kernel: "), some("gpu-node-7"));
+        assert_eq!(host("<4>Mar 14 08:02:11 gpu-node-3 kernel: "), some("gpu-node-3"));
+        assert_eq!(host("Sat 2026-03-14 08:02:11 UTC gpu-node-3 kernel: "), some("gpu-node-3"));
+        assert_eq!(host("1710403331.100200 gpu-node-4 kernel: "), some("gpu-node-4"));
+        for bare in
+            ["[ 4321.123456] ", "kernel: ", "6,1234,5678901,-;", "kern  :warn  : [ 1.0] ", "Mar 14 08:02:11 kernel: "]
+        {
+            assert_eq!(host(bare), None, "{bare}");
+        }
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub(crate) fn journal_line(line: &[u8]) -> Result<JournalLine, &'static str> {
         (None, None) => Writer::Untagged,
     };
     let timestamp = field("__REALTIME_TIMESTAMP").and_then(|t| t.parse::<u64>().ok()).map(from_epoch_micros);
-    Ok(JournalLine { message, header: Header { timestamp, writer } })
+    let host = field("_HOSTNAME").map(str::to_owned);
+    Ok(JournalLine { message, header: Header { timestamp, writer, host } })
 }
 
 #[cfg(test)]
@@ -51,7 +52,10 @@ mod tests {
     #[test]
     fn kernel_user_and_binary_entries() {
         let k = journal_line(br#"{"__REALTIME_TIMESTAMP":"1710403331100200","_TRANSPORT":"kernel","SYSLOG_IDENTIFIER":"kernel","MESSAGE":"NVRM: Xid (PCI:0000:3b:00): 79, pid=1, name=x, GPU has fallen off the bus."}"#).unwrap();
-        assert_eq!(k.header, Header { timestamp: Some("2024-03-14T08:02:11.1002Z".into()), writer: Writer::Kernel });
+        assert_eq!(
+            k.header,
+            Header { timestamp: Some("2024-03-14T08:02:11.1002Z".into()), writer: Writer::Kernel, host: None }
+        );
         assert!(k.message.starts_with(b"NVRM: Xid"));
         let u = journal_line(br#"{"_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"someuser","MESSAGE":"NVRM: Xid 79"}"#)
             .unwrap();

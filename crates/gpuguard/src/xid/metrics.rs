@@ -1,15 +1,17 @@
 //! XID summary → Prometheus families (the metrics sink).
 //!
-//! Series stay stable while an agent runs: every label of a series comes from the GPU and the
-//! code (the `severity` label of `gpuguard_xid_events_total` is the code's, from the catalog),
-//! never from an event's words. What the words decide (an NVLink `Nonfatal` is a warning, its
-//! `Fatal` twin an error) is counted in two separate families, `gpuguard_xid_fatal_events_total`
-//! and `gpuguard_xid_nonfatal_events_total`, each present for every row, zeros included, so a
-//! series never appears or vanishes when a message changes.
+//! Series stay stable while an agent runs: the labels of a series are the GPU, the code and the
+//! code's category, never a severity (a `severity` label would say `error` for a `Nonfatal` 145,
+//! or move the series when a message changes it). What the words decide (an NVLink `Nonfatal` is
+//! a warning, its `Fatal` twin an error) is counted in two separate families,
+//! `gpuguard_xid_fatal_events_total` and `gpuguard_xid_nonfatal_events_total`, each present for
+//! every GPU and code, zeros included, so a series never appears or vanishes when a message
+//! changes. Rows of different machines that share a bus id (a directory of several hosts' logs)
+//! are summed, so no two samples ever carry the same labels.
 
-use super::catalog::classify_xid;
-use super::summary::XidSummary;
+use super::summary::{SeverityCounts, XidSummary};
 use crate::render::prometheus::{MetricFamily, MetricType};
+use std::collections::BTreeMap;
 
 /// Families for a scan: events, fatal and non-fatal events and root-cause events per GPU and
 /// code; lines scanned; lines ignored (not the kernel's); events past the summary's bound.
@@ -18,14 +20,14 @@ use crate::render::prometheus::{MetricFamily, MetricType};
 /// let mut s = gpuguard::xid::XidScanner::new();
 /// s.scan_bytes(b"NVRM: Xid (PCI:0000:3b:00): 145, RLW_SRC_TRACK Nonfatal XC0 i0 Link 05\n", "x", &mut |_| {});
 /// let text = gpuguard::render::prometheus::to_prometheus(&gpuguard::xid::xid_metrics(&s.summary()));
-/// assert!(text.contains(r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="145",severity="error",category="nvlink"} 1"#));
+/// assert!(text.contains(r#"gpuguard_xid_events_total{gpu="0000:3b:00",xid="145",category="nvlink"} 1"#));
 /// assert!(text.contains(r#"gpuguard_xid_nonfatal_events_total{gpu="0000:3b:00",xid="145"} 1"#));
 /// assert!(text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:3b:00",xid="145"} 0"#));
 /// ```
 pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
     let mut events = MetricFamily::new(
         "gpuguard_xid_events_total",
-        "NVIDIA XID events found in kernel logs (severity: the code's, from the catalog).",
+        "NVIDIA XID events found in kernel logs, by GPU, code and the code's category.",
         MetricType::Counter,
     );
     let mut fatal = MetricFamily::new(
@@ -43,20 +45,24 @@ pub fn xid_metrics(summary: &XidSummary) -> Vec<MetricFamily> {
         "XID events that are not follow-ons of another event on the same GPU.",
         MetricType::Counter,
     );
+    // (gpu, xid) -> (category, events, root-cause events, by severity), summed over machines.
+    let mut rows: BTreeMap<(&str, u32), (&str, u64, u64, SeverityCounts)> = BTreeMap::new();
     for e in &summary.by_gpu {
-        let xid = e.xid.to_string();
-        let code_severity = classify_xid(e.xid).severity;
-        let labels = [
-            ("gpu", e.gpu.as_str()),
-            ("xid", xid.as_str()),
-            ("severity", code_severity.as_str()),
-            ("category", e.category),
-        ];
-        events.push(&labels, e.count as f64);
-        roots.push(&labels, e.root_cause_count as f64);
-        let short = [("gpu", e.gpu.as_str()), ("xid", xid.as_str())];
-        fatal.push(&short, e.by_severity.error as f64);
-        nonfatal.push(&short, (e.by_severity.warning + e.by_severity.info) as f64);
+        let r = rows.entry((e.gpu.as_str(), e.xid)).or_insert((e.category, 0, 0, SeverityCounts::default()));
+        r.1 += e.count;
+        r.2 += e.root_cause_count;
+        r.3.error += e.by_severity.error;
+        r.3.warning += e.by_severity.warning;
+        r.3.info += e.by_severity.info;
+    }
+    for ((gpu, xid), (category, count, root_count, by_severity)) in rows {
+        let xid = xid.to_string();
+        let labels = [("gpu", gpu), ("xid", xid.as_str()), ("category", category)];
+        events.push(&labels, count as f64);
+        roots.push(&labels, root_count as f64);
+        let short = [("gpu", gpu), ("xid", xid.as_str())];
+        fatal.push(&short, by_severity.error as f64);
+        nonfatal.push(&short, (by_severity.warning + by_severity.info) as f64);
     }
     let mut lines =
         MetricFamily::new("gpuguard_xid_scanned_lines_total", "Log lines scanned for XID events.", MetricType::Counter);
@@ -100,6 +106,9 @@ mod tests {
         let (nonfatal, nonfatal_text) = series("Nonfatal");
         let (fatal, fatal_text) = series("Fatal");
         assert_eq!(nonfatal, fatal);
+        // No severity label anywhere: a Nonfatal 145 must not read severity="error".
+        assert!(!nonfatal_text.contains("severity="), "{nonfatal_text}");
+        assert!(nonfatal_text.contains(r#"gpuguard_xid_events_total{gpu="0000:a3:00",xid="145",category="nvlink"} 1"#));
         assert!(nonfatal_text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:a3:00",xid="145"} 0"#));
         assert!(fatal_text.contains(r#"gpuguard_xid_fatal_events_total{gpu="0000:a3:00",xid="145"} 1"#));
     }

@@ -5,7 +5,7 @@
 //! [`super::journal`]; this file reads the event itself. Byte-oriented: invalid UTF-8 is
 //! replaced, never an error; nothing here can panic or loop.
 
-use super::header::{Header, Writer, header};
+use super::header::{Header, Writer, header, next_escaped_newline};
 use super::journal;
 use memchr::memmem;
 use std::sync::LazyLock;
@@ -24,6 +24,8 @@ pub(crate) struct Parsed {
     pub pid: Option<u32>,
     pub process: Option<String>,
     pub timestamp: Option<String>,
+    /// The machine that logged it, when the header names one.
+    pub host: Option<String>,
     pub message: String,
     pub caused_by: Option<u32>,
 }
@@ -70,11 +72,12 @@ pub(crate) fn parse_line(line: &[u8], at: usize) -> LineKind {
 }
 
 /// The next marker on the line that starts a message of its own: rsyslog writes a multi-line
-/// message as one line with "#012" for each newline, so one line can hold several events.
+/// message as one line with "#012" for each newline (/dev/kmsg and sysklogd with "\x0a"), so one
+/// line can hold several events.
 pub(crate) fn next_marker(line: &[u8], at: usize) -> Option<usize> {
     let from = at + XID_MARKER.len();
     let rest = line.get(from..)?;
-    let nl = memmem::find(rest, b"#012")?;
+    let (nl, _) = next_escaped_newline(rest)?;
     Some(from + nl + XID_FINDER.find(&rest[nl..])?)
 }
 
@@ -83,6 +86,7 @@ fn judge_writer(h: Header, body: Option<Parsed>) -> LineKind {
     match h.writer {
         Writer::Kernel | Writer::Untagged => {
             p.timestamp = h.timestamp;
+            p.host = h.host;
             LineKind::Event(p)
         }
         Writer::Program(who) => LineKind::Ignored {
@@ -95,8 +99,8 @@ fn judge_writer(h: Header, body: Option<Parsed>) -> LineKind {
 /// The event after the marker: "(PCI:…): code, pid=…, name=…, message".
 fn body(line: &[u8], at: usize) -> Option<Parsed> {
     let mut rest = line[at + XID_MARKER.len()..].trim_ascii_start();
-    // rsyslog's "#012" is a newline: the event ends there.
-    if let Some(i) = memmem::find(rest, b"#012") {
+    // rsyslog's "#012" (and the kernel's "\x0a") is a newline: the event ends there.
+    if let Some((i, _)) = next_escaped_newline(rest) {
         rest = &rest[..i];
     }
     // Optional "(PCI:0000:3b:00)" or "(0000:3b:00)", then ':'.
@@ -109,7 +113,8 @@ fn body(line: &[u8], at: usize) -> Option<Parsed> {
         if let Some(bus) = words.next() {
             let bus = bus.strip_prefix(b"PCI:").unwrap_or(bus);
             // A bus id is 10-16 bytes; a garbled one is cut so it cannot grow a summary's keys.
-            pci = Some(text(&bus[..bus.len().min(MAX_PCI)])).filter(|s| !s.is_empty());
+            // One without a hex digit ("PCI:..." in a redacted paste) names no GPU.
+            pci = Some(text(&bus[..bus.len().min(MAX_PCI)])).filter(|s| s.bytes().any(|b| b.is_ascii_hexdigit()));
         }
         gpu_instance =
             words.find_map(|w| w.strip_prefix(b"GPU-I:")).and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
@@ -147,6 +152,7 @@ fn body(line: &[u8], at: usize) -> Option<Parsed> {
         pid,
         process,
         timestamp: None,
+        host: None,
         caused_by: caused_by(rest),
         message: text(rest),
     })
@@ -217,6 +223,9 @@ mod tests {
             "NVRM: Xid (PCI:0000:01:00 GPU-I:05): 94, pid=7194, Contained: CE User Channel (0x9). RST: No, D-RST: No",
         );
         assert_eq!((e.pci.as_deref(), e.gpu_instance, e.pid), (Some("0000:01:00"), Some(5), Some(7194)));
+
+        // A redacted bus id names no GPU: the event counts against `unknown`.
+        assert_eq!(p("NVRM: Xid (PCI:...): 145, RLW_RXPIPE Nonfatal XC0 i0 Link 11 (...)").pci, None);
 
         let long = format!("NVRM: Xid (PCI:{}): 13, x", "a".repeat(5000));
         assert_eq!(p(&long).pci.map(|s| s.len()), Some(MAX_PCI));

@@ -18,6 +18,24 @@ use std::io::{ErrorKind, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
+/// Bytes read from the start of a file to tell gzip (magic bytes) and binary data (NUL bytes,
+/// as grep tells them) from a text log.
+const HEAD: usize = 8 << 10;
+
+/// Fills `buf` from `f` as far as the file goes; returns the bytes read.
+fn read_head(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match f.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
 /// Counts the bytes a reader gave, to tell a file that shrank during the scan.
 struct Counted<R> {
     inner: R,
@@ -116,12 +134,28 @@ impl XidScanner {
             self.note(name, format!("skipped: {}, not a log file", crate::file_kind(&ft)));
             return Ok(());
         }
-        let mut magic = [0u8; 2];
-        let got = f.read(&mut magic)?;
-        let head = std::io::Cursor::new(magic[..got].to_vec());
-        if got == 2 && magic == [0x1f, 0x8b] {
-            return self.scan_gzip(head.chain(f), name, on_event);
+        let mut first = vec![0u8; HEAD];
+        let got = read_head(&mut f, &mut first)?;
+        first.truncate(got);
+        if first.starts_with(&[0x1f, 0x8b]) {
+            return self.scan_gzip(std::io::Cursor::new(first).chain(f), name, on_event);
         }
+        if memchr::memchr(0, &first).is_some() {
+            // What grep calls a binary file: say so rather than scan it silently.
+            let hint = if name.ends_with(".journal") || name.ends_with(".journal~") {
+                " (a binary journald file: read it with `journalctl --file FILE -o json | gpuguard xid -`)"
+            } else {
+                ""
+            };
+            self.note(
+                name,
+                format!(
+                    "looks binary, not a text log (NUL bytes in its first {} bytes){hint}: scanned as text anyway, XID lines in it still count",
+                    first.len()
+                ),
+            );
+        }
+        let head = std::io::Cursor::new(first);
         // Only settled files are mapped: a live log is read (see `window`).
         if window::should_map(&meta, std::time::SystemTime::now()) {
             match self.scan_mapped(&f, meta.len(), window::WINDOW, name, on_event) {

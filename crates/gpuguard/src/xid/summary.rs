@@ -49,6 +49,9 @@ impl SeverityCounts {
 pub struct XidSummaryEntry {
     /// PCI bus id as written, or `unknown`.
     pub gpu: String,
+    /// The machine whose log holds the events, when the log names it: GPUs of different machines
+    /// that share a PCI bus id get rows of their own.
+    pub host: Option<String>,
     /// The code.
     pub xid: u32,
     /// Its name.
@@ -82,6 +85,8 @@ pub struct XidSummaryEntry {
 pub struct GpuVerdict {
     /// PCI bus id, or `unknown`.
     pub gpu: String,
+    /// The machine, when the log names it (see [`XidSummaryEntry::host`]).
+    pub host: Option<String>,
     /// The root-cause XID that decides the action. Never a line that names another cause: when
     /// every event names its cause, this is the named cause (see `root_in_log`).
     pub root_xid: u32,
@@ -101,6 +106,11 @@ pub struct GpuVerdict {
     pub events: u64,
     /// Events collapsed into their cause.
     pub follow_on_events: u64,
+    /// Root-cause events of `root_xid` itself (0 when its line is not in the log).
+    pub root_events: u64,
+    /// Root-cause events of other codes on this GPU: judged on their own, milder than (or as bad
+    /// as) `root_xid`, never counted as its follow-ons.
+    pub other_root_events: u64,
     /// One line for people.
     pub message: String,
 }
@@ -161,17 +171,70 @@ pub struct XidSummary {
     pub overflow_events: u64,
 }
 
-#[derive(Debug, Default)]
+/// A summary key: the machine (when the log names it) and the PCI bus id.
+type GpuKey = (Option<String>, String);
+
+#[derive(Debug, Default, Clone)]
 struct GpuState {
     rows: Vec<XidSummaryEntry>,
     driver_action: Option<XidAction>,
     named_causes: Vec<u32>,
 }
 
+impl GpuState {
+    /// One GPU's state from two logs of it (rows added code by code; the later log's 154 wins).
+    fn merged(mut self, other: GpuState) -> GpuState {
+        for o in other.rows {
+            match self.rows.iter().position(|r| r.xid == o.xid) {
+                Some(i) => {
+                    let r = &mut self.rows[i];
+                    r.count += o.count;
+                    r.root_cause_count += o.root_cause_count;
+                    r.by_severity.error += o.by_severity.error;
+                    r.by_severity.warning += o.by_severity.warning;
+                    r.by_severity.info += o.by_severity.info;
+                    if r.first_seen.is_none() {
+                        r.first_seen = o.first_seen;
+                    }
+                    if o.last_seen.is_some() {
+                        r.last_seen = o.last_seen;
+                    }
+                    if o.worst > r.worst {
+                        (r.worst, r.severity, r.action, r.worst_location) =
+                            (o.worst, o.severity, o.action, o.worst_location);
+                    }
+                }
+                None if self.rows.len() < MAX_CODES_PER_GPU => self.rows.push(o),
+                None => {}
+            }
+        }
+        for c in other.named_causes {
+            if !self.named_causes.contains(&c) && self.named_causes.len() < MAX_NAMED_CAUSES {
+                self.named_causes.push(c);
+            }
+        }
+        self.driver_action = other.driver_action.or(self.driver_action);
+        self
+    }
+}
+
+/// The machines the log has named so far.
+#[derive(Debug, Default)]
+enum Hosts {
+    /// None yet (raw dmesg, /dev/kmsg, a bare paste).
+    #[default]
+    NoneYet,
+    /// One: lines that name no machine (a `dmesg` saved next to its syslog) are that machine's.
+    One(String),
+    /// Several: a line that names no machine cannot be placed, so it keeps a key of its own.
+    Many,
+}
+
 /// Accumulates the summary, event by event.
 #[derive(Debug, Default)]
 pub(crate) struct SummarySink {
-    gpus: BTreeMap<String, GpuState>,
+    gpus: BTreeMap<GpuKey, GpuState>,
+    hosts: Hosts,
     pub(crate) events: u64,
     pub(crate) lines: u64,
     pub(crate) inputs: u64,
@@ -207,13 +270,15 @@ impl SummarySink {
     pub(crate) fn event(&mut self, p: Parsed, file: &str, line: u64) -> XidEvent {
         self.events += 1;
         let gpu = p.pci.clone().unwrap_or_else(|| "unknown".to_owned());
-        let full = self.gpus.len() >= MAX_SUMMARY_GPUS && !self.gpus.contains_key(&gpu);
+        let key = (self.host_of(p.host.as_deref()), gpu.clone());
+        let host = key.0.clone();
+        let full = self.gpus.len() >= MAX_SUMMARY_GPUS && !self.gpus.contains_key(&key);
         if full {
             self.overflow_events += 1;
             let follow_on = p.caused_by.is_some();
             return XidEvent::new(p, file, line, follow_on);
         }
-        let g = self.gpus.entry(gpu.clone()).or_default();
+        let g = self.gpus.entry(key).or_default();
         let follow_on = is_follow_on(p.xid, p.caused_by, &g.rows);
         if let Some(c) = p.caused_by {
             if !g.named_causes.contains(&c) && g.named_causes.len() < MAX_NAMED_CAUSES {
@@ -233,6 +298,7 @@ impl SummarySink {
                 let info = classify_xid(p.xid);
                 g.rows.push(XidSummaryEntry {
                     gpu,
+                    host,
                     xid: p.xid,
                     name: info.name,
                     severity: judged.severity,
@@ -270,6 +336,42 @@ impl SummarySink {
         XidEvent::new(p, file, line, follow_on)
     }
 
+    /// The machine an event counts against: the one its line names, or none. GPUs are told apart
+    /// by machine and bus id, so two hosts' `0000:3b:00` never merge; lines that name no machine
+    /// join the named one in [`Self::summary`] when the log names exactly one (a `dmesg` saved
+    /// next to its syslog).
+    fn host_of(&mut self, named: Option<&str>) -> Option<String> {
+        let h = named?;
+        match &self.hosts {
+            Hosts::NoneYet => self.hosts = Hosts::One(h.to_owned()),
+            Hosts::One(one) if one != h => self.hosts = Hosts::Many,
+            _ => {}
+        }
+        Some(h.to_owned())
+    }
+
+    /// The per-GPU states to judge: when the log names one machine, the states of lines that
+    /// name none are merged into that machine's.
+    fn judged_gpus(&self) -> std::borrow::Cow<'_, BTreeMap<GpuKey, GpuState>> {
+        let Hosts::One(h) = &self.hosts else { return std::borrow::Cow::Borrowed(&self.gpus) };
+        if !self.gpus.keys().any(|k| k.0.is_none()) {
+            return std::borrow::Cow::Borrowed(&self.gpus);
+        }
+        let mut out: BTreeMap<GpuKey, GpuState> = BTreeMap::new();
+        for ((host, gpu), g) in &self.gpus {
+            let key = (Some(host.clone().unwrap_or_else(|| h.clone())), gpu.clone());
+            let mut g = g.clone();
+            for r in &mut g.rows {
+                r.host = key.0.clone();
+            }
+            match out.remove(&key) {
+                Some(into) => out.insert(key, into.merged(g)),
+                None => out.insert(key, g),
+            };
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
     /// Counts a line that is not the kernel's word.
     pub(crate) fn ignored(&mut self, file: &str, line: u64, writer: String, reason: String) {
         self.ignored.lines += 1;
@@ -290,24 +392,34 @@ impl SummarySink {
     pub(crate) fn summary(&self) -> XidSummary {
         let mut by_gpu = Vec::new();
         let mut verdicts = Vec::new();
-        for (gpu, g) in &self.gpus {
+        let gpus = self.judged_gpus();
+        for ((host, gpu), g) in gpus.iter() {
             let mut rows: Vec<&XidSummaryEntry> = g.rows.iter().collect();
             rows.sort_by_key(|r| r.xid);
             by_gpu.extend(rows.iter().map(|r| (*r).clone()));
             let events: u64 = rows.iter().map(|r| r.count).sum();
             let roots: u64 = rows.iter().map(|r| r.root_cause_count).sum();
-            // The worst root cause decides; a line that names another cause never does.
-            let root =
+            // The worst root cause decides; a line that names another cause never does. A cause
+            // that follow-ons name but whose own line is outside the log counts too, judged by
+            // its code: a 45 "caused by previous Xid 79" is a GPU off the bus, whatever else the
+            // log holds.
+            let in_log =
                 rows.iter().filter(|r| r.root_cause_count > 0).max_by_key(|r| (r.worst, std::cmp::Reverse(r.xid)));
-            let (root_xid, severity, action, root_in_log, decided_by) = match (root, g.named_causes.first()) {
-                (Some(r), _) => (r.xid, r.worst.0, r.worst.1, true, Some(r.worst_location.clone())),
-                (None, Some(&named)) => {
-                    let info = classify_xid(named);
-                    (named, info.severity, info.action, false, None)
+            let named = g
+                .named_causes
+                .iter()
+                .filter(|c| !rows.iter().any(|r| r.xid == **c && r.root_cause_count > 0))
+                .map(|&c| (classify_xid(c), c))
+                .max_by_key(|(i, c)| ((i.severity, i.action), std::cmp::Reverse(*c)));
+            let (root_xid, severity, action, root_in_log, decided_by, root_events) = match (in_log, named) {
+                (Some(r), Some((i, c))) if (i.severity, i.action) > r.worst => {
+                    (c, i.severity, i.action, false, None, 0)
                 }
+                (Some(r), _) => (r.xid, r.worst.0, r.worst.1, true, Some(r.worst_location.clone()), r.root_cause_count),
+                (None, Some((i, c))) => (c, i.severity, i.action, false, None, 0),
                 // Only heuristic follow-ons (cannot happen: their cause is a row); the worst row.
                 (None, None) => match rows.iter().max_by_key(|r| r.worst) {
-                    Some(r) => (r.xid, r.worst.0, r.worst.1, true, Some(r.worst_location.clone())),
+                    Some(r) => (r.xid, r.worst.0, r.worst.1, true, Some(r.worst_location.clone()), 0),
                     None => continue,
                 },
             };
@@ -321,8 +433,20 @@ impl SummarySink {
                 _ => String::new(),
             };
             let outside = if root_in_log { "" } else { " (named by its follow-ons; its own line is not in the log)" };
+            let others: Vec<String> = rows
+                .iter()
+                .filter(|r| r.root_cause_count > 0 && !(root_in_log && r.xid == root_xid))
+                .map(|r| format!("XID {} x{}", r.xid, r.root_cause_count))
+                .collect();
+            let others_text =
+                if others.is_empty() { String::new() } else { format!("; other root causes: {}", others.join(", ")) };
+            let label = match host {
+                Some(h) => format!("{gpu} on {h}"),
+                None => gpu.clone(),
+            };
             verdicts.push(GpuVerdict {
                 gpu: gpu.clone(),
+                host: host.clone(),
                 root_xid,
                 severity,
                 action: act.as_str(),
@@ -331,8 +455,10 @@ impl SummarySink {
                 decided_by,
                 events,
                 follow_on_events: events - roots,
+                root_events,
+                other_root_events: roots - root_events,
                 message: format!(
-                    "GPU {gpu}: XID {root_xid} ({}){outside} is the root cause of {events} event(s), {} collapsed as follow-ons; action: {}{asked}",
+                    "GPU {label}: XID {root_xid} ({}){outside} is the root cause ({root_events} event(s) in the log){others_text}; {} follow-on event(s) collapsed; {events} event(s) in all; action: {}{asked}",
                     info.name,
                     events - roots,
                     act.as_str()
@@ -377,12 +503,17 @@ pub fn xid_findings(summary: &XidSummary) -> Vec<crate::Finding> {
             };
             let action = action_of(e.action);
             let (file, line) = split_location(&e.worst_location);
-            crate::Finding::new(
+            let f = crate::Finding::new(
                 "GG005",
                 e.severity,
                 format!(
-                    "GPU {}: XID {} ({}) seen {} time(s){when}; action: {}",
-                    e.gpu, e.xid, e.name, e.count, e.action
+                    "GPU {}{}: XID {} ({}) seen {} time(s){when}; action: {}",
+                    e.gpu,
+                    e.host.as_ref().map_or(String::new(), |h| format!(" on {h}")),
+                    e.xid,
+                    e.name,
+                    e.count,
+                    e.action
                 ),
                 action.advice(),
             )
@@ -392,7 +523,11 @@ pub fn xid_findings(summary: &XidSummary) -> Vec<crate::Finding> {
             .with_evidence("action", e.action)
             .with_evidence("count", e.count)
             .with_evidence("root_cause_count", e.root_cause_count)
-            .with_evidence("by_severity", serde_json::to_value(e.by_severity).unwrap_or_default())
+            .with_evidence("by_severity", serde_json::to_value(e.by_severity).unwrap_or_default());
+            match &e.host {
+                Some(h) => f.with_evidence("host", h.as_str()),
+                None => f,
+            }
         })
         .collect();
     for v in summary.verdicts.iter().filter(|v| !v.root_in_log) {
