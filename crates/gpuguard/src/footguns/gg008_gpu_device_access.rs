@@ -5,7 +5,10 @@
 //! `NVIDIA_VISIBLE_DEVICES` to GPUs, or runs a CUDA/ML image under the `nvidia` runtime class)
 //! but asks for no `nvidia.com/gpu`. GPU infrastructure agents (device plugin, dcgm-exporter,
 //! feature discovery, the GPU operator's validators) and other vendors' resources (`amd.com/gpu`)
-//! are not findings.
+//! are not findings, nor is a share of a GPU given by a GPU-sharing scheduler's annotation (KAI
+//! Scheduler's and Run:ai's `gpu-fraction`/`gpu-memory`). Where the NVIDIA runtime would inject
+//! GPUs itself (NVIDIA_VISIBLE_DEVICES set, or a CUDA image under the `nvidia` runtime class), the
+//! message says the container sees GPUs outside the scheduler's count, not none.
 
 use super::{Footgun, RuleId};
 use crate::Severity;
@@ -54,27 +57,40 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             let fp = c.fingerprint();
             let visible =
                 c.env("NVIDIA_VISIBLE_DEVICES").filter(|v| !matches!(*v, "" | "void" | "none" | "VOID" | "NONE"));
+            let cuda_under_runtime = runtime.contains("nvidia") && CUDA_IMAGES.iter().any(|i| fp.contains(i));
             let evidence = if facts::words(c).iter().any(|w| w.ends_with("nvidia-smi")) {
                 "runs nvidia-smi".to_owned()
             } else if let Some(v) = visible {
                 format!("sets NVIDIA_VISIBLE_DEVICES={v}")
-            } else if runtime.contains("nvidia") && CUDA_IMAGES.iter().any(|i| fp.contains(i)) {
+            } else if cuda_under_runtime {
                 format!("runs {} under runtimeClassName {runtime}", c.image())
             } else {
                 continue;
             };
+            // NVIDIA_VISIBLE_DEVICES set by hand, or the `=all` CUDA images carry, under the NVIDIA
+            // runtime: the runtime injects those GPUs itself, outside the device plugin's count.
+            let injected = visible.is_some() || cuda_under_runtime;
+            let (effect, fix) = if injected {
+                (
+                    "where the NVIDIA runtime honours NVIDIA_VISIBLE_DEVICES it sees GPUs the scheduler gave to other pods and competes with them unseen; elsewhere it sees none",
+                    "add resources.limits.nvidia.com/gpu (the device plugin then picks the GPUs and sets NVIDIA_VISIBLE_DEVICES for it) rather than setting the variable by hand",
+                )
+            } else {
+                (
+                    "the scheduler gives it no GPU",
+                    "add resources.limits.nvidia.com/gpu: 1 (or the MIG profile it needs)",
+                )
+            };
             let f = ctx.emit(
                 RuleId::GG008,
-                format!(
-                    "container {} {evidence} but requests no nvidia.com/gpu: the scheduler gives it no GPU",
-                    c.name
-                ),
-                "add resources.limits.nvidia.com/gpu: 1 (or the MIG profile it needs)".into(),
+                format!("container {} {evidence} but requests no nvidia.com/gpu: {effect}", c.name),
+                fix.into(),
                 Some(c),
                 format!("{}.resources", c.path),
             );
             f.evidence.insert("gpu_use".into(), evidence.into());
             f.evidence.insert("runtime_class".into(), Some(runtime).filter(|r| !r.is_empty()).into());
+            f.evidence.insert("runtime_injects_gpus".into(), injected.into());
         }
     }
 }

@@ -81,6 +81,10 @@ pub struct Container<'a> {
     /// The GPUs an Argo `podSpecPatch` gives it (0 when none): the patch's resources replace
     /// the template's at run time.
     pub gpus_by_patch: f64,
+    /// The share of a GPU a GPU-sharing scheduler gives it through the pod's annotations
+    /// (KAI Scheduler's and Run:ai's `gpu-fraction: "0.5"` or `gpu-memory: "2000"`), as
+    /// `annotation=value`: the scheduler binds it to a GPU with no `nvidia.com/gpu` resource.
+    pub gpu_share: Option<String>,
     /// Whether it is GPU infrastructure (device plugin, dcgm-exporter, the GPU operator's
     /// components), which runs on GPU nodes without asking for a GPU on purpose. Set by the
     /// linter once per object.
@@ -140,6 +144,7 @@ impl<'a> Container<'a> {
             resources_key: "resources",
             shm_by_operator: false,
             gpus_by_patch: 0.0,
+            gpu_share: None,
             gpu_agent: false,
             fingerprint: std::cell::OnceCell::new(),
         }
@@ -195,6 +200,7 @@ impl<'a> Container<'a> {
         let (req, lim) = self.resources();
         let nonzero = |v: &str| crate::Quantity::parse(v).map_or(true, |q| q.as_f64() != 0.0);
         self.gpus_by_patch > 0.0
+            || self.gpu_share.is_some()
             || req.iter().chain(&lim).any(|(k, v)| crate::math::gpu_resources::is_gpu_resource(k) && nonzero(v))
             || self.resources_value()["claims"].as_array().is_some_and(|c| !c.is_empty())
     }
@@ -357,7 +363,31 @@ pub fn pod_specs<'a>(obj: &Object<'a>) -> Vec<PodSpec<'a>> {
             }
         }
     }
+    for pod in &mut out {
+        apply_gpu_share(pod);
+    }
     out
+}
+
+/// Pod annotations through which a GPU-sharing scheduler (NVIDIA KAI Scheduler, Run:ai) gives a
+/// container part of a GPU: a fraction of one GPU's memory, or an amount in MiB.
+const GPU_SHARE_ANNOTATIONS: &[&str] = &["gpu-fraction", "gpu-memory"];
+
+/// Marks the container a `gpu-fraction`/`gpu-memory` annotation gives a GPU share to: the one
+/// named by `gpu-fraction-container-name`, else the first container (KAI Scheduler's rule). Its
+/// binder injects the GPU (NVIDIA_VISIBLE_DEVICES) with no `nvidia.com/gpu` in the resources.
+fn apply_gpu_share(pod: &mut PodSpec<'_>) {
+    let Some((key, value)) = GPU_SHARE_ANNOTATIONS.iter().find_map(|k| Some((*k, pod.annotation(k)?))) else {
+        return;
+    };
+    let target = pod.annotation("gpu-fraction-container-name");
+    let c = match target {
+        Some(name) => pod.containers.iter_mut().find(|c| c.name == name),
+        None => pod.containers.iter_mut().find(|c| !c.init),
+    };
+    if let Some(c) = c {
+        c.gpu_share = Some(format!("{key}={value}"));
+    }
 }
 
 /// Whether gpuguard knows the kind's pod specs, or knows it has none (a Service, a Node, a
