@@ -51,12 +51,17 @@ pub(crate) struct UncachedPull {
     pub model: String,
     /// Who pulls it (`vLLM`, `KServe storage initializer`).
     pub puller: &'static str,
+    /// Where from (`the Hugging Face hub`, `NGC`).
+    pub origin: &'static str,
     /// Where it lands.
     pub cache: String,
     /// What set `cache` (`--download-dir`, `HF_HOME`, `default`).
     pub source: &'static str,
     /// The volume type under `cache` (`emptyDir`, `container filesystem`).
     pub volume_type: String,
+    /// The field that decides where the cache lives, under the container (`volumeMounts`; a
+    /// NIMService's `storage`).
+    pub field: &'static str,
 }
 
 /// The hub pull of a container whose weights do not survive a restart, if it makes one.
@@ -73,14 +78,22 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
         return Some(UncachedPull {
             model: model.to_owned(),
             puller: "KServe storage initializer",
+            origin: HF_HUB,
             cache: "/mnt/models".into(),
             source: "storageUri",
             volume_type: "emptyDir".into(),
+            field: "volumeMounts",
         });
     }
+    let mut origin = HF_HUB;
     let (server, model): (facts::Server, std::borrow::Cow<'_, str>) = match (facts::model_server(c), facts::model_id(c))
     {
         (Some(server), Some(model)) => (server, model.into()),
+        // A model-specific NIM image downloads its model from NGC at every start into its cache.
+        (Some(facts::Server::Nim), None) => {
+            origin = "NGC";
+            (facts::Server::Nim, facts::nim_image_model(c)?.into())
+        }
         // Ray Serve on a KubeRay cluster: the model is named in the serve config, and the
         // GPU workers download it.
         _ if pod.role == crate::k8s::Role::RayNode && c.requests_gpu() => {
@@ -100,13 +113,18 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
     let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
         .iter()
         .any(|e| matches!(c.env(e), Some("1" | "true" | "TRUE" | "True")));
-    if offline || !facts::is_hub_model(&model) {
+    if origin == HF_HUB && (offline || !facts::is_hub_model(&model)) {
         return None;
     }
+    if server == facts::Server::Nim && facts::is_nim_service(ctx, pod, c) {
+        return nim_service_pull(pod, model.into_owned(), origin);
+    }
     let words = facts::words(c);
-    let (cache, source) = match facts::flag_value(&words, CACHE_FLAGS) {
-        Some(d) => (d.to_owned(), "flag"),
-        None => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {
+    let nim_cache = (server == facts::Server::Nim).then(|| c.env("NIM_CACHE_PATH")).flatten();
+    let (cache, source) = match (nim_cache, facts::flag_value(&words, CACHE_FLAGS)) {
+        (Some(d), _) => (d.to_owned(), "NIM_CACHE_PATH"),
+        (None, Some(d)) => (d.to_owned(), "flag"),
+        (None, None) => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {
             Some(("HF_HOME", v)) => (format!("{}/hub", v.trim_end_matches('/')), "HF_HOME"),
             Some((e, v)) => (v.to_owned(), e),
             // Ray's images run as user `ray`: the cache is under /home/ray.
@@ -131,7 +149,43 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
         Some((_, Some(vol))) => facts::volume_source(vol).to_owned(),
         _ => "container filesystem".to_owned(),
     };
-    Some(UncachedPull { model: model.into_owned(), puller: server.name(), cache, source, volume_type })
+    Some(UncachedPull {
+        model: model.into_owned(),
+        puller: server.name(),
+        origin,
+        cache,
+        source,
+        volume_type,
+        field: "volumeMounts",
+    })
+}
+
+#[cfg(feature = "lint")]
+const HF_HUB: &str = "the Hugging Face hub";
+
+/// A NIMService's model store: the operator sets NIM_CACHE_PATH=/model-store and mounts there
+/// the NIMCache's or the spec's PVC, a hostPath, an emptyDir, or nothing (`spec.storage`).
+#[cfg(feature = "lint")]
+fn nim_service_pull(pod: &PodSpec<'_>, model: String, origin: &'static str) -> Option<UncachedPull> {
+    let storage = &pod.spec["storage"];
+    let named = |v: &serde_json::Value| v["name"].as_str().is_some_and(|n| !n.is_empty());
+    let persistent = named(&storage["nimCache"])
+        || named(&storage["pvc"])
+        || storage["pvc"]["create"].as_bool() == Some(true)
+        || storage["hostPath"].as_str().is_some_and(|p| !p.is_empty());
+    if persistent {
+        return None;
+    }
+    let volume_type = if storage["emptyDir"].is_object() { "emptyDir" } else { "container filesystem" };
+    Some(UncachedPull {
+        model,
+        puller: "NIM",
+        origin,
+        cache: "/model-store".into(),
+        source: "NIMService spec.storage",
+        volume_type: volume_type.into(),
+        field: "storage",
+    })
 }
 
 #[cfg(feature = "lint")]
@@ -139,16 +193,24 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         for c in &pod.containers {
             let Some(pull) = uncached_hub_pull(ctx, pod, c) else { continue };
-            let UncachedPull { model, puller, cache, source, volume_type } = pull;
+            let UncachedPull { model, puller, origin, cache, source, volume_type, field } = pull;
+            let fix = if field == "storage" {
+                "set spec.storage.nimCache (a NIMCache downloads the model once into a PVC) or spec.storage.pvc"
+                    .to_owned()
+            } else {
+                format!(
+                    "mount a PersistentVolumeClaim at {cache} (ReadWriteMany for several replicas), or serve the model from a volume, the image or object storage"
+                )
+            };
             let f = ctx.emit(
                 RuleId::GG006,
                 format!(
-                    "{puller} in container {} pulls {model} from the Hugging Face hub into {cache} on the {volume_type}: every restart downloads it again",
+                    "{puller} in container {} pulls {model} from {origin} into {cache} on the {volume_type}: every restart downloads it again",
                     c.name
                 ),
-                format!("mount a PersistentVolumeClaim at {cache} (ReadWriteMany for several replicas), or serve the model from a volume, the image or object storage"),
+                fix,
                 Some(c),
-                format!("{}.volumeMounts", c.path),
+                format!("{}.{field}", c.path),
             );
             f.evidence.insert("model".into(), model.into());
             f.evidence.insert("cache_dir".into(), cache.into());

@@ -101,7 +101,7 @@ struct Load {
 
 #[cfg(feature = "lint")]
 fn load_time(ctx: &Ctx<'_>, pod: &crate::k8s::PodSpec<'_>, c: &crate::k8s::Container<'_>) -> Option<Load> {
-    let model = facts::model_id(c).map(str::to_owned);
+    let model = facts::model_id(c).map(str::to_owned).or_else(|| facts::nim_image_model(c));
     let annotated =
         pod.annotation(ANN_LOAD).or_else(|| ctx.obj.annotation(ANN_LOAD)).and_then(|v| v.trim().parse::<f64>().ok());
     if let Some(s) = annotated.filter(|s| s.is_finite() && *s >= 0.0) {
@@ -124,6 +124,47 @@ fn load_time(ctx: &Ctx<'_>, pod: &crate::k8s::PodSpec<'_>, c: &crate::k8s::Conta
     Some(Load { seconds: read + download.unwrap_or(0.0), basis, model, download_seconds: download })
 }
 
+/// A probe as the kubelet will run it, and where it comes from.
+#[cfg(feature = "lint")]
+struct Probe<'a> {
+    value: std::borrow::Cow<'a, serde_json::Value>,
+    /// Field path under the container (`startupProbe`, `startupProbe.probe`).
+    path: String,
+    /// `manifest`, or `NIM operator default` for a NIMService probe it fills in.
+    from: &'static str,
+}
+
+#[cfg(feature = "lint")]
+fn plain_probe<'a>(c: &crate::k8s::Container<'a>, key: &'static str) -> Option<Probe<'a>> {
+    let v = &c.value[key];
+    v.is_object().then(|| Probe { value: std::borrow::Cow::Borrowed(v), path: key.into(), from: "manifest" })
+}
+
+/// A NIMService probe (`spec.startupProbe: {enabled, probe}`): the operator runs `probe`, or its
+/// own default when none is given (startup 30 s + 120 × 10 s, liveness 15 s + 3 × 10 s), unless
+/// `enabled: false` (k8s-nim-operator `GetDefaultStartupProbe`, `GetDefaultLivenessProbe`).
+#[cfg(feature = "lint")]
+fn nim_probe<'a>(c: &crate::k8s::Container<'a>, key: &'static str) -> Option<Probe<'a>> {
+    let spec = &c.value[key];
+    if spec["enabled"].as_bool() == Some(false) {
+        return None;
+    }
+    if spec["probe"].is_object() {
+        return Some(Probe {
+            value: std::borrow::Cow::Borrowed(&spec["probe"]),
+            path: format!("{key}.probe"),
+            from: "manifest",
+        });
+    }
+    let (delay, failures) = match key {
+        "startupProbe" => (30, 120),
+        "livenessProbe" => (15, 3),
+        _ => return None,
+    };
+    let value = serde_json::json!({"initialDelaySeconds": delay, "periodSeconds": 10, "failureThreshold": failures});
+    Some(Probe { value: std::borrow::Cow::Owned(value), path: key.into(), from: "NIM operator default" })
+}
+
 #[cfg(feature = "lint")]
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pod in std::rc::Rc::clone(&ctx.pods).iter() {
@@ -133,16 +174,20 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             }
             let Some(load) = load_time(ctx, pod, c) else { continue };
             let hub_bps = ctx.opts.config.hub_bytes_per_second();
-            let has_startup = c.value["startupProbe"].is_object();
+            let nim = facts::is_nim_service(ctx, pod, c);
+            let probe_of = |key: &'static str| if nim { nim_probe(c, key) } else { plain_probe(c, key) };
             // With a startupProbe, liveness and readiness wait for it: its window is what counts.
             // Without one, only the liveness probe restarts the container; a failing readiness
             // probe just keeps the pod out of service until the model has loaded.
-            let probe_key = if has_startup { "startupProbe" } else { "livenessProbe" };
-            let probe = &c.value[probe_key];
-            if !probe.is_object() {
-                continue;
-            }
-            let t = timing(probe);
+            let (probe_key, probe) = match probe_of("startupProbe") {
+                Some(p) => ("startupProbe", p),
+                None => match probe_of("livenessProbe") {
+                    Some(p) => ("livenessProbe", p),
+                    None => continue,
+                },
+            };
+            let has_startup = probe_key == "startupProbe";
+            let t = timing(&probe.value);
             let window = t.window_seconds();
             if startup_window_covers(window as f64, load.seconds, 1.0).unwrap_or(true) {
                 continue;
@@ -160,7 +205,11 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 )
             };
             let threshold = ((secs * 1.5) / 10.0).ceil().max(3.0);
-            let fix = if has_startup {
+            let fix = if nim && !has_startup {
+                format!(
+                    "turn the NIMService's startupProbe back on (the operator's default allows 30 s + 120 × 10 s), or set spec.startupProbe.probe with periodSeconds: 10 and failureThreshold: {threshold}"
+                )
+            } else if has_startup {
                 format!(
                     "raise the startupProbe's window above the load time, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
                 )
@@ -169,8 +218,11 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                     "add a startupProbe covering the load, e.g. periodSeconds: 10 and failureThreshold: {threshold}"
                 )
             };
-            let f = ctx.emit(RuleId::GG009, message, fix, Some(c), format!("{}.{probe_key}", c.path));
+            let f = ctx.emit(RuleId::GG009, message, fix, Some(c), format!("{}.{}", c.path, probe.path));
             f.evidence.insert("probe".into(), probe_key.into());
+            if nim {
+                f.evidence.insert("probe_from".into(), probe.from.into());
+            }
             f.evidence.insert("window_seconds".into(), window.into());
             f.evidence.insert("load_seconds".into(), (secs.round() as u64).into());
             f.evidence.insert("load_basis".into(), load.basis.clone().into());

@@ -61,11 +61,26 @@ pub(crate) fn is_gpu_agent_in(obj: &crate::k8s::Object<'_>, pods: &[PodSpec<'_>]
         || pods.iter().any(|p| part_of(p.meta))
 }
 
-/// Whether any container of the pod asks for a GPU.
+/// Whether any container of the pod asks for a GPU: a GPU resource, a dynamic resource claim,
+/// or a NIMService's `draResources` that claim GPUs.
 pub(crate) fn pod_requests_gpu(pod: &PodSpec<'_>) -> bool {
     pod.gpu_by_patch
         || pod.containers.iter().any(Container::requests_gpu)
         || pod.spec["resourceClaims"].as_array().is_some_and(|c| !c.is_empty())
+        || pod.spec["draResources"].as_array().is_some_and(|d| d.iter().any(dra_resource_claims_gpu))
+}
+
+/// Whether one NIMService `draResources` entry claims a GPU. One that names a claim or a claim
+/// template (defined elsewhere) is taken for a GPU claim, as a pod's `resourceClaims` are; one
+/// whose `claimCreationSpec` lists its devices claims a GPU only if a device class or driver
+/// says so (`gpu.nvidia.com`), not an IMEX channel (`compute-domain-default-channel.nvidia.com`).
+fn dra_resource_claims_gpu(entry: &Value) -> bool {
+    let Some(devices) = entry["claimCreationSpec"]["devices"].as_array() else {
+        return entry.is_object();
+    };
+    devices.iter().any(|d| {
+        ["deviceClassName", "driverName"].iter().any(|k| d[*k].as_str().is_some_and(|v| v.starts_with("gpu.")))
+    })
 }
 
 /// The GPUs of the pod's main (non-init) containers together.
@@ -378,6 +393,9 @@ pub(crate) enum Server {
     Vllm,
     Tgi,
     Sglang,
+    /// NVIDIA NIM (`nvcr.io/nim/…` images, the NIM operator's NIMService): downloads its model
+    /// (from NGC, or the hub for `hf://` models) into NIM_CACHE_PATH at start.
+    Nim,
     /// Others that load a model at start (Triton, TorchServe, KServe's Hugging Face server,
     /// LMDeploy, TensorRT-LLM, Ollama…).
     Other,
@@ -389,6 +407,7 @@ impl Server {
             Server::Vllm => "vLLM",
             Server::Tgi => "TGI",
             Server::Sglang => "SGLang",
+            Server::Nim => "NIM",
             Server::Other => "model server",
         }
     }
@@ -397,6 +416,7 @@ impl Server {
     pub(crate) fn default_cache(self) -> &'static str {
         match self {
             Server::Tgi => "/data",
+            Server::Nim => NIM_DEFAULT_CACHE,
             _ => "/root/.cache/huggingface",
         }
     }
@@ -412,6 +432,10 @@ pub(crate) fn model_server(c: &Container<'_>) -> Option<Server> {
         _ => {}
     }
     let fp = c.fingerprint();
+    // NIM first: its multi-LLM images run vLLM or SGLang inside, but NIM decides the cache.
+    if c.image().starts_with("nvcr.io/nim/") {
+        return Some(Server::Nim);
+    }
     if fp.contains("vllm") {
         Some(Server::Vllm)
     } else if fp.contains("text-generation-inference") || fp.contains("text-generation-launcher") || fp.contains("/tgi")
@@ -480,8 +504,29 @@ const MODEL_FLAGS: &[&str] = &[
     "--model-name-or-path",
     "--model_name_or_path",
 ];
-/// Environment variables that name the model.
-const MODEL_ENVS: &[&str] = &["MODEL_ID", "HF_MODEL_ID", "MODEL_NAME", "MODEL_PATH"];
+/// Environment variables that name the model (NIM's `NIM_MODEL_NAME`, `NIM_MODEL_PATH` take
+/// `hf://org/name`, `ngc://…` or a local path).
+const MODEL_ENVS: &[&str] =
+    &["MODEL_ID", "HF_MODEL_ID", "MODEL_NAME", "MODEL_PATH", "NIM_MODEL_NAME", "NIM_MODEL_PATH"];
+
+/// Where NIM keeps downloaded models when NIM_CACHE_PATH is not set.
+pub(crate) const NIM_DEFAULT_CACHE: &str = "/opt/nim/.cache";
+
+/// Whether the container is the server a NIM operator NIMService (or a NIMPipeline service)
+/// describes: the operator sets its probes, model store and /dev/shm.
+pub(crate) fn is_nim_service(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<'_>) -> bool {
+    matches!(ctx.obj.kind, "NIMService" | "NIMPipeline") && c.path == pod.path
+}
+
+/// The NGC model a model-specific NIM image serves (`nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3`
+/// serves `meta/llama-3.1-8b-instruct`, downloaded from NGC at start); `None` for other images
+/// and for the model-free images (`llm-nim`, `nim-llm`) that take the model from NIM_MODEL_NAME.
+pub(crate) fn nim_image_model(c: &Container<'_>) -> Option<String> {
+    let rest = c.image().strip_prefix("nvcr.io/nim/")?;
+    let repo = rest.split(['@', ':']).next().unwrap_or(rest);
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    (!matches!(name, "llm-nim" | "nim-llm" | "llm")).then(|| repo.to_owned())
+}
 
 /// The value of `--flag X` or `--flag=X` in argv. Entries may also hold several words (shell
 /// command strings such as `vllm serve x --port 8000`), so argv is split on whitespace first.
