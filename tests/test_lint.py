@@ -137,7 +137,7 @@ def test_cli_sarif(run_cli):
     assert log["version"] == "2.1.0"
     results = log["runs"][0]["results"]
     gg007 = [x for x in results if x["ruleId"] == "GG007"]
-    assert len(gg007) == 4  # one per document of the fixture
+    assert len(gg007) == 5  # one per document of the fixture
     assert gg007[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
     assert gg007[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("gg007.yaml")
 

@@ -4,6 +4,7 @@
 //! How the manifest check decides: `nvidia.com/gpu` (and other GPU extended resources) requested without a limit,
 //! a request different from the limit, or a fractional/negative/non-numeric amount. Quantities are
 //! compared numerically (`1`, `"1"` and `1000m` are equal). Limits only is correct Kubernetes.
+//! Resources an Argo `podSpecPatch` sets are checked too (they replace the template's).
 
 use super::{Footgun, RuleId};
 use crate::Severity;
@@ -28,9 +29,19 @@ pub(crate) const FOOTGUN: Footgun = Footgun {
     default_severity: Severity::Error,
 };
 
+/// The requests and limits to judge: a resource whose request or limit is a template parameter
+/// (`{{inputs.parameters.gpus}}`, which Argo substitutes before it creates the pod) is left out,
+/// not called invalid or unmatched.
 #[cfg(feature = "lint")]
-fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
-    v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+fn judged<'a>(
+    req: &'a [(String, String)],
+    lim: &'a [(String, String)],
+) -> (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>) {
+    let templated = |name: &str| req.iter().chain(lim).any(|(k, v)| k == name && v.contains("{{"));
+    let keep = |v: &'a [(String, String)]| {
+        v.iter().filter(|(k, _)| !templated(k)).map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>()
+    };
+    (keep(req), keep(lim))
 }
 
 #[cfg(feature = "lint")]
@@ -38,7 +49,8 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for pod in std::rc::Rc::clone(&ctx.pods).iter() {
         for c in &pod.containers {
             let (req, lim) = c.resources();
-            for problem in crate::validate_gpu_resources(&as_refs(&req), &as_refs(&lim)) {
+            let (req, lim) = judged(&req, &lim);
+            for problem in crate::validate_gpu_resources(&req, &lim) {
                 let mut f = problem.to_finding();
                 f.location.container = Some(c.name.clone());
                 // The problem's path starts with `resources`; a TrainJob trainer's is `resourcesPerNode`.
@@ -47,6 +59,18 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                     format!("{}.{p}", c.path)
                 });
                 f.message = format!("container {}: {}", c.name, f.message);
+                ctx.push(f);
+            }
+        }
+        // An Argo podSpecPatch's resources replace the template's when the pod is made.
+        for patch in &pod.resources_by_patch {
+            let (req, lim) = judged(&patch.requests, &patch.limits);
+            for problem in crate::validate_gpu_resources(&req, &lim) {
+                let mut f = problem.to_finding();
+                f.evidence.insert("patch_field".into(), f.location.path.take().into());
+                f.location.container = Some(patch.container.clone());
+                f.location.path = Some(patch.patch_path.clone());
+                f.message = format!("container {} (set by podSpecPatch): {}", patch.container, f.message);
                 ctx.push(f);
             }
         }

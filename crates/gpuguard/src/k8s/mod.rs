@@ -7,7 +7,7 @@
 mod pods;
 
 pub(crate) use pods::is_known_kind;
-pub use pods::{Container, PodSpec, Role, pod_specs};
+pub use pods::{Container, PatchResources, PodSpec, Role, pod_specs};
 
 use serde_json::Value;
 

@@ -58,6 +58,22 @@ pub struct PodSpec<'a> {
     /// `(container, mountPath)` of the volumes an Argo `podSpecPatch` mounts that outlive the pod
     /// (a PVC, NFS, hostPath…): checkpoints and model caches written there survive a restart.
     pub persistent_by_patch: Vec<(String, String)>,
+    /// The resources an Argo `podSpecPatch` sets on its containers (the patch replaces the
+    /// template's at run time), for the rules that check GPU requests and limits.
+    pub resources_by_patch: Vec<PatchResources>,
+}
+
+/// The resources one container of an Argo `podSpecPatch` sets.
+#[derive(Debug, Clone)]
+pub struct PatchResources {
+    /// The container's name in the patch (`main` for a `container`/`script` template).
+    pub container: String,
+    /// Field path of the patch string (`spec.templates[1].podSpecPatch`).
+    pub patch_path: String,
+    /// `resources.requests` as `(name, value)` text pairs.
+    pub requests: ResourceList,
+    /// `resources.limits` as `(name, value)` text pairs.
+    pub limits: ResourceList,
 }
 
 /// One container of a pod spec.
@@ -108,6 +124,7 @@ impl<'a> PodSpec<'a> {
             discovered: false,
             gpu_by_patch: false,
             persistent_by_patch: Vec::new(),
+            resources_by_patch: Vec::new(),
         }
     }
 
@@ -556,8 +573,12 @@ fn push_argo<'a>(out: &mut Vec<PodSpec<'a>>, base: &str, wf: &'a Value) {
             continue;
         }
         pod.extra_volumes.clone_from(&shared);
-        for patch in [wf_patch, t["podSpecPatch"].as_str().unwrap_or("")].into_iter().filter(|p| !p.trim().is_empty()) {
-            apply_argo_patch(&mut pod, patch);
+        let patches = [
+            (format!("{base}.podSpecPatch"), wf_patch),
+            (format!("{path}.podSpecPatch"), t["podSpecPatch"].as_str().unwrap_or("")),
+        ];
+        for (patch_path, patch) in patches.iter().filter(|(_, p)| !p.trim().is_empty()) {
+            apply_argo_patch(&mut pod, patch, patch_path);
         }
         pod.role_name = t["name"].as_str().map(str::to_owned);
         out.push(pod);
@@ -569,7 +590,7 @@ fn push_argo<'a>(out: &mut Vec<PodSpec<'a>>, base: &str, wf: &'a Value) {
 /// `container`/`script` template's container is `main`): GPU requests, a Memory emptyDir or
 /// `hostIPC` for /dev/shm, and volumes that outlive the pod. A patch that does not parse (it may
 /// hold `{{…}}` parameters) asks for a GPU if it names one.
-fn apply_argo_patch(pod: &mut PodSpec<'_>, patch: &str) {
+fn apply_argo_patch(pod: &mut PodSpec<'_>, patch: &str, patch_path: &str) {
     let Ok((p, _)) = crate::yaml::parse_value(patch, "podSpecPatch", 1) else {
         pod.gpu_by_patch |= patch.contains("gpu");
         return;
@@ -582,9 +603,19 @@ fn apply_argo_patch(pod: &mut PodSpec<'_>, patch: &str) {
     let mut persistent = Vec::new();
     let mut shm = Vec::new();
     let mut gpus = Vec::new();
+    let mut patched = Vec::new();
     for pc in p["containers"].as_array().into_iter().flatten() {
         let name = pc["name"].as_str().unwrap_or("main");
         let probe = Container::new(name.to_owned(), String::new(), false, pc);
+        let (requests, limits) = probe.resources();
+        if !requests.is_empty() || !limits.is_empty() {
+            patched.push(PatchResources {
+                container: name.to_owned(),
+                patch_path: patch_path.to_owned(),
+                requests,
+                limits,
+            });
+        }
         if probe.requests_gpu() {
             // A GPU resource whose amount is a `{{…}}` parameter still asks for one.
             gpus.push((name.to_owned(), probe.gpu_count().max(1.0)));
@@ -608,6 +639,7 @@ fn apply_argo_patch(pod: &mut PodSpec<'_>, patch: &str) {
         }
     }
     pod.persistent_by_patch.extend(persistent);
+    pod.resources_by_patch.extend(patched);
 }
 
 /// Pushes `template.spec` with `template.metadata`; whether a pod spec was pushed.
