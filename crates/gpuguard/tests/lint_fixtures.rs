@@ -258,6 +258,7 @@ fn field_case_vllm_startup_probe_window_below_load() {
 /// The rules each flagged workload fixture must raise, exactly.
 const WORKLOADS: &[(&str, &[&str])] = &[
     ("argo_cronworkflow", &["GG001", "GG007"]),
+    ("argo_resource", &["GG007"]),
     ("argo_workflow", &["GG001", "GG003", "GG007", "GG008"]),
     ("argo_workflowtemplate", &["GG007"]),
     ("clusterservingruntime", &["GG007"]),
@@ -311,6 +312,11 @@ fn workload_paths_roles_and_discovery_evidence() {
     let r = lint_file(&dir.join("discovered.yaml"));
     assert_eq!(r.findings[0].evidence["pod_spec_found_at"], "spec.runner.template.spec");
     assert_eq!(r.findings[0].location.path.as_deref(), Some("spec.runner.template.spec.containers[0].resources"));
+    // An object an Argo resource template creates: linted at its own lines, and says where it sits.
+    let r = lint_file(&dir.join("argo_resource.yaml"));
+    assert_eq!(r.findings[0].location.kind.as_deref(), Some("JobSet"));
+    assert_eq!(r.findings[0].location.line, Some(33));
+    assert_eq!(r.findings[0].evidence["embedded_in"], "Workflow pytorch-train-: spec.templates[0].resource.manifest");
     let r = lint_file(&dir.join("argo_workflow.yaml"));
     let gg008 = r.findings.iter().find(|f| f.rule == "GG008").unwrap();
     assert_eq!(gg008.location.path.as_deref(), Some("spec.templates[1].script.resources"));

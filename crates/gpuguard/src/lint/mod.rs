@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod config;
+mod embedded;
 pub(crate) mod facts;
 pub mod input;
 
@@ -194,6 +195,7 @@ fn lint_object(
         report.skipped.push(place.skipped(lines.line, Some(&obj), &reason));
         return;
     }
+    lint_embedded(&obj, lines, place, opts, report, cluster);
     let mut ctx = Ctx { obj, pods: pods.into(), opts, findings: Vec::new() };
     for rule in footguns::manifest_rules() {
         if opts.config.enabled(rule.id) {
@@ -226,6 +228,39 @@ fn lint_object(
             path: loc.path.take(),
         };
         report.findings.push(f);
+    }
+}
+
+/// Lints the objects an Argo `resource` template creates from its `manifest` text, each as an
+/// object of its own: lines point into the file, and each finding says where it was embedded
+/// (`embedded_in`). A manifest that does not parse (it may hold `{{…}}` parameters) is listed as
+/// skipped with the reason.
+fn lint_embedded(
+    obj: &Object<'_>,
+    lines: &yaml::Lines,
+    place: &Place<'_>,
+    opts: &LintOptions,
+    report: &mut Report,
+    cluster: &mut audit::Cluster,
+) {
+    for e in embedded::manifests(obj) {
+        let key_line = lines.line_of(obj.value, &e.path);
+        let first = embedded::first_line(key_line, e.text);
+        let outer = format!("{} {}", obj.kind, obj.name.unwrap_or(""));
+        let (value, inner_lines) = match yaml::parse_value(e.text, place.file, first) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                let reason = format!("the manifest at {} does not parse as YAML ({err})", e.path);
+                report.skipped.push(place.skipped(key_line, Some(obj), &reason));
+                continue;
+            }
+        };
+        let Some(inner) = Object::new(&value).filter(|_| embedded::is_object(&value)) else { continue };
+        let before = report.findings.len();
+        lint_object(inner, &inner_lines, place, opts, report, cluster);
+        for f in &mut report.findings[before..] {
+            f.evidence.insert("embedded_in".into(), format!("{outer}: {}", e.path).into());
+        }
     }
 }
 
