@@ -200,12 +200,13 @@ impl<'a> Container<'a> {
     }
 
     /// The GPUs it asks for: the larger of its `nvidia.com/gpu` (or other GPU resource) limit
-    /// and request, 0 when none or unreadable.
+    /// and request, 0 when none or unreadable. HAMi's per-GPU memory and cores
+    /// (`nvidia.com/gpumem`, `nvidia.com/gpucores`) are shares of those GPUs, not more of them.
     pub fn gpu_count(&self) -> f64 {
         let (req, lim) = self.resources();
         req.iter()
             .chain(&lim)
-            .filter(|(k, _)| crate::math::gpu_resources::is_gpu_resource(k))
+            .filter(|(k, _)| crate::math::gpu_resources::is_gpu_resource(k) && !is_per_gpu_quantity(k))
             .filter_map(|(_, v)| crate::Quantity::parse(v).ok().map(|q| q.as_f64()))
             .filter(|n| n.is_finite())
             .fold(self.gpus_by_patch, f64::max)
@@ -248,6 +249,14 @@ impl<'a> Container<'a> {
             s
         })
     }
+}
+
+/// GPU resources that measure a share of each GPU rather than count GPUs: HAMi's vGPU memory
+/// (MiB or percent) and cores (percent), `nvidia.com/gpumem: 8000` beside `nvidia.com/gpu: 1`.
+fn is_per_gpu_quantity(resource: &str) -> bool {
+    resource
+        .strip_prefix("nvidia.com/")
+        .is_some_and(|r| matches!(r, "gpumem" | "gpumem-percentage" | "gpucores" | "priority"))
 }
 
 /// The API group of an `apiVersion` (`batch` for `batch/v1`, `` for `v1`).
