@@ -4,7 +4,9 @@
 //! How the manifest check decides: a GPU Node (`nvidia.com/gpu` capacity or NVIDIA/cloud GPU labels) with no
 //! `NoSchedule`/`NoExecute` taint; a DaemonSet that targets GPU nodes (a node selector or affinity
 //! on GPU labels, or a GPU agent such as dcgm-exporter) with no toleration for the GPU taint; a
-//! CPU-only workload that tolerates the GPU taint.
+//! CPU-only workload that tolerates the GPU taint; a Karpenter NodePool that provisions GPU nodes
+//! (its requirements pick GPU instances, or its node labels say GPU) with no `NoSchedule` taint
+//! (`startupTaints` are removed once the node is up, so they do not count).
 
 use super::{Footgun, RuleId};
 use crate::Severity;
@@ -42,6 +44,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     match ctx.obj.kind {
         "Node" => check_node(ctx),
         "DaemonSet" => check_daemonset(ctx),
+        "NodePool" if ctx.obj.api_version.starts_with("karpenter.sh/") => check_nodepool(ctx),
         _ => check_cpu_tolerating(ctx),
     }
 }
@@ -167,4 +170,66 @@ fn check_cpu_tolerating(ctx: &mut Ctx<'_>) {
         );
         f.evidence.insert("toleration_key".into(), key.into());
     }
+}
+
+/// Instance families whose every size has GPUs (AWS): `g4dn`, `g5`, `g6e`, `p4d`, `p5`…; `g4ad`
+/// is AMD but still a GPU node.
+#[cfg(feature = "lint")]
+fn is_gpu_instance_family(family: &str) -> bool {
+    let f = family.split('.').next().unwrap_or(family).to_ascii_lowercase();
+    let mut chars = f.chars();
+    let g_or_p = matches!(chars.next(), Some('g' | 'p')) && chars.next().is_some_and(|c| c.is_ascii_digit());
+    g_or_p || f.starts_with("gr6")
+}
+
+/// Why a Karpenter NodePool's nodes are GPU nodes, if they are: a requirement on the instance's
+/// GPUs (`karpenter.k8s.aws/instance-gpu-count`, `-gpu-manufacturer`, `-gpu-name`; Azure's
+/// `karpenter.azure.com/sku-gpu-*`) that asks for them, instance families or types that all have
+/// GPUs, or a GPU label the NodePool puts on its nodes.
+#[cfg(feature = "lint")]
+fn nodepool_gpu_reason(template: &Value) -> Option<String> {
+    let labels = template["metadata"]["labels"].as_object();
+    if let Some(k) = labels.and_then(|l| l.keys().find(|k| is_gpu_node_label(k))) {
+        return Some(format!("its nodes are labelled {k}"));
+    }
+    for r in template["spec"]["requirements"].as_array().into_iter().flatten() {
+        let key = r["key"].as_str().unwrap_or("");
+        let op = r["operator"].as_str().unwrap_or("");
+        let values: Vec<&str> = r["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let gpu_key = key.contains("gpu-count") || key.contains("gpu-manufacturer") || key.contains("gpu-name");
+        let asks = match op {
+            "In" => !values.is_empty() && !(key.contains("gpu-count") && values.iter().all(|v| v.trim() == "0")),
+            "Gt" => values.iter().all(|v| v.trim().parse::<f64>().is_ok_and(|n| n >= 0.0)),
+            "Exists" => true,
+            _ => false,
+        };
+        if gpu_key && asks {
+            return Some(format!("requirement {key} {op} {values:?}"));
+        }
+        let family_key = key.ends_with("/instance-family") || key.ends_with("/instance-type");
+        if family_key && op == "In" && !values.is_empty() && values.iter().all(|v| is_gpu_instance_family(v)) {
+            return Some(format!("requirement {key} In {values:?} (GPU instances)"));
+        }
+    }
+    None
+}
+
+#[cfg(feature = "lint")]
+fn check_nodepool(ctx: &mut Ctx<'_>) {
+    let template = &ctx.obj.value["spec"]["template"];
+    let Some(reason) = nodepool_gpu_reason(template) else { return };
+    let taints = template["spec"]["taints"].as_array().map_or(&[][..], Vec::as_slice);
+    if taints.iter().any(|t| matches!(t["effect"].as_str(), Some("NoSchedule" | "NoExecute"))) {
+        return;
+    }
+    let name = ctx.obj.name.unwrap_or("");
+    let f = ctx.emit(
+        RuleId::GG002,
+        format!("Karpenter NodePool {name} provisions GPU nodes ({reason}) with no NoSchedule taint: CPU pods can be placed on them, and can make Karpenter launch them"),
+        "add taints: [{key: nvidia.com/gpu, value: \"true\", effect: NoSchedule}] to spec.template.spec (and the toleration to GPU pods)".into(),
+        None,
+        "spec.template.spec.taints".into(),
+    );
+    f.evidence.insert("gpu_nodes".into(), reason.into());
+    f.evidence.insert("taints".into(), taints.len().into());
 }

@@ -439,6 +439,8 @@ pub(crate) fn is_known_kind(obj: &Object<'_>) -> bool {
             matches!(g, "" | "argoproj.io")
         }
         "Service" => g == "serving.knative.dev" || g.is_empty(),
+        // Karpenter: the nodes it provisions (GG002 judges their taints).
+        "NodePool" => g == "karpenter.sh",
         kind => INERT_KINDS.contains(&kind),
     }
 }
