@@ -198,7 +198,8 @@ fn nodepool_gpu_reason(template: &Value) -> Option<String> {
         let values: Vec<&str> = r["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         let gpu_key = key.contains("gpu-count") || key.contains("gpu-manufacturer") || key.contains("gpu-name");
         let asks = match op {
-            "In" => !values.is_empty() && !(key.contains("gpu-count") && values.iter().all(|v| v.trim() == "0")),
+            // `gpu-count In [0]` asks for no GPU.
+            "In" => values.iter().any(|v| !(key.contains("gpu-count") && v.trim() == "0")),
             "Gt" => values.iter().all(|v| v.trim().parse::<f64>().is_ok_and(|n| n >= 0.0)),
             "Exists" => true,
             _ => false,

@@ -29,14 +29,15 @@ pub(crate) const FOOTGUN: Footgun = Footgun {
     default_severity: Severity::Error,
 };
 
+/// `(name, quantity)` pairs borrowed from a resource list.
+#[cfg(feature = "lint")]
+type Pairs<'a> = Vec<(&'a str, &'a str)>;
+
 /// The requests and limits to judge: a resource whose request or limit is a template parameter
 /// (`{{inputs.parameters.gpus}}`, which Argo substitutes before it creates the pod) is left out,
 /// not called invalid or unmatched.
 #[cfg(feature = "lint")]
-fn judged<'a>(
-    req: &'a [(String, String)],
-    lim: &'a [(String, String)],
-) -> (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>) {
+fn judged<'a>(req: &'a [(String, String)], lim: &'a [(String, String)]) -> (Pairs<'a>, Pairs<'a>) {
     let templated = |name: &str| req.iter().chain(lim).any(|(k, v)| k == name && v.contains("{{"));
     let keep = |v: &'a [(String, String)]| {
         v.iter().filter(|(k, _)| !templated(k)).map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>()
