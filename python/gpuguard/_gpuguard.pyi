@@ -443,7 +443,7 @@ def doctor(
     expect_gpus: int | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     dataloader_workers: int | None = None,
-    batch_bytes: int | None = None,
+    batch_bytes: int | str | None = None,
     prefetch_factor: int = 2,
     root: str | os.PathLike[str] = ...,
     nvml_library: str | os.PathLike[str] | None = None,
