@@ -40,14 +40,14 @@ def promtool():
 
 @pytest.fixture
 def fake_nvml(tmp_path):
-    """Builds the scripted NVML stand-in (crates/gpuguard/tests/nvml_stub/fake_nvml.c) for a
+    """Builds the scripted NVML stand-in (crates/gpuguard-test-support/nvml_stub/fake_nvml.c) for a
     scenario and returns the library's path; skips, saying so, without a C compiler."""
     from pathlib import Path
 
     cc = shutil.which("cc")
     if cc is None:
         pytest.skip("no C compiler to build the NVML stand-in (.ci/run installs gcc)")
-    src = Path(__file__).resolve().parents[1] / "crates/gpuguard/tests/nvml_stub/fake_nvml.c"
+    src = Path(__file__).resolve().parents[1] / "crates/gpuguard-test-support/nvml_stub/fake_nvml.c"
 
     def build(scenario="healthy"):
         lib = tmp_path / f"libnvidia-ml-{scenario}.so"

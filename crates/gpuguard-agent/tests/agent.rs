@@ -11,8 +11,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-mod common;
-
 fn config(logs: Vec<KernelLog>) -> AgentConfig {
     AgentConfig {
         listen: "127.0.0.1:0".into(),
@@ -381,7 +379,7 @@ fn from_start_counts_what_the_file_holds_and_a_missing_file_is_reported_then_fol
 
 #[test]
 fn nvml_samples_follow_a_climbing_corrected_ecc_count() {
-    let Some((_dir, lib)) = common::fake_nvml("ecc") else { return };
+    let Some((_dir, lib)) = gpuguard_test_support::fake_nvml("ecc") else { return };
     let counts = tempfile::NamedTempFile::new().expect("tmp");
     std::fs::write(counts.path(), "10").expect("write");
     // The stand-in reads the count from this file on every query (see fake_nvml.c).
