@@ -63,7 +63,7 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
     let fail_on = a.output.fail_on_or(FailOn::Error);
     if a.output.format() == Format::Prometheus {
         let families = gpuguard_agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
-        print(&gpuguard_agent::exposition::encode(&families, gpuguard_agent::exposition::Format::Prometheus))?;
+        print(&gpuguard::render::prometheus::to_prometheus(&families))?;
         return Ok(exit_code(&report, fail_on));
     }
     emit_report(&report, a.output.format(), fail_on)
