@@ -7,6 +7,9 @@ argument's name only in a PEP 678 note, ``while processing 'code'``: tracebacks 
 message itself reads ``invalid argument `code`: 'str' object cannot be interpreted as an
 integer``, as gpuguard's own checks word it. (Constructors read their arguments by hand in Rust
 for the same message; see crates/gpuguard-py/src/errors.rs.)
+
+The wrapper is one Python frame between the caller and Rust: a warning the extension emits uses
+``stacklevel=2`` to point at the caller's line (crates/gpuguard-py/src/lint.rs).
 """
 
 from __future__ import annotations
