@@ -157,6 +157,11 @@ def test_cli_sarif_is_valid_and_fingerprints_survive_moved_lines(run_cli, tmp_pa
     def by_fingerprint(log):
         return {r["partialFingerprints"]["gpuguard/v1"]: r for r in log["runs"][0]["results"]}
 
+    # Input errors (a malformed document) travel as tool notifications; still valid SARIF.
+    broken = json.loads(run_cli("lint", "--format", "sarif", str(FIXTURES / "snapshot.yaml")).stdout)
+    assert validate_sarif(broken) == []
+    assert broken["runs"][0]["invocations"][0]["toolExecutionNotifications"], broken["runs"][0]["invocations"]
+
     old, new = by_fingerprint(before), by_fingerprint(after)
     assert len(old) == len(before["runs"][0]["results"]) >= 3, "each result has its own fingerprint"
     assert old.keys() == new.keys()
