@@ -104,7 +104,7 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
         return None;
     }
     let words = facts::words(c);
-    let (cache, source) = match facts::flag_value(&words, CACHE_FLAGS) {
+    let (cache, source) = match facts::flag_value(words, CACHE_FLAGS) {
         Some(d) => (d.to_owned(), "flag"),
         None => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {
             Some(("HF_HOME", v)) => (format!("{}/hub", v.trim_end_matches('/')), "HF_HOME"),
