@@ -40,14 +40,14 @@ def promtool():
 
 @pytest.fixture
 def fake_nvml(tmp_path):
-    """Builds the scripted NVML stand-in (crates/gpuguard/tests/nvml_stub/fake_nvml.c) for a
+    """Builds the scripted NVML stand-in (crates/gpuguard-test-support/nvml_stub/fake_nvml.c) for a
     scenario and returns the library's path; skips, saying so, without a C compiler."""
     from pathlib import Path
 
     cc = shutil.which("cc")
     if cc is None:
         pytest.skip("no C compiler to build the NVML stand-in (.ci/run installs gcc)")
-    src = Path(__file__).resolve().parents[1] / "crates/gpuguard/tests/nvml_stub/fake_nvml.c"
+    src = Path(__file__).resolve().parents[1] / "crates/gpuguard-test-support/nvml_stub/fake_nvml.c"
 
     def build(scenario="healthy"):
         lib = tmp_path / f"libnvidia-ml-{scenario}.so"
@@ -55,3 +55,26 @@ def fake_nvml(tmp_path):
         return lib
 
     return build
+
+
+@pytest.fixture(scope="session")
+def validate_sarif():
+    """Checks a SARIF log against the official SARIF 2.1.0 schema (OASIS errata01, committed as
+    tests/fixtures/sarif-schema-2.1.0.json: CI has the network only for package installs), URI and
+    date formats included; returns the list of error messages (empty when valid)."""
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parent / "fixtures/sarif-schema-2.1.0.json").read_text())
+    checker = jsonschema.FormatChecker()
+    # Without rfc3986-validator jsonschema accepts any string as a URI: the test would check less
+    # than it says. `jsonschema[format-nongpl]` (in .ci/run) brings it.
+    assert not checker.conforms("a b", "uri-reference"), "install jsonschema[format-nongpl] to check SARIF URIs"
+    validator = jsonschema.Draft4Validator(schema, format_checker=checker)
+
+    def validate(log):
+        return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(log)]
+
+    return validate

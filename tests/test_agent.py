@@ -188,6 +188,24 @@ def test_agent_kmsg_reads_real_records_and_ignores_user_space_xids(agent):
     assert a.value('gpuguard_xid_events_total{gpu="0000:fe:00"') is None
 
 
+def test_agent_without_a_kernel_log_is_live_but_not_ready(agent, tmp_path):
+    """A root with no /dev/kmsg and no log file: the agent starts (a restart would not help), says
+    it is blind in its log, in /healthz (503, the readiness probe) and in a metric; /livez stays 200."""
+    import urllib.error
+
+    empty = tmp_path / "node"
+    empty.mkdir()
+    a = agent("--root", str(empty), "--doctor-interval", "0", "--nvml-interval", "3600")
+    assert "no readable kernel log under" in a.err_path.read_text()
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(a.url + "/healthz", timeout=10)
+    assert e.value.code == 503
+    body = e.value.read().decode()
+    assert body.startswith("no kernel log is followed: XID events are not counted") and "--kernel-log" in body, body
+    assert a.get("/livez") == "ok\n"
+    assert a.value("gpuguard_kernel_logs_followed ") == 0
+
+
 def test_doctor_prometheus_textfile(run_cli, promtool, fake_nvml):
     out = run_cli("doctor", "--format", "prometheus", "--fail-on", "never")
     assert out.returncode == 0, out.stderr
@@ -339,7 +357,9 @@ def test_agent_tls_and_basic_auth_scraped_with_curl(agent, tmp_path, openssl, cu
         f"basic_auth_users:\n  prometheus: {bcrypt_hash('s3cret')}\n"
         "auth_excluded_paths: [/healthz]\n"
     )
-    a = agent("--web.config.file", str(web), "--doctor-interval", "0", "--nvml-interval", "3600")
+    # A kernel log to follow, so /healthz is healthy whatever this machine lets the agent discover.
+    (tmp_path / "kern.log").write_text("")
+    a = agent("--web.config.file", str(web), "--kernel-log", str(tmp_path / "kern.log"), "--doctor-interval", "0", "--nvml-interval", "3600")
     assert a.url.startswith("https://")
     url = f"https://{a.addr}/metrics"
     rc, status, body, err = curl("--cacert", str(tmp_path / "tls.crt"), "-u", "prometheus:s3cret", url)
@@ -419,7 +439,8 @@ def test_agent_picks_up_a_renewed_certificate_without_a_restart(agent, tmp_path,
         (tmp_path / name).write_bytes((old / name).read_bytes())
     web = tmp_path / "web.yml"
     web.write_text("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n")
-    a = agent("--web.config.file", str(web), "--doctor-interval", "0", "--nvml-interval", "3600")
+    (tmp_path / "kern.log").write_text("")  # followed: /healthz is 200 (an agent blind to XIDs answers 503)
+    a = agent("--web.config.file", str(web), "--kernel-log", str(tmp_path / "kern.log"), "--doctor-interval", "0", "--nvml-interval", "3600")
     url = f"https://{a.addr}/healthz"
     assert curl("--cacert", str(old / "tls.crt"), url)[1] == "200"
     assert curl("--cacert", str(new / "tls.crt"), url)[0] == 60  # not yet trusted: the old one is served

@@ -335,7 +335,9 @@ def test_documented_web_config_secret_turns_on_tls_and_basic_auth(tmp_path):
     subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp_path / "tls.key"), "-out", str(tmp_path / "tls.crt")],
                    check=True, capture_output=True, timeout=60)
+    (tmp_path / "kern.log").write_text("")  # a followed log: /healthz is 200 (blind to XIDs it is 503)
     proc = subprocess.Popen([gpuguard_exe(), "agent", "--listen", "127.0.0.1:0", "--web.config.file", str(tmp_path / "web-config.yml"),
+                             "--kernel-log", str(tmp_path / "kern.log"),
                              "--doctor-interval", "0", "--nvml-interval", "3600"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         m, seen = read_until(proc.stderr, r"serving https://(\S+)/metrics", 30)

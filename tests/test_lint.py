@@ -142,6 +142,36 @@ def test_cli_sarif(run_cli):
     assert gg007[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("gg007.yaml")
 
 
+def test_cli_sarif_is_valid_and_fingerprints_survive_moved_lines(run_cli, tmp_path, validate_sarif):
+    # A name with a space: the artifact URI must be percent-encoded to be a URI reference.
+    src = (FIXTURES / "flagged" / "gg007.yaml").read_text()
+    manifest = tmp_path / "my jobs.yaml"
+    manifest.write_text(src)
+    before = json.loads(run_cli("lint", "--format", "sarif", str(manifest)).stdout)
+    assert validate_sarif(before) == []
+    # The next commit adds a comment block on top: every line moves, no finding changes.
+    manifest.write_text("# owner: ml-platform\n# reviewed: yes\n\n" + src)
+    after = json.loads(run_cli("lint", "--format", "sarif", str(manifest)).stdout)
+    assert validate_sarif(after) == []
+
+    def by_fingerprint(log):
+        return {r["partialFingerprints"]["gpuguard/v1"]: r for r in log["runs"][0]["results"]}
+
+    # Input errors (a malformed document) travel as tool notifications; still valid SARIF.
+    broken = json.loads(run_cli("lint", "--format", "sarif", str(FIXTURES / "snapshot.yaml")).stdout)
+    assert validate_sarif(broken) == []
+    assert broken["runs"][0]["invocations"][0]["toolExecutionNotifications"], broken["runs"][0]["invocations"]
+
+    old, new = by_fingerprint(before), by_fingerprint(after)
+    assert len(old) == len(before["runs"][0]["results"]) >= 3, "each result has its own fingerprint"
+    assert old.keys() == new.keys()
+    for fp, r in old.items():
+        assert fp.startswith(r["ruleId"] + "|") and "my jobs.yaml" in fp
+        line = r["locations"][0]["physicalLocation"]["region"]["startLine"]
+        assert new[fp]["locations"][0]["physicalLocation"]["region"]["startLine"] == line + 3
+        assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("my%20jobs.yaml")
+
+
 def test_cli_config_and_strict(run_cli, tmp_path):
     cfg = tmp_path / "gg.yaml"
     cfg.write_text("disable: [GG001]\nseverity: {GG007: info}\nfail-on: error\n")

@@ -22,11 +22,31 @@ def test_shm_required_is_above_the_classic_rule_and_matches_the_measured_case():
         (dict(num_workers=1, batch_bytes=1, prefetch_factor=0), "prefetch_factor"),
         (dict(num_workers=1, batch_bytes=1, loaders=0), "loaders"),
         (dict(num_workers=1, batch_bytes=2**62), "batch_bytes"),
+        # A batch of 0 bytes is a typo or an unset variable, with workers or without.
+        (dict(num_workers=4, batch_bytes=0), "batch_bytes.*at least 1 byte, got 0"),
+        (dict(num_workers=0, batch_bytes="0Mi"), "batch_bytes.*at least 1 byte, got 0"),
     ],
 )
 def test_shm_bad_arguments_raise_value_error_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         gg.shm_required_bytes(**kwargs)
+
+
+def test_shm_zeros_are_answered_or_refused_as_the_cli_does(tmp_path):
+    # 0 workers: the main process loads; no /dev/shm for data, and prefetch_factor does not apply.
+    assert gg.shm_required_bytes(0, "8Mi", prefetch_factor=0) == 0
+    rec = gg.shm_recommended_size(0, "8Mi")
+    assert rec["required_bytes"] == 0 and "main process" in rec["reasoning"]
+    with pytest.raises(ValueError, match="memory_limit_bytes.*more than 0"):
+        gg.shm_recommended_size(4, "8Mi", memory_limit_bytes=0)
+    # The doctor reads batch_bytes with the same parser and refuses the same zeros before it runs.
+    with pytest.raises(ValueError, match="batch_bytes.*at least 1 byte"):
+        gg.doctor(dataloader_workers=2, batch_bytes=0, root=tmp_path)
+    with pytest.raises(ValueError, match="prefetch_factor"):
+        gg.doctor(dataloader_workers=2, batch_bytes="8Mi", prefetch_factor=0, root=tmp_path)
+    (tmp_path / "dev/shm").mkdir(parents=True)
+    report = gg.doctor(dataloader_workers=2, batch_bytes="8Mi", root=tmp_path)
+    assert next(c for c in report.checks if c.name == "dev-shm").status == "ok"
 
 
 def test_shm_type_errors_name_the_argument():

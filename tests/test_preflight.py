@@ -117,3 +117,27 @@ def test_cli_doctor_json_schema(run_cli, tmp_path):
     out = run_cli("doctor", "--root", str(root), "--checkpoint-dir", "/workspace/ckpt", "--fail-on", "never")
     assert out.returncode == 0 and "GG003" in out.stdout and "checks:" in out.stdout
     assert run_cli("doctor", "--root", str(root), "--dataloader-workers", "2").returncode == 2
+
+
+def test_cli_doctor_sarif_gives_host_findings_real_locations(run_cli, tmp_path, fake_nvml, validate_sarif):
+    root = pod_root(tmp_path)
+    (root / "dev/shm").mkdir(parents=True)  # measured with statvfs: a loader of 8 × 2 × 1 TiB outgrows it
+    lib = fake_nvml("ecc")
+    out = run_cli("doctor", "--format", "sarif", "--root", str(root), "--checkpoint-dir", "/workspace/ckpt",
+                  "--nvml-library", str(lib), "--dataloader-workers", "8", "--batch-bytes", "1Ti")
+    assert out.returncode == 1, out.stderr
+    log = json.loads(out.stdout)
+    assert validate_sarif(log) == []
+    results = log["runs"][0]["results"]
+    assert {"GG001", "GG003", "GG005"} <= {r["ruleId"] for r in results}, results
+    for r in results:
+        assert r["locations"] and all(loc for loc in r["locations"]), f"empty location: {r}"
+        assert r["partialFingerprints"]["gpuguard/v1"].startswith(r["ruleId"] + "|")
+    # A finding about a path: a physical location, and the check it came from by name.
+    shm = next(r for r in results if r["ruleId"] == "GG001")
+    assert shm["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "file:///dev/shm"
+    assert shm["locations"][0]["logicalLocations"][0]["name"] == "dev-shm"
+    # A finding about a GPU: no file to point at, a logical location naming the GPU.
+    ecc = next(r for r in results if r["ruleId"] == "GG005")
+    assert "physicalLocation" not in ecc["locations"][0]
+    assert ecc["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "xid-errors GPU 00000000:3B:00.0"

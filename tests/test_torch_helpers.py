@@ -39,6 +39,23 @@ def test_iterable_dataset_and_defaults():
     assert ggt.loader_shape(DataLoader(Stream(), batch_size=8))["batch_bytes"] == 0
 
 
+def test_check_dataloader_of_batches_without_tensors_needs_no_shm():
+    class Words(torch.utils.data.Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return f"word {i}"
+
+    loader = DataLoader(Words(), batch_size=4, num_workers=2)
+    assert ggt.loader_shape(loader)["batch_bytes"] == 0
+    [check] = ggt.check_dataloader(loader).checks
+    assert check.status == "ok" and "no tensors" in check.reason
+    # A batch_bytes=0 the caller gives is a mistake, refused as gpuguard.shm_required_bytes does.
+    with pytest.raises(ValueError, match="batch_bytes"):
+        ggt.check_dataloader(loader, batch_bytes=0)
+
+
 def test_check_dataloader_flags_a_loader_bigger_than_shm(tmp_path):
     loader = DataLoader(Pairs(), batch_size=4, num_workers=2)
     huge = ggt.check_dataloader(loader, batch_bytes=2**40, local_processes=1)

@@ -10,6 +10,9 @@ True
 'dev-shm'
 """
 
+# First: the compiled module's functions and methods then name a badly typed argument in the
+# message, not only in a note (see _named.py).
+from gpuguard import _named  # noqa: F401  isort: skip
 from gpuguard._gpuguard import (
     Check,
     Checkpoint,

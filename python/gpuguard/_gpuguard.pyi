@@ -79,7 +79,7 @@ class Check:
 
 @final
 class Report:
-    def __new__(cls, command: str, findings: list[Finding] = ..., checks: list[Check] = ...) -> Self: ...
+    def __new__(cls, command: str, findings: list[Finding] | None = None, checks: list[Check] | None = None) -> Self: ...
     @property
     def command(self) -> str: ...
     @property
@@ -445,7 +445,7 @@ def doctor(
     expect_gpus: int | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     dataloader_workers: int | None = None,
-    batch_bytes: int | None = None,
+    batch_bytes: int | str | None = None,
     prefetch_factor: int = 2,
     root: str | os.PathLike[str] = ...,
     nvml_library: str | os.PathLike[str] | None = None,

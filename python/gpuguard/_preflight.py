@@ -20,7 +20,7 @@ def preflight(
     expect_gpus: int | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     dataloader_workers: int | None = None,
-    batch_bytes: int | None = None,
+    batch_bytes: int | str | None = None,
     prefetch_factor: int = 2,
     fail_on: str = "error",
     strict: bool = False,

@@ -194,7 +194,7 @@ def check_dataloader(
         fix when the loader needs more than is free.
 
     Raises:
-        ValueError: ``batch_bytes`` negative. Nothing the dataset raises escapes: it is reported.
+        ValueError: ``batch_bytes`` negative or 0. Nothing the dataset raises escapes: it is reported.
 
     Example::
 
@@ -207,6 +207,11 @@ def check_dataloader(
         return Report("check_dataloader", [], [Check("dataloader", "skipped", str(e))])
     if shape["num_workers"] == 0:
         why = "num_workers=0: batches are made in this process and need no /dev/shm"
+        return Report("check_dataloader", [], [Check("dataloader", "ok", why)])
+    if shape["batch_bytes"] == 0 and batch_bytes is None:
+        # Measured, not given: a batch of ints or strings travels pickled through the workers'
+        # pipes. (A batch_bytes=0 given by the caller is a mistake: shm_recommended_size says so.)
+        why = "the first batch holds no tensors: workers send it pickled through pipes, not through /dev/shm"
         return Report("check_dataloader", [], [Check("dataloader", "ok", why)])
     procs = local_processes if local_processes is not None else _local_processes()
     report_findings: list[Finding] = []

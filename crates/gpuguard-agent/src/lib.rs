@@ -25,7 +25,7 @@ pub use collector::nvml::nvml_metrics;
 pub use follow::{FileFollower, FollowError, LogState};
 pub use kmsg::{KmsgFollower, kmsg_record};
 pub use lines::LineAssembler;
-pub use state::{AgentState, LogStats, NvmlSample, unix_now};
+pub use state::{AgentState, LogStats, NO_KERNEL_LOG, NvmlSample, unix_now};
 pub use web::{WebConfig, WebConfigError, WebLimits};
 
 use gpuguard::doctor::{DoctorOptions, doctor};
@@ -170,19 +170,24 @@ fn nap(stop: &AtomicBool, total: Duration) -> bool {
 impl Agent {
     /// Reads the web configuration, binds the listening socket and starts every thread. Fails
     /// when the address cannot be bound or the web configuration (or a file it names) is
-    /// unusable; a kernel log or NVML that cannot be read is reported in the metrics and
-    /// `/healthz` instead.
+    /// unusable; a kernel log or NVML that cannot be read, or no kernel log at all, is reported
+    /// in the metrics and `/healthz` instead.
     ///
     /// ```
     /// use gpuguard_agent::{Agent, AgentConfig};
     /// use std::io::{Read, Write};
     /// let config = AgentConfig { listen: "127.0.0.1:0".into(), nvml_library: None, doctor_interval: None, ..Default::default() };
     /// let agent = Agent::start(config).unwrap();
-    /// let mut s = std::net::TcpStream::connect(agent.addr()).unwrap();
-    /// s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    /// let mut answer = String::new();
-    /// s.read_to_string(&mut answer).unwrap();
-    /// assert!(answer.starts_with("HTTP/1.1 200 OK"));
+    /// let get = |path: &str| {
+    ///     let mut s = std::net::TcpStream::connect(agent.addr()).unwrap();
+    ///     s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+    ///     let mut answer = String::new();
+    ///     s.read_to_string(&mut answer).unwrap();
+    ///     answer
+    /// };
+    /// // Alive, but following no kernel log: not healthy (XIDs go uncounted), and /healthz says why.
+    /// assert!(get("/livez").starts_with("HTTP/1.1 200 OK"));
+    /// assert!(get("/healthz").starts_with("HTTP/1.1 503"));
     /// agent.stop();
     /// ```
     pub fn start(config: AgentConfig) -> Result<Agent, StartError> {

@@ -11,6 +11,10 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// What `/healthz` says when the agent follows no kernel log (none named, none found readable).
+pub const NO_KERNEL_LOG: &str = "no kernel log is followed: XID events are not counted; name one with --kernel-log FILE \
+     or --kmsg DEVICE (/dev/kmsg needs root or CAP_SYSLOG, /var/log/kern.log the adm group)";
+
 /// Counters of one followed kernel log.
 #[derive(Debug, Clone, Default)]
 pub struct LogStats {
@@ -122,8 +126,9 @@ impl AgentState {
             .collect()
     }
 
-    /// Everything `/healthz` reports: stuck followers, and followed paths that cannot be read
-    /// now (missing, not a regular file, unreadable), each with its reason. Empty when healthy.
+    /// Everything `/healthz` reports: stuck followers, followed paths that cannot be read now
+    /// (missing, not a regular file, unreadable), each with its reason, and no kernel log
+    /// followed at all (an agent blind to XIDs is not healthy, only alive). Empty when healthy.
     ///
     /// ```
     /// let mut s = gpuguard_agent::AgentState::new(&["/var/log/kern.log".into()]);
@@ -131,9 +136,14 @@ impl AgentState {
     /// s.logs[0].up = false;
     /// s.logs[0].last_error = Some("/var/log/kern.log: is a FIFO, not a regular file: not followed".into());
     /// assert_eq!(s.problems(std::time::Duration::from_secs(30)), ["kernel log /var/log/kern.log: is a FIFO, not a regular file: not followed"]);
+    /// let blind = gpuguard_agent::AgentState::new(&[]);
+    /// assert!(blind.problems(std::time::Duration::from_secs(30))[0].starts_with("no kernel log is followed"));
     /// ```
     pub fn problems(&self, stale: Duration) -> Vec<String> {
         let mut out = self.stuck(stale);
+        if self.logs.is_empty() {
+            out.push(NO_KERNEL_LOG.to_owned());
+        }
         for l in self.logs.iter().filter(|l| !l.up) {
             let why = l.last_error.as_deref().unwrap_or("not read yet");
             let why = why.strip_prefix(l.source.as_str()).map_or(why, |w| w.trim_start_matches(": "));

@@ -11,8 +11,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-mod common;
-
 fn config(logs: Vec<KernelLog>) -> AgentConfig {
     AgentConfig {
         listen: "127.0.0.1:0".into(),
@@ -22,6 +20,14 @@ fn config(logs: Vec<KernelLog>) -> AgentConfig {
         doctor_interval: None,
         ..Default::default()
     }
+}
+
+/// A kernel log file nothing writes to: the agent follows it and is healthy (an agent following
+/// no log at all is not: see `an_agent_that_follows_no_kernel_log_is_alive_but_not_healthy`).
+fn quiet_log(dir: &tempfile::TempDir) -> Vec<KernelLog> {
+    let path = dir.path().join("kern.log");
+    std::fs::write(&path, "").expect("write log");
+    vec![KernelLog::File(path)]
 }
 
 fn get(addr: SocketAddr, request: &str) -> String {
@@ -225,7 +231,8 @@ fn slowloris_clients_do_not_delay_healthz_or_metrics() {
         connection_timeout: Duration::from_secs(3),
         ..WebLimits::default()
     };
-    let agent = Agent::start(AgentConfig { web_limits: limits, ..config(vec![]) }).expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::start(AgentConfig { web_limits: limits, ..config(quiet_log(&dir)) }).expect("start");
     let addr = agent.addr();
     const SLOW: usize = 64;
     const RUN: Duration = Duration::from_secs(8);
@@ -298,9 +305,34 @@ fn connections_past_the_limit_get_503_at_once_and_oversized_heads_431() {
     agent.stop();
 }
 
+/// No kernel log named and none found: the agent is blind to XIDs. `/livez` stays 200 (a restart
+/// cannot give a node a kernel log, so no restart loop), `/healthz` answers 503 saying why (the
+/// DaemonSet's readiness probe turns the pod NotReady), and the metrics say it as a number.
+#[test]
+fn an_agent_that_follows_no_kernel_log_is_alive_but_not_healthy() {
+    let agent = Agent::start(config(vec![])).expect("start");
+    let a = agent.addr();
+    let health = get(a, "GET /healthz HTTP/1.1\r\n\r\n");
+    assert!(health.starts_with("HTTP/1.1 503"), "{health}");
+    assert!(health.ends_with(&format!("\r\n\r\n{}\n", gpuguard_agent::NO_KERNEL_LOG)), "{health}");
+    assert!(health.contains("XID events are not counted") && health.contains("--kernel-log"), "{health}");
+    assert!(get(a, "GET /livez HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nok\n"));
+    let page = scrape(a);
+    assert_eq!(value(&page, "gpuguard_kernel_logs_followed "), Some(0.0), "{page}");
+    assert!(!page.contains("gpuguard_kernel_log_up{"), "no per-log series without a log:\n{page}");
+    agent.stop();
+    // The same agent given a log: healthy, and the count says 1.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::start(config(quiet_log(&dir))).expect("start");
+    assert!(get(agent.addr(), "GET /healthz HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nok\n"));
+    assert_eq!(value(&scrape(agent.addr()), "gpuguard_kernel_logs_followed "), Some(1.0));
+    agent.stop();
+}
+
 #[test]
 fn http_answers_health_head_negotiation_and_errors() {
-    let agent = Agent::start(config(vec![])).expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::start(config(quiet_log(&dir))).expect("start");
     let a = agent.addr();
     assert!(get(a, "GET /healthz HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nok\n"));
     let head = get(a, "HEAD /metrics HTTP/1.1\r\n\r\n");
@@ -347,7 +379,7 @@ fn from_start_counts_what_the_file_holds_and_a_missing_file_is_reported_then_fol
 
 #[test]
 fn nvml_samples_follow_a_climbing_corrected_ecc_count() {
-    let Some((_dir, lib)) = common::fake_nvml("ecc") else { return };
+    let Some((_dir, lib)) = gpuguard_test_support::fake_nvml("ecc") else { return };
     let counts = tempfile::NamedTempFile::new().expect("tmp");
     std::fs::write(counts.path(), "10").expect("write");
     // The stand-in reads the count from this file on every query (see fake_nvml.c).

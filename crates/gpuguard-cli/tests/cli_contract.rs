@@ -177,6 +177,56 @@ fn xid_fails_on_the_level_asked() {
 }
 
 #[test]
+fn zeros_are_answered_or_refused_clearly() {
+    // A batch of 0 bytes or a memory limit of 0 is a typo, with or without workers: exit 2 naming it.
+    for (args, says) in [
+        (&["shm", "--workers", "4", "--batch-bytes", "0"][..], "`batch_bytes`: must be at least 1 byte, got 0"),
+        (&["shm", "--workers", "0", "--batch-bytes", "0"][..], "`batch_bytes`: must be at least 1 byte, got 0"),
+        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--memory-limit", "0"][..], "`memory_limit_bytes`"),
+        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--prefetch-factor", "0"][..], "`prefetch_factor`"),
+        (&["doctor", "--root", "/nonexistent", "--dataloader-workers", "2", "--batch-bytes", "0"][..], "`batch_bytes`"),
+        (
+            &[
+                "doctor",
+                "--root",
+                "/nonexistent",
+                "--dataloader-workers",
+                "2",
+                "--batch-bytes",
+                "8Mi",
+                "--prefetch-factor",
+                "0",
+            ][..],
+            "`prefetch_factor`",
+        ),
+    ] {
+        let o = gpuguard(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?}: no answer after an input error: {}", stdout(&o));
+    }
+    // 0 workers is a real answer: the main process loads, nothing of the data goes through /dev/shm.
+    // prefetch_factor does not apply then (PyTorch wants it unset), so 0 is not an error either.
+    for prefetch in ["2", "0"] {
+        let o = gpuguard(&[
+            "shm",
+            "--workers",
+            "0",
+            "--batch-bytes",
+            "8Mi",
+            "--prefetch-factor",
+            prefetch,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(v["recommendation"]["required_bytes"], 0);
+        assert!(v["recommendation"]["reasoning"].as_str().is_some_and(|r| r.contains("main process")), "{v}");
+    }
+}
+
+#[test]
 fn negative_numbers_get_a_clear_message() {
     for (args, says) in [
         (&["shm", "--workers", "-1", "--batch-bytes", "8Mi"][..], "-1 is negative; give a whole number, 0 or more"),

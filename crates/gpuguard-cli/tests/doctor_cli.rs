@@ -270,30 +270,9 @@ fn a_fifo_under_the_root_cannot_hang_the_doctor() {
     assert!(k["reason"].as_str().unwrap_or("").contains("/var/log/syslog: skipped: a FIFO, not a regular file"), "{k}");
 }
 
-/// Builds the core crate's NVML stand-in for `scenario`, or `None` (said why) without a C compiler.
-fn fake_nvml(dir: &Path, scenario: &str) -> Option<std::path::PathBuf> {
-    let out = dir.join(format!("libnvidia-ml-{scenario}.so"));
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gpuguard/tests/nvml_stub/fake_nvml.c");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    match Command::new(&cc)
-        .args(["-shared", "-fPIC", &format!("-DSCENARIO=\"{scenario}\""), "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-    {
-        Ok(s) if s.success() => Some(out),
-        Ok(s) => panic!("{cc} failed to build {}: {s}", src.display()),
-        Err(e) => {
-            eprintln!("skipped: no C compiler ({cc}: {e})");
-            None
-        }
-    }
-}
-
 #[test]
 fn nvml_link_trained_down_under_load_reaches_json_and_prometheus() {
-    let d = tempfile::tempdir().expect("tempdir");
-    let Some(lib) = fake_nvml(d.path(), "pcie") else { return };
+    let Some((_dir, lib)) = gpuguard_test_support::fake_nvml("pcie") else { return };
     let root = tempfile::tempdir().expect("tempdir");
     let out = Command::new(BIN)
         .args(["doctor", "--format", "json", "--root"])

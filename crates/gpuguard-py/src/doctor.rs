@@ -1,7 +1,7 @@
 //! `doctor(...)`: every runtime probe, with the GIL released while they run (file reads, statvfs,
 //! loading NVML). `gpuguard.preflight` (python/gpuguard/_preflight.py) wraps it.
 
-use crate::errors::{guard, non_negative};
+use crate::errors::{guard, guard_lib, non_negative};
 use crate::report::PyReport;
 use gpuguard::doctor::{DoctorOptions, absolute_path, doctor as run_doctor};
 use gpuguard::probe::{Host, dev_shm::LoaderShape};
@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 
 /// Runs the doctor on this machine (or on the tree under `root`) and returns its Report.
+/// `batch_bytes` is read as `shm_required_bytes` reads it (an int, or `"8Mi"`, `"512m"`).
 #[pyfunction]
 #[pyo3(signature = (expect_gpus=None, checkpoint_dir=None, dataloader_workers=None, batch_bytes=None, prefetch_factor=2, root=PathBuf::from("/"), nvml_library=None))]
 #[allow(clippy::too_many_arguments)]
@@ -18,7 +19,7 @@ fn doctor(
     expect_gpus: Option<i64>,
     checkpoint_dir: Option<PathBuf>,
     dataloader_workers: Option<i64>,
-    batch_bytes: Option<i64>,
+    batch_bytes: Option<&Bound<'_, PyAny>>,
     prefetch_factor: i64,
     root: PathBuf,
     nvml_library: Option<PathBuf>,
@@ -37,7 +38,7 @@ fn doctor(
     let loader = match (dataloader_workers, batch_bytes) {
         (Some(w), Some(b)) => Some(LoaderShape {
             num_workers: non_negative("dataloader_workers", w)?,
-            batch_bytes: non_negative("batch_bytes", b)?,
+            batch_bytes: crate::math::bytes_arg("batch_bytes", b)?,
             prefetch_factor,
             loaders: 1,
             local_processes: 1,
@@ -49,6 +50,11 @@ fn doctor(
             ));
         }
     };
+    // The checks of shm_required_bytes (a batch of 0 bytes, prefetch 0 with workers): ValueError
+    // before anything runs, as the CLI exits 2, rather than a dev-shm check skipped.
+    if let Some(shape) = &loader {
+        guard_lib(|| shape.required_bytes())?;
+    }
     let options = DoctorOptions {
         expect_gpus,
         loader,

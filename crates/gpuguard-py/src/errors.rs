@@ -53,3 +53,32 @@ pub fn non_negative(name: &str, value: i64) -> PyResult<u64> {
     u64::try_from(value)
         .map_err(|_| PyValueError::new_err(format!("invalid argument `{name}`: must not be negative, got {value}")))
 }
+
+/// `error` with `invalid argument `{name}`: ` in front of its message, same exception type.
+///
+/// PyO3 names an argument it could not convert only in a PEP 678 note (`while processing
+/// 'rule'`), which `str(e)` and most log lines leave out; python/gpuguard/_named.py moves that
+/// note into the message for functions and methods, and constructors use [`arg`].
+pub fn named(py: Python<'_>, name: &str, error: PyErr) -> PyErr {
+    let message = error.value(py).to_string();
+    PyErr::from_type(error.get_type(py), format!("invalid argument `{name}`: {message}"))
+}
+
+/// Argument `name` converted by PyO3's own rules (`str`, `int`, lists of pyclasses…), with the
+/// argument named in the message of the `TypeError` (or `OverflowError`) when it does not fit.
+pub fn arg<'a, 'py, T>(name: &str, value: &'a Bound<'py, PyAny>) -> PyResult<T>
+where
+    T: FromPyObject<'a, 'py>,
+    T::Error: Into<PyErr>,
+{
+    value.extract::<T>().map_err(|e| named(value.py(), name, e.into()))
+}
+
+/// [`arg`] for an optional argument whose default is `None`.
+pub fn opt_arg<'a, 'py, T>(name: &str, value: Option<&'a Bound<'py, PyAny>>) -> PyResult<Option<T>>
+where
+    T: FromPyObject<'a, 'py>,
+    T::Error: Into<PyErr>,
+{
+    value.filter(|v| !v.is_none()).map(|v| arg(name, v)).transpose()
+}

@@ -27,7 +27,8 @@ fn honour(py: Python<'_>, honour: Option<bool>, alias: Option<bool>) -> PyResult
         &py.get_type::<PyDeprecationWarning>(),
         c"`ignore_annotations` is deprecated: use `honour_ignore_annotations` (same meaning: True honours \
           ignore-check.gpuguard.io/* annotations, False refuses them like --no-ignore-annotations)",
-        1,
+        // 2: past the one Python frame gpuguard/_named.py wraps every function in, to the caller.
+        2,
     )?;
     Ok(alias)
 }

@@ -19,7 +19,7 @@ fn method(name: &str) -> PyResult<gpuguard::CheckpointMethod> {
 
 /// A byte-size argument: an int (bytes) or a str read by [`gpuguard::ByteSize`] (`"64Mi"`,
 /// `"512m"`, `"2GiB"`); errors name the argument and say how the text was read.
-fn bytes_arg(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
+pub(crate) fn bytes_arg(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
     if value.is_instance_of::<PyBool>() {
         return Err(PyTypeError::new_err(format!("invalid argument `{name}`: expected int or str, got bool")));
     }

@@ -2,7 +2,7 @@
 //! `to_dict()`, `to_json()`, a useful `__repr__` and `_repr_html_` for notebooks.
 
 use crate::convert::{json_to_py, to_py};
-use crate::errors::{GpuGuardError, guard};
+use crate::errors::{GpuGuardError, arg, guard, opt_arg};
 use gpuguard::render;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -34,22 +34,35 @@ impl PyFinding {
     #[pyo3(signature = (rule, severity, message, fix, evidence=None, *, file=None, line=None, document=None, kind=None, name=None, namespace=None, container=None, path=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        rule: String,
-        severity: &str,
-        message: String,
-        fix: String,
-        evidence: Option<&Bound<'_, PyDict>>,
-        file: Option<String>,
-        line: Option<usize>,
-        document: Option<usize>,
-        kind: Option<String>,
-        name: Option<String>,
-        namespace: Option<String>,
-        container: Option<String>,
-        path: Option<String>,
+        rule: &Bound<'_, PyAny>,
+        severity: &Bound<'_, PyAny>,
+        message: &Bound<'_, PyAny>,
+        fix: &Bound<'_, PyAny>,
+        evidence: Option<&Bound<'_, PyAny>>,
+        file: Option<&Bound<'_, PyAny>>,
+        line: Option<&Bound<'_, PyAny>>,
+        document: Option<&Bound<'_, PyAny>>,
+        kind: Option<&Bound<'_, PyAny>>,
+        name: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&Bound<'_, PyAny>>,
+        container: Option<&Bound<'_, PyAny>>,
+        path: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let mut f = gpuguard::Finding::new(rule, parse_severity(severity)?, message, fix)
-            .with_location(gpuguard::Location { file, line, document, kind, name, namespace, container, path });
+        // Read by hand so a wrong type names its argument in the message (see errors::arg).
+        let (rule, severity): (String, String) = (arg("rule", rule)?, arg("severity", severity)?);
+        let (message, fix): (String, String) = (arg("message", message)?, arg("fix", fix)?);
+        let evidence: Option<Bound<'_, PyDict>> = opt_arg("evidence", evidence)?;
+        let location = gpuguard::Location {
+            file: opt_arg("file", file)?,
+            line: opt_arg("line", line)?,
+            document: opt_arg("document", document)?,
+            kind: opt_arg("kind", kind)?,
+            name: opt_arg("name", name)?,
+            namespace: opt_arg("namespace", namespace)?,
+            container: opt_arg("container", container)?,
+            path: opt_arg("path", path)?,
+        };
+        let mut f = gpuguard::Finding::new(rule, parse_severity(&severity)?, message, fix).with_location(location);
         if let Some(evidence) = evidence {
             // json.dumps raises TypeError on a value it cannot write; say which argument it was.
             let py = evidence.py();
@@ -164,9 +177,11 @@ impl PyCheck {
     /// A check made in Python: `status` is `ok`, `finding` or `skipped`; `reason` says what was
     /// seen or why it could not look.
     #[new]
-    fn new(name: String, status: &str, reason: String) -> PyResult<Self> {
+    fn new(name: &Bound<'_, PyAny>, status: &Bound<'_, PyAny>, reason: &Bound<'_, PyAny>) -> PyResult<Self> {
         use gpuguard::CheckStatus;
-        let status = match status {
+        let (name, reason): (String, String) = (arg("name", name)?, arg("reason", reason)?);
+        let status: String = arg("status", status)?;
+        let status = match status.as_str() {
             "ok" => CheckStatus::Ok,
             "finding" => CheckStatus::Finding,
             "skipped" => CheckStatus::Skipped,
@@ -209,12 +224,19 @@ pub struct PyReport(pub gpuguard::Report);
 impl PyReport {
     /// A report from findings made in Python (`gpuguard.torch` builds its own).
     #[new]
-    #[pyo3(signature = (command, findings=Vec::new(), checks=Vec::new()))]
-    fn new(command: String, findings: Vec<PyFinding>, checks: Vec<PyCheck>) -> Self {
+    #[pyo3(signature = (command, findings=None, checks=None))]
+    fn new(
+        command: &Bound<'_, PyAny>,
+        findings: Option<&Bound<'_, PyAny>>,
+        checks: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let command: String = arg("command", command)?;
+        let findings: Vec<PyFinding> = opt_arg("findings", findings)?.unwrap_or_default();
+        let checks: Vec<PyCheck> = opt_arg("checks", checks)?.unwrap_or_default();
         let mut r = gpuguard::Report::new(command);
         r.findings = findings.into_iter().map(|f| f.0).collect();
         r.checks = checks.into_iter().map(|c| c.0).collect();
-        PyReport(r)
+        Ok(PyReport(r))
     }
 
     #[getter]

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-20000}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --quiet --locked cargo-fuzz
 target_dir=${CARGO_TARGET_DIR:-$PWD/fuzz/target}/fuzz-smoke
-for t in parse_xid_line scan_bytes scan_gzip journal_json nvidia_smi_q; do
+for t in parse_xid_line scan_bytes scan_gzip journal_json nvidia_smi_q lint_manifest; do
   corpus=$(mktemp -d)
   runs=$RUNS
   # scan_bytes feeds megabyte inputs (~150 a second): a tenth of the runs keeps it near 20 s.

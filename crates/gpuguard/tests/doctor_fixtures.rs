@@ -1,14 +1,12 @@
 //! The doctor against fixture trees written in the real file formats, and the real NVML code
-//! path through a scripted stand-in library (tests/nvml_stub/fake_nvml.c) built with the system
-//! C compiler.
+//! path through a scripted stand-in library (the gpuguard-test-support crate's
+//! nvml_stub/fake_nvml.c) built with the system C compiler.
 
 use gpuguard::doctor::{DoctorOptions, doctor};
 use gpuguard::probe::{Host, nvml};
 use gpuguard::{CheckStatus, Report, Severity};
+use gpuguard_test_support::fake_nvml;
 use std::path::Path;
-
-mod common;
-use common::fake_nvml;
 
 /// Writes `files` (absolute paths as on the inspected machine) under a new temporary root.
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {

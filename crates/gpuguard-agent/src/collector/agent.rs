@@ -54,6 +54,14 @@ impl Collector for AgentCollector {
             out.push(single("process_resident_memory_bytes", "Resident memory of the agent.", MetricType::Gauge, rss));
         }
         let (gauge, counter) = (MetricType::Gauge, MetricType::Counter);
+        // Without it an agent that follows nothing has no gpuguard_kernel_log_* series at all,
+        // and `gpuguard_kernel_log_up == 0` cannot fire for it.
+        out.push(single(
+            "gpuguard_kernel_logs_followed",
+            "Kernel logs the agent follows; 0: none was named or found readable, XID events are not counted.",
+            gauge,
+            state.logs.len() as f64,
+        ));
         out.push(per_log(
             state,
             "gpuguard_kernel_log_up",

@@ -83,7 +83,7 @@ pub fn run(a: AgentArgs) -> std::io::Result<i32> {
         match KernelLog::discover(&a.root) {
             Some(log) => logs.push(log),
             None => eprintln!(
-                "gpuguard agent: no readable kernel log under {} (/dev/kmsg needs root or CAP_SYSLOG; /var/log/kern.log the adm group); XID events are not counted",
+                "gpuguard agent: no readable kernel log under {} (/dev/kmsg needs root or CAP_SYSLOG; /var/log/kern.log the adm group); XID events are not counted and /healthz answers 503 until one is named with --kernel-log or --kmsg",
                 a.root.display()
             ),
         }

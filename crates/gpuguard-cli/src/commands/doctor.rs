@@ -1,4 +1,4 @@
-use crate::output::{DoctorFormat, FailOn, Format, OutputArgs, emit_report, exit_code, print};
+use crate::output::{DoctorFormat, FailOn, Format, OutputArgs, count, emit_report, exit_code, print};
 use clap::Args;
 use gpuguard::doctor::{DoctorOptions, doctor_with_facts};
 use gpuguard::probe::kernel_log::XidTally;
@@ -19,13 +19,13 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "PATH")]
     nvml_library: Option<PathBuf>,
     /// DataLoader num_workers, to size /dev/shm against (with --batch-bytes).
-    #[arg(long, requires = "batch_bytes")]
+    #[arg(long, requires = "batch_bytes", value_parser = count::<u64>)]
     dataloader_workers: Option<u64>,
     /// Bytes of one collated batch (a number or a quantity such as 8Mi).
     #[arg(long, requires = "dataloader_workers", value_parser = super::parse_bytes)]
     batch_bytes: Option<u64>,
     /// DataLoader prefetch_factor.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = count::<u64>)]
     prefetch_factor: u64,
     /// Inspect the filesystem under DIR instead of this machine (a node's root mounted elsewhere,
     /// an unpacked image): every path, link and boot entry is resolved inside DIR, FIFOs, devices
@@ -46,6 +46,12 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
         }),
         _ => None,
     };
+    // The same checks as `gpuguard shm` (a batch of 0 bytes, prefetch 0 with workers): an input
+    // error before anything runs, not a dev-shm check quietly skipped.
+    if let Some(Err(e)) = loader.as_ref().map(LoaderShape::required_bytes) {
+        eprintln!("gpuguard doctor: {e}");
+        return Ok(crate::EXIT_ERROR);
+    }
     let options = DoctorOptions {
         expect_gpus: a.expect_gpus,
         loader,
@@ -57,7 +63,7 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
     let fail_on = a.output.fail_on_or(FailOn::Error);
     if a.output.format() == Format::Prometheus {
         let families = gpuguard_agent::node_metrics(&tally.scanner.summary(), facts.as_ref(), Some(&report));
-        print(&gpuguard_agent::exposition::encode(&families, gpuguard_agent::exposition::Format::Prometheus))?;
+        print(&gpuguard::render::prometheus::to_prometheus(&families))?;
         return Ok(exit_code(&report, fail_on));
     }
     emit_report(&report, a.output.format(), fail_on)

@@ -152,7 +152,7 @@ fn shm_use(
     // tf.data, JAX and XGBoost load data in-process: no DataLoader traffic through /dev/shm.
     if let (Some(how), true) = (training, framework.is_none_or(facts::Framework::loader_uses_shm)) {
         // DataLoader workers: a GPU trainer, or a torch launcher even without a GPU request.
-        let torch_launcher = facts::training_command(&facts::words(c)).is_some();
+        let torch_launcher = facts::training_command(facts::words(c)).is_some();
         if server.is_none() && (gpu || torch_launcher) {
             return Some(ShmUse::DataLoader(how.clone(), framework));
         }

@@ -121,7 +121,7 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
     }
     let words = facts::words(c);
     let nim_cache = (server == facts::Server::Nim).then(|| c.env("NIM_CACHE_PATH")).flatten();
-    let (cache, source) = match (nim_cache, facts::flag_value(&words, CACHE_FLAGS)) {
+    let (cache, source) = match (nim_cache, facts::flag_value(words, CACHE_FLAGS)) {
         (Some(d), _) => (d.to_owned(), "NIM_CACHE_PATH"),
         (None, Some(d)) => (d.to_owned(), "flag"),
         (None, None) => match CACHE_ENVS.iter().find_map(|e| c.env(e).map(|v| (*e, v))) {

@@ -107,6 +107,9 @@ pub struct Container<'a> {
     pub gpu_agent: bool,
     /// [`Container::fingerprint`], made on first use: several rules read it for every container.
     fingerprint: std::cell::OnceCell<String>,
+    /// [`Container::words`], made once: every rule that asks what runs reads them. (Not a
+    /// `OnceCell`: a cell holding `&'a str` would make `Container` invariant over `'a`.)
+    words: Vec<&'a str>,
 }
 
 impl<'a> PodSpec<'a> {
@@ -149,9 +152,22 @@ impl<'a> PodSpec<'a> {
     }
 }
 
+/// A container's command and args strings, then a script's `source` (Argo).
+fn argv(container: &Value) -> Vec<&str> {
+    ["command", "args"]
+        .iter()
+        .filter_map(|k| container[*k].as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .chain(container["source"].as_str())
+        .collect()
+}
+
 impl<'a> Container<'a> {
     fn new(name: String, path: String, init: bool, value: &'a Value) -> Self {
         let image = Cow::Borrowed(value["image"].as_str().unwrap_or(""));
+        let words =
+            argv(value).into_iter().flat_map(str::split_whitespace).map(|w| w.trim_matches(['"', '\''])).collect();
         Container {
             name,
             path,
@@ -164,6 +180,7 @@ impl<'a> Container<'a> {
             gpu_share: None,
             gpu_agent: false,
             fingerprint: std::cell::OnceCell::new(),
+            words,
         }
     }
 
@@ -172,15 +189,15 @@ impl<'a> Container<'a> {
         &self.image
     }
 
+    /// The words of command and args (each string split on whitespace, shell quotes trimmed):
+    /// `sh -c "torchrun train.py"` gives `sh`, `-c`, `torchrun`, `train.py`.
+    pub fn words(&self) -> &[&'a str] {
+        &self.words
+    }
+
     /// `command` then `args`, each string item (an Argo script's `source` too).
     pub fn argv(&self) -> Vec<&'a str> {
-        ["command", "args"]
-            .iter()
-            .filter_map(|k| self.value[*k].as_array())
-            .flatten()
-            .filter_map(Value::as_str)
-            .chain(self.value["source"].as_str())
-            .collect()
+        argv(self.value)
     }
 
     /// The literal value of environment variable `name`.

@@ -51,12 +51,15 @@ pub(crate) fn is_gpu_agent(_ctx: &Ctx<'_>, c: &Container<'_>) -> bool {
 
 /// [`is_gpu_agent`] for an object and its pods.
 pub(crate) fn is_gpu_agent_in(obj: &crate::k8s::Object<'_>, pods: &[PodSpec<'_>], c: &Container<'_>) -> bool {
-    let image = c.image().to_ascii_lowercase();
-    let names =
-        [image.as_str(), &c.name.to_ascii_lowercase(), &obj.name.unwrap_or("").to_ascii_lowercase()].map(str::to_owned);
+    // One pass per name for all the agents' names at once (a literal set: Aho-Corasick inside
+    // regex), not one substring search per agent and name.
+    static AGENTS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        let names: Vec<String> = GPU_AGENTS.iter().map(|a| regex::escape(a)).collect();
+        regex::RegexBuilder::new(&names.join("|")).case_insensitive(true).build().expect("literal names")
+    });
     // The GPU operator labels every component it deploys.
     let part_of = |meta: &Value| meta["labels"]["app.kubernetes.io/part-of"].as_str() == Some("gpu-operator");
-    GPU_AGENTS.iter().any(|a| names.iter().any(|n| n.contains(a)))
+    [c.image(), c.name.as_str(), obj.name.unwrap_or("")].iter().any(|n| AGENTS.is_match(n))
         || part_of(&obj.value["metadata"])
         || pods.iter().any(|p| part_of(p.meta))
 }
@@ -154,7 +157,7 @@ pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<Stri
     pod.containers
         .iter()
         .filter(|c| !c.init && !is_launcher(pod, c))
-        .find_map(|c| training_command(&words(c)).map(|w| format!("container {} runs {w}", c.name)))
+        .find_map(|c| training_command(words(c)).map(|w| format!("container {} runs {w}", c.name)))
 }
 
 /// The benchmark or hardware test the object runs, if any: a program of any of its containers
@@ -162,8 +165,8 @@ pub(crate) fn training_evidence(ctx: &Ctx<'_>, pod: &PodSpec<'_>) -> Option<Stri
 /// measures (`*_perf`, `*benchmark*`), unless another of its commands is a training launcher.
 pub(crate) fn benchmark_in<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
     let entrypoint = ctx.obj.value["spec"]["entrypoint"].as_str().map(|e| e.split_whitespace().collect::<Vec<_>>());
-    let commands: Vec<Vec<&'a str>> =
-        ctx.pods.iter().flat_map(|p| p.containers.iter().map(words)).chain(entrypoint).collect();
+    let commands: Vec<&[&'a str]> =
+        ctx.pods.iter().flat_map(|p| p.containers.iter().map(words)).chain(entrypoint.as_deref()).collect();
     if commands.iter().any(|w| training_command(w).is_some()) {
         return None;
     }
@@ -545,8 +548,8 @@ pub(crate) fn flag_value<'a>(words: &[&'a str], flags: &[&str]) -> Option<&'a st
 }
 
 /// Every whitespace-separated word of command and args (quotes stripped).
-pub(crate) fn words<'a>(c: &Container<'a>) -> Vec<&'a str> {
-    c.argv().into_iter().flat_map(str::split_whitespace).map(|w| w.trim_matches(['"', '\''])).collect()
+pub(crate) fn words<'c, 'a>(c: &'c Container<'a>) -> &'c [&'a str] {
+    c.words()
 }
 
 /// The model a server loads: a flag, `vllm serve <model>`, or an environment variable.
@@ -556,7 +559,7 @@ pub(crate) fn words<'a>(c: &Container<'a>) -> Vec<&'a str> {
 /// (a Secret, a ConfigMap) names no model.
 pub(crate) fn model_id<'a>(c: &Container<'a>) -> Option<&'a str> {
     let w = words(c);
-    flag_value(&w, MODEL_FLAGS)
+    flag_value(w, MODEL_FLAGS)
         .or_else(|| {
             w.iter().position(|x| *x == "serve").and_then(|i| w.get(i + 1).copied()).filter(|m| !m.starts_with('-'))
         })

@@ -46,7 +46,9 @@ const fn semaphore_pages(num_workers: u64) -> u64 {
 const MAX_WORKERS: u64 = 4096;
 
 /// Free /dev/shm a DataLoader needs so it never dies of shared memory (Bus error, "No space left
-/// on device"), in bytes. `num_workers = 0` loads in the main process and needs none.
+/// on device"), in bytes. `num_workers = 0` is a real answer, not an error: the main process
+/// loads the batches itself, passes no tensors between processes and needs no /dev/shm for data
+/// (0 bytes; `prefetch_factor` does not apply then, as PyTorch says).
 ///
 /// * `num_workers`, `prefetch_factor`: as given to `torch.utils.data.DataLoader`
 ///   (`prefetch_factor` is PyTorch's default 2 when `None`).
@@ -62,7 +64,15 @@ const MAX_WORKERS: u64 = 4096;
 /// assert_eq!(need, (2 * 2 + 2) * ((8 << 20) + 4096) + (3 * 2 + 8) * 4096);
 /// assert_eq!(shm_required_bytes(0, 8 << 20, 2, 1, 1).unwrap(), 0);
 /// assert!(shm_required_bytes(2, 8 << 20, 0, 1, 1).is_err());
+/// // A batch of 0 bytes is a mistake (a batch holds at least one sample), with or without workers.
+/// assert!(shm_required_bytes(2, 0, 2, 1, 1).is_err() && shm_required_bytes(0, 0, 2, 1, 1).is_err());
 /// ```
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] naming the argument: `batch_bytes` of 0, `num_workers` over 4096,
+/// `loaders` or `local_processes` of 0, `prefetch_factor` of 0 with workers, a size that
+/// overflows 64 bits.
 pub fn shm_required_bytes(
     num_workers: u64,
     batch_bytes: u64,
@@ -72,6 +82,14 @@ pub fn shm_required_bytes(
 ) -> Result<u64> {
     if num_workers > MAX_WORKERS {
         return Err(Error::invalid("num_workers", format!("must be at most {MAX_WORKERS}, got {num_workers}")));
+    }
+    if batch_bytes == 0 {
+        // Checked before the num_workers = 0 answer: 0 is what a unit typo or an unset variable
+        // gives, and answering "0 bytes" would hide it.
+        return Err(Error::invalid(
+            "batch_bytes",
+            "must be at least 1 byte, got 0: give the size of one collated batch (all its tensors), e.g. 8Mi",
+        ));
     }
     if loaders == 0 {
         return Err(Error::invalid("loaders", "must be at least 1"));
@@ -135,7 +153,13 @@ pub const MIN_RECOMMENDED_BYTES: u64 = 1 << 30;
 /// assert_eq!(r.quantity, "2Gi");
 /// assert_eq!(r.docker_shm_size, "2g");
 /// assert!(r.reasoning.contains("memory limit"));
+/// // A memory limit of 0 is a mistake: a container with no limit leaves the argument out.
+/// assert!(gpuguard::shm_recommended_size(8, 64 << 20, 2, 1, 1, Some(0)).is_err());
 /// ```
+///
+/// # Errors
+///
+/// Those of [`shm_required_bytes`], and [`Error::InvalidArgument`] for a `memory_limit_bytes` of 0.
 pub fn shm_recommended_size(
     num_workers: u64,
     batch_bytes: u64,
@@ -145,6 +169,12 @@ pub fn shm_recommended_size(
     memory_limit_bytes: Option<u64>,
 ) -> Result<ShmRecommendation> {
     const GIB: u64 = 1 << 30;
+    if memory_limit_bytes == Some(0) {
+        return Err(Error::invalid(
+            "memory_limit_bytes",
+            "must be more than 0 bytes: for a container without a memory limit, leave it out",
+        ));
+    }
     let required = shm_required_bytes(num_workers, batch_bytes, prefetch_factor, loaders, local_processes)?;
     let with_headroom = required.saturating_add(required / 2);
     let size = with_headroom.div_ceil(GIB).saturating_mul(GIB).max(MIN_RECOMMENDED_BYTES);

@@ -22,6 +22,31 @@ pub struct LoaderShape {
     pub local_processes: u64,
 }
 
+impl LoaderShape {
+    /// The /dev/shm this loader needs ([`crate::shm_required_bytes`]), which also checks the
+    /// shape: callers check it before running the doctor, so a `batch_bytes` of 0 is an input
+    /// error naming the argument rather than a skipped check.
+    ///
+    /// ```
+    /// use gpuguard::probe::dev_shm::LoaderShape;
+    /// let shape = LoaderShape { num_workers: 4, batch_bytes: 0, prefetch_factor: 2, loaders: 1, local_processes: 1 };
+    /// assert!(shape.required_bytes().unwrap_err().to_string().contains("batch_bytes"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`crate::shm_required_bytes`].
+    pub fn required_bytes(&self) -> crate::Result<u64> {
+        crate::shm_required_bytes(
+            self.num_workers,
+            self.batch_bytes,
+            self.prefetch_factor,
+            self.loaders,
+            self.local_processes,
+        )
+    }
+}
+
 /// Checks /dev/shm under `host` against `loader` (or against the 64 MB default when unknown).
 ///
 /// ```

@@ -10,7 +10,7 @@ mod text;
 pub use html::{escape_html, finding_to_html, severity_background, to_html};
 pub use json::{to_json, to_json_value};
 pub use markdown::to_markdown;
-pub use sarif::{to_sarif, to_sarif_value};
+pub use sarif::{FINGERPRINT_KEY as SARIF_FINGERPRINT_KEY, to_sarif, to_sarif_value, uri as sarif_uri};
 pub use text::to_text;
 
 use crate::finding::Location;

@@ -219,6 +219,9 @@ pub fn parse_value(text: &str, file: &str, first_line: usize) -> Result<(Value, 
 /// of its error.
 fn parse_yaml(text: &str, first_line: usize) -> std::result::Result<(Value, Lines), (usize, String)> {
     let mut b = Builder::new(text.len(), first_line);
+    if memchr::memchr_iter(b'\r', text.as_bytes()).any(|i| text.as_bytes().get(i + 1) != Some(&b'\n')) {
+        b.newlines = Some(text.chars().enumerate().filter(|(_, c)| *c == '\n').map(|(i, _)| i).collect());
+    }
     let mut parser = Parser::new_from_str(text);
     loop {
         let (ev, mark) = parser.next_token().map_err(|e| (b.abs(*e.marker()), e.info().to_owned()))?;
@@ -254,6 +257,10 @@ struct Builder {
     budget: usize,
     first_line: usize,
     root: Option<(Value, Lines)>,
+    /// The character index of every `\n`, for a text with a lone `\r`: yaml-rust2 counts a lone
+    /// `\r` as a line break (YAML does), every other part of gpuguard and every `sed -n Np`
+    /// counts `\n` only. `None` (the marks' own lines) for every other text.
+    newlines: Option<Vec<usize>>,
 }
 
 impl Builder {
@@ -266,6 +273,7 @@ impl Builder {
             budget: len.saturating_mul(4).saturating_add(100_000),
             first_line,
             root: None,
+            newlines: None,
         }
     }
 
@@ -276,7 +284,10 @@ impl Builder {
     }
 
     fn abs(&self, mark: Marker) -> usize {
-        self.first_line + mark.line().max(1) - 1
+        match &self.newlines {
+            Some(at) => self.first_line + at.partition_point(|&i| i < mark.index()),
+            None => self.first_line + mark.line().max(1) - 1,
+        }
     }
 
     fn spend(&mut self, nodes: usize) -> std::result::Result<(), String> {
@@ -708,6 +719,14 @@ mod tests {
         assert_eq!(v["metadata"]["name"], "p");
         assert_eq!(l.line_of(&v, "metadata.name"), 2);
         assert_eq!(l.line_of(&v, "kind"), 3);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_not_a_line() {
+        let (v, l) = parse_value("kind: Pod\r# é\rspec:\n  x: 1\r\n  y: [\r\n  2]\n", "f", 3).unwrap();
+        assert_eq!(l.line_of(&v, "spec"), 3);
+        assert_eq!(l.line_of(&v, "spec.x"), 4);
+        assert_eq!(l.line_of(&v, "spec.y[0]"), 6);
     }
 
     #[test]
