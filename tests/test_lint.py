@@ -101,7 +101,7 @@ def test_lint_paths_dirs_and_missing(tmp_path):
     assert {f.rule for f in report.findings} == {"GG001", "GG002", "GG003", "GG004", "GG006", "GG007", "GG008", "GG009"}
     assert len(report.errors) == 1
     single = gpuguard.lint_paths(str(FIXTURES / "flagged" / "gg004.yaml"))
-    assert [f.rule for f in single.findings] == ["GG004"] * 3
+    assert [f.rule for f in single.findings] == ["GG004"] * 6
     with pytest.raises(TypeError, match="paths"):
         gpuguard.lint_paths(42)
 
