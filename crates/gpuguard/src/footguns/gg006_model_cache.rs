@@ -146,6 +146,10 @@ pub(crate) fn uncached_hub_pull(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<
         Some((m, None)) if m["name"].as_str().is_some_and(|n| facts::claim_template_names(ctx).contains(&n)) => {
             return None;
         }
+        // A generic ephemeral volume is a claim made and deleted with the pod.
+        Some((_, Some(vol))) if facts::volume_source(vol) == "ephemeral" => {
+            "ephemeral volume (deleted with the pod)".to_owned()
+        }
         Some((_, Some(vol))) => facts::volume_source(vol).to_owned(),
         _ => "container filesystem".to_owned(),
     };
