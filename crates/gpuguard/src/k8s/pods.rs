@@ -458,6 +458,15 @@ pub(crate) fn is_known_kind(obj: &Object<'_>) -> bool {
         "Service" => g == "serving.knative.dev" || g.is_empty(),
         // Karpenter: the nodes it provisions (GG002 judges their taints).
         "NodePool" => g == "karpenter.sh",
+        // Kueue's quota and admission objects: no pods of their own.
+        "ResourceFlavor"
+        | "ClusterQueue"
+        | "LocalQueue"
+        | "AdmissionCheck"
+        | "Topology"
+        | "WorkloadPriorityClass"
+        | "ProvisioningRequestConfig"
+        | "Cohort" => g == "kueue.x-k8s.io",
         kind => INERT_KINDS.contains(&kind),
     }
 }
