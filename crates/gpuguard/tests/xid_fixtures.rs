@@ -273,6 +273,7 @@ fn every_timestamp_format() {
         assert_eq!(sum.ignored.lines, *ignored, "{file}");
     }
     // #012: each event's message ends at the escape.
+    assert_log_shippers_json();
     let (ev, _) = scan(&formats("syslog-012.log"));
     assert_eq!(ev[2].message, "Ch 00000010");
     // journal JSON: the cause named in MESSAGE makes a follow-on.
@@ -492,4 +493,27 @@ fn public_pod_logs_are_user_space() {
     assert!(ev.is_empty(), "{ev:?}");
     assert_eq!(sum.ignored.lines, 2);
     assert_eq!(sum.ignored.examples[0].writer, "a container's stdout (CRI log)");
+}
+
+/// JSON lines as log shippers write them (Vector's journald and syslog sources, Fluent Bit's kmsg
+/// input, Loki's `line`): the kernel's XIDs count, with the time and host from the record; a
+/// container's stdout (Docker json-file), a user-space line wrapped by Loki and a monitor's report
+/// about an XID (node-problem-detector) are ignored, each with its reason.
+fn assert_log_shippers_json() {
+    let (ev, sum) = scan(&formats("log-shippers-json.log"));
+    let got: Vec<_> = ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.host.as_deref(), e.follow_on)).collect();
+    assert_eq!(
+        got,
+        [
+            (48, Some("2026-03-14T08:02:11.1002Z"), Some("gpu-node-5"), false),
+            (63, Some("2026-03-14T08:02:11.2Z"), Some("gpu-node-5"), true),
+            (119, Some("812.330000"), None, false),
+            (74, Some("2026-03-14T08:02:12.5Z"), Some("gpu-node-5"), false),
+        ]
+    );
+    let why: Vec<_> = sum.ignored.examples.iter().map(|i| (i.line, i.writer.as_str())).collect();
+    assert_eq!(why, [(5, "a container's stdout (JSON log)"), (6, "xid-exporter[911]"), (7, "unknown")]);
+    assert!(sum.ignored.examples[2].reason.contains("a monitor's report"), "{:?}", sum.ignored.examples[2]);
+    // The kmsg record names no machine; the others name one, so it joins gpu-node-5.
+    assert!(sum.verdicts.iter().all(|v| v.host.as_deref() == Some("gpu-node-5")), "{:?}", sum.verdicts);
 }

@@ -61,14 +61,37 @@ pub(crate) fn parse_line(line: &[u8], at: usize) -> LineKind {
             // The n-th marker of the line is the n-th of its MESSAGE (JSON escapes none of
             // the marker's bytes), so each event of a "#012"-joined message is read once.
             Ok(j) => match XID_FINDER.find_iter(&j.message).nth(XID_FINDER.find_iter(&line[..at]).count()) {
-                Some(m) => judge_writer(j.header, body(&j.message, m)),
-                None => LineKind::NotXid,
+                Some(m) => judge_writer(wrapped_header(j.header, &j.message[..m]), body(&j.message, m)),
+                // The XID text is in another field: a monitor's report about an event, not the
+                // kernel's line (node-problem-detector's "NPD caught event", health-check JSON).
+                None => LineKind::Ignored {
+                    reason:
+                        "XID text outside the JSON record's message field (a monitor's report, not the kernel's line)"
+                            .to_owned(),
+                    writer: "unknown".to_owned(),
+                },
             },
             Err(why) => LineKind::Ignored { reason: why.to_owned(), writer: "unknown".to_owned() },
         };
     }
     let h = header(&line[..at]);
     judge_writer(h, body(line, at))
+}
+
+/// The header of a JSON record: its fields' when they name the writer; otherwise the wrapped
+/// line's own (Loki and other shippers keep the raw syslog line in `line` or `log`), with the
+/// record's time and host where the line gives none.
+fn wrapped_header(fields: Header, before_marker: &[u8]) -> Header {
+    if fields.writer != Writer::Untagged {
+        return fields;
+    }
+    let inner = header(before_marker);
+    Header {
+        // The record's time carries the date that a syslog line's "Mar 14 08:02:11" lacks.
+        timestamp: fields.timestamp.or(inner.timestamp),
+        writer: inner.writer,
+        host: inner.host.or(fields.host),
+    }
 }
 
 /// The next marker on the line that starts a message of its own: rsyslog writes a multi-line
