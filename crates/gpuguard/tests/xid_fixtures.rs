@@ -517,3 +517,23 @@ fn assert_log_shippers_json() {
     // The kmsg record names no machine; the others name one, so it joins gpu-node-5.
     assert!(sum.verdicts.iter().all(|v| v.host.as_deref() == Some("gpu-node-5")), "{:?}", sum.verdicts);
 }
+
+/// A contained ECC error (94, on two MIG instances) followed by the row remap it caused: the 63
+/// is a follow-on, yet its "reset gpu to activate" raises the GPU's action from restarting the
+/// apps to a reset. An uncontained 95 whose page could not be retired (64) needs replacing.
+#[test]
+fn public_remap_follow_ons_raise_the_action() {
+    let (ev, sum) = scan(&public("contained_94_mig_then_remap.log"));
+    let got: Vec<_> = ev.iter().map(|e| (e.xid, e.gpu_instance, e.follow_on)).collect();
+    assert_eq!(
+        got,
+        [(94, Some(5), false), (94, Some(3), false), (63, None, true), (95, None, false), (64, None, true)]
+    );
+    let v: Vec<_> = sum.verdicts.iter().map(|v| (v.gpu.as_str(), v.root_xid, v.action, v.follow_on_events)).collect();
+    assert_eq!(v, [("0000:01:00", 94, "reset-gpu", 1), ("0000:41:00", 95, "drain-and-replace", 1)]);
+    assert!(
+        sum.verdicts[0].message.ends_with("action: reset-gpu (its XID 63 asks for reset-gpu)"),
+        "{}",
+        sum.verdicts[0].message
+    );
+}

@@ -93,7 +93,7 @@ pub struct GpuVerdict {
     /// Its severity.
     pub severity: Severity,
     /// The action to take for this GPU: the root cause's, or the driver's own when its last XID
-    /// 154 asks for more.
+    /// 154, or a row remap (63) or failed remap (64) on it, asks for more.
     pub action: &'static str,
     /// The recovery the driver asked for in its last XID 154 on this GPU, if any.
     pub driver_action: Option<&'static str>,
@@ -425,13 +425,22 @@ impl SummarySink {
             };
             let info = classify_xid(root_xid);
             let mut act = action;
-            let asked = match g.driver_action {
+            let mut asked = match g.driver_action {
                 Some(d) if d > action => {
                     act = d;
                     format!(" (the driver's XID 154 asks for {})", d.as_str())
                 }
                 _ => String::new(),
             };
+            // A row remap (63) or a failed one (64) is the driver's word on the memory even when
+            // it follows the ECC error that caused it: "reset gpu to activate" after a contained
+            // 94 still needs the reset, and a failed remap cannot heal whatever came first.
+            if let Some(r) = rows.iter().filter(|r| matches!(r.xid, 63 | 64)).max_by_key(|r| r.worst.1) {
+                if r.worst.1 > act {
+                    act = r.worst.1;
+                    asked = format!(" (its XID {} asks for {})", r.xid, act.as_str());
+                }
+            }
             let outside = if root_in_log { "" } else { " (named by its follow-ons; its own line is not in the log)" };
             let others: Vec<String> = rows
                 .iter()
