@@ -537,3 +537,63 @@ fn public_remap_follow_ons_raise_the_action() {
         sum.verdicts[0].message
     );
 }
+
+/// The driver's probe-time "fallen off the bus and is not responding to commands" (three lines in
+/// dmesg, two in newer drivers, one rsyslog line with "#012") has no XID line: no event is made
+/// up, but each GPU it names gets a GG005 error with XID 79's action, in `gpuguard xid` and in
+/// the doctor alike. A GPU that also logged XID 79 is reported once; a GPU the driver does not
+/// support is not off the bus; user space echoing the message is ignored.
+#[test]
+fn public_off_bus_without_xid_is_reported() {
+    let (ev, sum) = scan(&public("off_bus_without_xid.log"));
+    assert_eq!(ev.iter().map(|e| e.xid).collect::<Vec<_>>(), [79]);
+    let off: Vec<_> = sum.off_bus.iter().map(|o| (o.gpu.as_str(), o.line, o.timestamp.as_deref(), o.action)).collect();
+    assert_eq!(
+        off,
+        [
+            ("0000:01:00", 6, Some("1850.100001"), "reboot-node"),
+            ("0000:86:00", 16, Some("2400.600000"), "reboot-node"),
+            ("0000:b3:00", 1, Some("1843.308145"), "reboot-node"),
+        ]
+    );
+    let f = gpuguard::xid::xid_findings(&sum);
+    let gone: Vec<_> = f.iter().filter(|f| f.evidence.get("off_bus").is_some()).collect();
+    assert_eq!(
+        gone.iter().map(|f| f.location.path.as_deref().unwrap()).collect::<Vec<_>>(),
+        ["0000:01:00", "0000:b3:00"]
+    );
+    assert!(gone.iter().all(|f| f.severity == Severity::Error && f.evidence.get("xid").is_none()));
+    assert!(
+        gone[1].message.contains("fallen off the bus") && gone[1].message.contains("reboot-node"),
+        "{}",
+        gone[1].message
+    );
+    // 0000:86:00 is reported once, by its XID 79.
+    assert_eq!(f.iter().filter(|f| f.location.path.as_deref() == Some("0000:86:00")).count(), 1);
+
+    // rsyslog's one-line form names the machine; a user-space echo is ignored.
+    let mut s = XidScanner::new();
+    s.scan_bytes(
+        b"Mar 14 08:02:11 gpu-node-3 kernel: NVRM: The NVIDIA GPU 0000:db:00.0#012NVRM: (PCI ID: 10de:2330) installed in this system has#012NVRM: fallen off the bus and is not responding to commands.\n\
+          Mar 14 08:02:12 gpu-node-3 gpu-check[77]: NVRM: The NVIDIA GPU 0000:18:00.0 (PCI ID: 10de:2330) installed in this system has fallen off the bus\n",
+        "syslog",
+        &mut |_| {},
+    );
+    let sum = s.summary();
+    assert_eq!(
+        sum.off_bus.iter().map(|o| (o.gpu.as_str(), o.host.as_deref())).collect::<Vec<_>>(),
+        [("0000:db:00", Some("gpu-node-3"))]
+    );
+    assert_eq!(sum.ignored.lines, 1);
+
+    // The doctor's kernel-log check says the same.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/log")).unwrap();
+    std::fs::copy(public("off_bus_without_xid.log"), root.path().join("var/log/kern.log")).unwrap();
+    let report = gpuguard::doctor::doctor(&gpuguard::probe::Host::new(root.path()), &Default::default());
+    let doctor: Vec<_> = report.findings.iter().filter(|f| f.evidence.get("off_bus").is_some()).collect();
+    assert_eq!(
+        doctor.iter().map(|f| f.location.path.as_deref().unwrap()).collect::<Vec<_>>(),
+        ["0000:01:00", "0000:b3:00"]
+    );
+}
