@@ -65,10 +65,10 @@ fn find_portable(hay: &[u8]) -> (Option<usize>, u64) {
 }
 
 /// Blocks of 64 bytes: `a` masks bytes equal to the markers' first byte ('N'), `b` (loaded 8
-/// bytes further) bytes equal to the last byte of "NVRM: Xid", `c` (6 further) bytes equal to
-/// 'T' or 'f' ("NVRM: The NVIDIA GPU", "NVRM: fallen off the bus"); where `a` and `b` or `c` are
-/// set a marker may start, and only there is [`marker_at`] asked. The driver's other messages
-/// ("NVRM: GPU at …", "NVRM: loading …") fail the cheap test. Newlines are counted in per-byte-lane counters (compare, subtract)
+/// bytes further) bytes equal to the markers' ninth: 'd' ("NVRM: Xid"), 'e' ("NVRM: The NVIDIA
+/// GPU") or 'l' ("NVRM: fallen off the bus"); where both are set a marker may start, and only
+/// there is [`marker_at`] asked (the driver's other lines, "NVRM: GPU at …" and "NVRM: loading
+/// …", fail the cheap test). Newlines are counted in per-byte-lane counters (compare, subtract)
 /// that are summed every 127 blocks, before a lane could overflow: fewer instructions per block
 /// than a movemask and popcount, which matters because the loop runs at memory speed. The
 /// block that holds a marker counts its newlines below it with a mask. The last < 72 bytes go
@@ -81,8 +81,6 @@ unsafe fn find_avx2(hay: &[u8]) -> (Option<usize>, u64) {
         _mm256_or_si256, _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_sub_epi8, _mm256_testz_si256,
     };
     const M: usize = XID_MARKER.len();
-    // Offset of the byte after "NVRM: " (the 'T' of "The", the 'f' of "fallen").
-    const W: usize = NVRM.len();
     const STEP: usize = 64;
     // Each block adds at most 2 to a lane (one per half), so 127 blocks stay below 256.
     const FLUSH: u32 = 127;
@@ -104,19 +102,19 @@ unsafe fn find_avx2(hay: &[u8]) -> (Option<usize>, u64) {
     let mut i = 0;
     // SAFETY (for Rust < 1.87, where these are `unsafe fn`s): this function requires AVX2.
     #[allow(unused_unsafe)]
-    let (first, last, word_t, word_f, nl, mut acc) = unsafe {
+    let (first, last, ninth_e, ninth_l, nl, mut acc) = unsafe {
         (
             _mm256_set1_epi8(XID_MARKER[0] as i8),
             _mm256_set1_epi8(XID_MARKER[M - 1] as i8),
-            _mm256_set1_epi8(b'T' as i8),
-            _mm256_set1_epi8(b'f' as i8),
+            _mm256_set1_epi8(b'e' as i8),
+            _mm256_set1_epi8(b'l' as i8),
             _mm256_set1_epi8(b'\n' as i8),
             _mm256_setzero_si256(),
         )
     };
     let mut blocks = 0;
     while i + STEP + M - 1 <= hay.len() {
-        // SAFETY: the loads read hay[i..i + 64], hay[i + 6..i + 70] and hay[i + 8..i + 72], inside `hay` by the
+        // SAFETY: the loads read hay[i..i + 64] and hay[i + 8..i + 72], inside `hay` by the
         // loop condition; loadu has no alignment requirement. The other intrinsics only need
         // AVX2, which the caller guarantees.
         let (n0, n1, mut cand) = unsafe {
@@ -124,15 +122,14 @@ unsafe fn find_avx2(hay: &[u8]) -> (Option<usize>, u64) {
             let a1 = _mm256_loadu_si256(ptr.add(i + 32).cast());
             let b0 = _mm256_loadu_si256(ptr.add(i + M - 1).cast());
             let b1 = _mm256_loadu_si256(ptr.add(i + 32 + M - 1).cast());
-            let w0 = _mm256_loadu_si256(ptr.add(i + W).cast());
-            let w1 = _mm256_loadu_si256(ptr.add(i + 32 + W).cast());
+            // The byte 8 further is 'd' in "NVRM: Xid", 'e' in "NVRM: The", 'l' in "NVRM: fallen".
             let tail0 = _mm256_or_si256(
                 _mm256_cmpeq_epi8(b0, last),
-                _mm256_or_si256(_mm256_cmpeq_epi8(w0, word_t), _mm256_cmpeq_epi8(w0, word_f)),
+                _mm256_or_si256(_mm256_cmpeq_epi8(b0, ninth_e), _mm256_cmpeq_epi8(b0, ninth_l)),
             );
             let tail1 = _mm256_or_si256(
                 _mm256_cmpeq_epi8(b1, last),
-                _mm256_or_si256(_mm256_cmpeq_epi8(w1, word_t), _mm256_cmpeq_epi8(w1, word_f)),
+                _mm256_or_si256(_mm256_cmpeq_epi8(b1, ninth_e), _mm256_cmpeq_epi8(b1, ninth_l)),
             );
             let c0 = _mm256_and_si256(_mm256_cmpeq_epi8(a0, first), tail0);
             let c1 = _mm256_and_si256(_mm256_cmpeq_epi8(a1, first), tail1);
