@@ -597,3 +597,17 @@ fn public_off_bus_without_xid_is_reported() {
         ["0000:01:00", "0000:b3:00"]
     );
 }
+
+/// "kernel: [16450076.435595] NVRM: Xid …" (a journal or syslog template without the date): the
+/// kernel's seconds since boot are the events' time; a process named `nvc:[driver]` is kept whole.
+#[test]
+fn public_kernel_tag_with_uptime_and_no_date() {
+    let (ev, sum) = scan(&public("kernel_tag_uptime_no_date.log"));
+    let got: Vec<_> = ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.process.as_deref())).collect();
+    assert_eq!(
+        got,
+        [(119, Some("16450076.435595"), Some("nvc:[driver]")), (94, Some("16450076.435595"), Some("process"))]
+    );
+    let v = &sum.verdicts[0];
+    assert_eq!((v.root_xid, v.action, v.other_root_events), (119, "reset-gpu", 1));
+}
