@@ -611,3 +611,15 @@ fn public_kernel_tag_with_uptime_and_no_date() {
     let v = &sum.verdicts[0];
     assert_eq!((v.root_xid, v.action, v.other_root_events), (119, "reset-gpu", 1));
 }
+
+/// A syslog excerpt quoted in an issue ("> Aug 12 01:22:51 host kernel: …"): the quote mark is not
+/// part of the time; a lone XID 154 asking for a node reboot decides the GPU's action.
+#[test]
+fn public_quoted_paste_keeps_time_and_host() {
+    let (ev, sum) = scan(&public("quoted_paste_154_node_reboot.log"));
+    assert_eq!(
+        ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.host.as_deref())).collect::<Vec<_>>(),
+        [(154, Some("Aug 12 01:22:51"), Some("err-Stealth-16-AI-Studio-A1VGG"))]
+    );
+    assert_eq!((sum.verdicts[0].root_xid, sum.verdicts[0].action), (154, "reboot-node"));
+}
