@@ -496,7 +496,7 @@ fn public_pod_logs_are_user_space() {
 }
 
 /// JSON lines as log shippers write them (Vector's journald and syslog sources, Fluent Bit's kmsg
-/// input, Loki's `line`): the kernel's XIDs count, with the time and host from the record; a
+/// input, Loki's `line`, Google Cloud Logging's `jsonPayload`): the kernel's XIDs count, with the time and host from the record; a
 /// container's stdout (Docker json-file), a user-space line wrapped by Loki and a monitor's report
 /// about an XID (node-problem-detector) are ignored, each with its reason.
 fn assert_log_shippers_json() {
@@ -509,6 +509,8 @@ fn assert_log_shippers_json() {
             (63, Some("2026-03-14T08:02:11.2Z"), Some("gpu-node-5"), true),
             (119, Some("812.330000"), None, false),
             (74, Some("2026-03-14T08:02:12.5Z"), Some("gpu-node-5"), false),
+            // Google Cloud Logging (GKE): the journal entry inside `jsonPayload`, the envelope's time
+            (13, Some("2026-03-14T08:02:16.25Z"), Some("gpu-node-5"), false),
         ]
     );
     let why: Vec<_> = sum.ignored.examples.iter().map(|i| (i.line, i.writer.as_str())).collect();

@@ -10,6 +10,8 @@
 //!   `sequence`, `sec`/`usec` since boot and `msg`.
 //! - Docker's `json-file` driver: `log`, `stream` (`stdout`/`stderr`), `time`: whatever a container
 //!   printed, user space even when it echoes the kernel's text.
+//! - Google Cloud Logging (GKE), Elasticsearch and Fluentd wrap the record in `jsonPayload`,
+//!   `_source` or `record`; the envelope's `timestamp` and host count when the record has none.
 //! - Loki (`logcli --output jsonl`) and other wrappers that keep the raw line in `line` or `log`:
 //!   when no field names the writer, the wrapped line's own header (`… kernel: NVRM: …`) does.
 
@@ -38,10 +40,20 @@ const TIME_FIELDS: [&str; 4] = ["timestamp", "@timestamp", "time", "ts"];
 /// The fields that name the machine.
 const HOST_FIELDS: [&str; 3] = ["_HOSTNAME", "hostname", "host"];
 
+/// Objects that carry a shipped record inside an envelope: Google Cloud Logging's `jsonPayload`
+/// (GKE's journald entries), Elasticsearch's `_source`, Fluentd's `record`. Other nested objects
+/// (node-problem-detector's `details`) are a monitor's own report, not the logged record.
+const ENVELOPES: [&str; 3] = ["jsonPayload", "_source", "record"];
+
 /// Reads one JSON log line. `Err` names why it holds no message to read.
 pub(crate) fn journal_line(line: &[u8]) -> Result<JournalLine, &'static str> {
     let v: Value = serde_json::from_slice(line.trim_ascii()).map_err(|_| "a JSON line that is not a log record")?;
-    let obj = v.as_object().ok_or("a JSON line that is not a log record")?;
+    let top = v.as_object().ok_or("a JSON line that is not a log record")?;
+    let has_message = |o: &Map<String, Value>| MESSAGE_FIELDS.iter().any(|k| o.contains_key(*k));
+    let obj = match ENVELOPES.iter().find_map(|k| top.get(*k).and_then(Value::as_object)) {
+        Some(inner) if !has_message(top) && has_message(inner) => inner,
+        _ => top,
+    };
     let message = MESSAGE_FIELDS
         .iter()
         .find_map(|k| match obj.get(*k) {
@@ -53,7 +65,13 @@ pub(crate) fn journal_line(line: &[u8]) -> Result<JournalLine, &'static str> {
             _ => None,
         })
         .ok_or("a JSON record without a message field (MESSAGE, message, msg, log, line)")?;
-    Ok(JournalLine { message, header: Header { timestamp: timestamp(obj), writer: writer(obj), host: host(obj) } })
+    // The envelope's own time and host count when the record has none.
+    let header = Header {
+        timestamp: timestamp(obj).or_else(|| timestamp(top)),
+        writer: writer(obj),
+        host: host(obj).or_else(|| host(top)),
+    };
+    Ok(JournalLine { message, header })
 }
 
 /// Who wrote the record, from the fields that say; `Untagged` when none does (the wrapped
@@ -165,5 +183,11 @@ mod tests {
             Writer::Untagged
         );
         assert!(journal_line(br#"{"level":"info","details":{"message":"x"}}"#).is_err());
+        // Google Cloud Logging (GKE): the journal entry is the jsonPayload
+        let g = journal_line(br#"{"insertId":"a","jsonPayload":{"_TRANSPORT":"kernel","MESSAGE":"m","_HOSTNAME":"gke-n1"},"timestamp":"2026-03-14T08:02:11.5Z"}"#).unwrap();
+        assert_eq!(
+            (g.message.as_slice(), g.header.writer, g.header.timestamp.as_deref(), g.header.host.as_deref()),
+            (&b"m"[..], Writer::Kernel, Some("2026-03-14T08:02:11.5Z"), Some("gke-n1"))
+        );
     }
 }
