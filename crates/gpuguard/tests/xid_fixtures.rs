@@ -623,5 +623,22 @@ fn public_quoted_paste_keeps_time_and_host() {
         ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.host.as_deref())).collect::<Vec<_>>(),
         [(154, Some("Aug 12 01:22:51"), Some("err-Stealth-16-AI-Studio-A1VGG"))]
     );
-    assert_eq!((sum.verdicts[0].root_xid, sum.verdicts[0].action), (154, "reboot-node"));
+    assert_eq!(
+        (sum.verdicts[0].root_xid, sum.verdicts[0].action, sum.verdicts[0].severity),
+        (154, "reboot-node", Severity::Error)
+    );
+}
+
+/// The GSP heartbeat is lost and the driver logs only XID 154 "GPU Reset Required": the GPU is
+/// unusable until reset, an error (a warning let `gpuguard xid` exit 0 on a dead GPU).
+#[test]
+fn public_lone_154_reset_required_is_an_error() {
+    let (ev, sum) = scan(&public("gsp_heartbeat_154_alone.log"));
+    assert_eq!(
+        ev.iter().map(|e| (e.xid, e.severity, e.verdict_words)).collect::<Vec<_>>(),
+        [(154, Severity::Error, Some("(GPU Reset Required)"))]
+    );
+    let v = &sum.verdicts[0];
+    assert_eq!((v.root_xid, v.action, v.severity), (154, "reset-gpu", Severity::Error));
+    assert_eq!(gpuguard::xid::xid_findings(&sum)[0].severity, Severity::Error);
 }
