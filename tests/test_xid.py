@@ -18,6 +18,7 @@ FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "crates/gpuguard/tests/
 ECC = FIXTURES.parent / "ecc"
 FIELD = FIXTURES.parent / "xid-field"
 FORMATS = FIXTURES.parent / "xid-formats"
+PUBLIC = FIXTURES.parent / "xid-public"
 
 
 def test_classify_known_and_unknown():
@@ -249,7 +250,10 @@ def test_every_timestamp_format_from_the_cli(run_cli):
     assert stamps[("journalctl-short-iso.log", 31)] == "2026-03-14T08:02:11+00:00"
     assert stamps[("journalctl-short-full.log", 79)] == "2026-03-14T08:02:11Z"
     assert stamps[("journalctl-short-unix.log", 48)] == "2026-03-14T08:02:11.1002Z"
-    assert doc["summary"]["ignored"]["lines"] == 6  # short-full's user-space line is one of them
+    assert stamps[("log-shippers-json.log", 13)] == "2026-03-14T08:02:16.25Z"  # Cloud Logging's jsonPayload
+    # short-full's user-space line is one of them; log-shippers-json.log holds 3 (a container's
+    # stdout, a user-space line inside Loki's record, a node-problem-detector report)
+    assert doc["summary"]["ignored"]["lines"] == 9
     # journalctl -o json from stdin, the way people pipe it.
     r = run_cli("xid", "--format", "json", "-", input=(FORMATS / "journalctl-json.log").read_text())
     assert [e["xid"] for e in json.loads(r.stdout)["events"]] == [94, 45]
@@ -386,3 +390,16 @@ def test_xid_scan_html_has_verdicts_rows_and_escapes_the_log(tmp_path):
     listed = well_formed(gpuguard.scan_xid(tmp_path / "sub")._repr_html_())
     assert "fifo<2>" in listed
     assert "0 event(s)" in well_formed(gpuguard.scan_xid("no xid here\n")._repr_html_())
+
+
+def test_off_bus_without_xid_from_the_cli(run_cli):
+    """The driver's probe-time "fallen off the bus" with no XID line: JSON and text both name the GPU."""
+    log = str(PUBLIC / "off_bus_without_xid.log")
+    doc = json.loads(run_cli("xid", "--format", "json", log).stdout)
+    assert [o["gpu"] for o in doc["summary"]["off_bus"]] == ["0000:01:00", "0000:86:00", "0000:b3:00"]
+    gone = [f for f in doc["findings"] if f["evidence"].get("off_bus")]
+    assert [f["path"] for f in gone] == ["0000:01:00", "0000:b3:00"]
+    assert all(f["severity"] == "error" and f["evidence"]["action"] == "reboot-node" for f in gone)
+    r = run_cli("xid", log)
+    assert r.returncode == 1
+    assert "gone from the bus: GPU 0000:b3:00" in r.stdout and "fallen off the bus" in r.stdout

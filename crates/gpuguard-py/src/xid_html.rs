@@ -103,6 +103,19 @@ pub fn scan_to_html(summary: &XidSummary, errors: &[InputError]) -> String {
     if summary.ignored.lines > 0 {
         let _ = write!(out, "<p>{} XID line(s) written by user space ignored.</p>", summary.ignored.lines);
     }
+    // GPUs the driver found gone from the bus without an XID: no event row, but never silent.
+    for o in &summary.off_bus {
+        let _ = write!(
+            out,
+            "<p style=\"{}\">GPU <code>{}</code>{} has fallen off the bus (no XID logged, <code>{}:{}</code>); action: {}</p>",
+            row_style(gpuguard::Severity::Error),
+            esc(&o.gpu),
+            o.host.as_deref().map_or(String::new(), |h| format!(" on {}", esc(h))),
+            esc(&o.file),
+            o.line,
+            o.action
+        );
+    }
     if !errors.is_empty() || summary.notes_total > 0 {
         out.push_str("<ul>");
         for e in errors {

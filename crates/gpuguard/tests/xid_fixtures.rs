@@ -273,6 +273,7 @@ fn every_timestamp_format() {
         assert_eq!(sum.ignored.lines, *ignored, "{file}");
     }
     // #012: each event's message ends at the escape.
+    assert_log_shippers_json();
     let (ev, _) = scan(&formats("syslog-012.log"));
     assert_eq!(ev[2].message, "Ch 00000010");
     // journal JSON: the cause named in MESSAGE makes a follow-on.
@@ -492,4 +493,152 @@ fn public_pod_logs_are_user_space() {
     assert!(ev.is_empty(), "{ev:?}");
     assert_eq!(sum.ignored.lines, 2);
     assert_eq!(sum.ignored.examples[0].writer, "a container's stdout (CRI log)");
+}
+
+/// JSON lines as log shippers write them (Vector's journald and syslog sources, Fluent Bit's kmsg
+/// input, Loki's `line`, Google Cloud Logging's `jsonPayload`): the kernel's XIDs count, with the time and host from the record; a
+/// container's stdout (Docker json-file), a user-space line wrapped by Loki and a monitor's report
+/// about an XID (node-problem-detector) are ignored, each with its reason.
+fn assert_log_shippers_json() {
+    let (ev, sum) = scan(&formats("log-shippers-json.log"));
+    let got: Vec<_> = ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.host.as_deref(), e.follow_on)).collect();
+    assert_eq!(
+        got,
+        [
+            (48, Some("2026-03-14T08:02:11.1002Z"), Some("gpu-node-5"), false),
+            (63, Some("2026-03-14T08:02:11.2Z"), Some("gpu-node-5"), true),
+            (119, Some("812.330000"), None, false),
+            (74, Some("2026-03-14T08:02:12.5Z"), Some("gpu-node-5"), false),
+            // Google Cloud Logging (GKE): the journal entry inside `jsonPayload`, the envelope's time
+            (13, Some("2026-03-14T08:02:16.25Z"), Some("gpu-node-5"), false),
+        ]
+    );
+    let why: Vec<_> = sum.ignored.examples.iter().map(|i| (i.line, i.writer.as_str())).collect();
+    assert_eq!(why, [(5, "a container's stdout (JSON log)"), (6, "xid-exporter[911]"), (7, "unknown")]);
+    assert!(sum.ignored.examples[2].reason.contains("a monitor's report"), "{:?}", sum.ignored.examples[2]);
+    // The kmsg record names no machine; the others name one, so it joins gpu-node-5.
+    assert!(sum.verdicts.iter().all(|v| v.host.as_deref() == Some("gpu-node-5")), "{:?}", sum.verdicts);
+}
+
+/// A contained ECC error (94, on two MIG instances) followed by the row remap it caused: the 63
+/// is a follow-on, yet its "reset gpu to activate" raises the GPU's action from restarting the
+/// apps to a reset. An uncontained 95 whose page could not be retired (64) needs replacing.
+#[test]
+fn public_remap_follow_ons_raise_the_action() {
+    let (ev, sum) = scan(&public("contained_94_mig_then_remap.log"));
+    let got: Vec<_> = ev.iter().map(|e| (e.xid, e.gpu_instance, e.follow_on)).collect();
+    assert_eq!(
+        got,
+        [(94, Some(5), false), (94, Some(3), false), (63, None, true), (95, None, false), (64, None, true)]
+    );
+    let v: Vec<_> = sum.verdicts.iter().map(|v| (v.gpu.as_str(), v.root_xid, v.action, v.follow_on_events)).collect();
+    assert_eq!(v, [("0000:01:00", 94, "reset-gpu", 1), ("0000:41:00", 95, "drain-and-replace", 1)]);
+    assert!(
+        sum.verdicts[0].message.ends_with("action: reset-gpu (its XID 63 asks for reset-gpu)"),
+        "{}",
+        sum.verdicts[0].message
+    );
+}
+
+/// The driver's probe-time "fallen off the bus and is not responding to commands" (three lines in
+/// dmesg, two in newer drivers, one rsyslog line with "#012") has no XID line: no event is made
+/// up, but each GPU it names gets a GG005 error with XID 79's action, in `gpuguard xid` and in
+/// the doctor alike. A GPU that also logged XID 79 is reported once; a GPU the driver does not
+/// support is not off the bus; user space echoing the message is ignored.
+#[test]
+fn public_off_bus_without_xid_is_reported() {
+    let (ev, sum) = scan(&public("off_bus_without_xid.log"));
+    assert_eq!(ev.iter().map(|e| e.xid).collect::<Vec<_>>(), [79]);
+    let off: Vec<_> = sum.off_bus.iter().map(|o| (o.gpu.as_str(), o.line, o.timestamp.as_deref(), o.action)).collect();
+    assert_eq!(
+        off,
+        [
+            ("0000:01:00", 6, Some("1850.100001"), "reboot-node"),
+            ("0000:86:00", 16, Some("2400.600000"), "reboot-node"),
+            ("0000:b3:00", 1, Some("1843.308145"), "reboot-node"),
+        ]
+    );
+    let f = gpuguard::xid::xid_findings(&sum);
+    let gone: Vec<_> = f.iter().filter(|f| f.evidence.get("off_bus").is_some()).collect();
+    assert_eq!(
+        gone.iter().map(|f| f.location.path.as_deref().unwrap()).collect::<Vec<_>>(),
+        ["0000:01:00", "0000:b3:00"]
+    );
+    assert!(gone.iter().all(|f| f.severity == Severity::Error && f.evidence.get("xid").is_none()));
+    assert!(
+        gone[1].message.contains("fallen off the bus") && gone[1].message.contains("reboot-node"),
+        "{}",
+        gone[1].message
+    );
+    // 0000:86:00 is reported once, by its XID 79.
+    assert_eq!(f.iter().filter(|f| f.location.path.as_deref() == Some("0000:86:00")).count(), 1);
+
+    // rsyslog's one-line form names the machine; a user-space echo is ignored.
+    let mut s = XidScanner::new();
+    s.scan_bytes(
+        b"Mar 14 08:02:11 gpu-node-3 kernel: NVRM: The NVIDIA GPU 0000:db:00.0#012NVRM: (PCI ID: 10de:2330) installed in this system has#012NVRM: fallen off the bus and is not responding to commands.\n\
+          Mar 14 08:02:12 gpu-node-3 gpu-check[77]: NVRM: The NVIDIA GPU 0000:18:00.0 (PCI ID: 10de:2330) installed in this system has fallen off the bus\n",
+        "syslog",
+        &mut |_| {},
+    );
+    let sum = s.summary();
+    assert_eq!(
+        sum.off_bus.iter().map(|o| (o.gpu.as_str(), o.host.as_deref())).collect::<Vec<_>>(),
+        [("0000:db:00", Some("gpu-node-3"))]
+    );
+    assert_eq!(sum.ignored.lines, 1);
+
+    // The doctor's kernel-log check says the same.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/log")).unwrap();
+    std::fs::copy(public("off_bus_without_xid.log"), root.path().join("var/log/kern.log")).unwrap();
+    let report = gpuguard::doctor::doctor(&gpuguard::probe::Host::new(root.path()), &Default::default());
+    let doctor: Vec<_> = report.findings.iter().filter(|f| f.evidence.get("off_bus").is_some()).collect();
+    assert_eq!(
+        doctor.iter().map(|f| f.location.path.as_deref().unwrap()).collect::<Vec<_>>(),
+        ["0000:01:00", "0000:b3:00"]
+    );
+}
+
+/// "kernel: [16450076.435595] NVRM: Xid …" (a journal or syslog template without the date): the
+/// kernel's seconds since boot are the events' time; a process named `nvc:[driver]` is kept whole.
+#[test]
+fn public_kernel_tag_with_uptime_and_no_date() {
+    let (ev, sum) = scan(&public("kernel_tag_uptime_no_date.log"));
+    let got: Vec<_> = ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.process.as_deref())).collect();
+    assert_eq!(
+        got,
+        [(119, Some("16450076.435595"), Some("nvc:[driver]")), (94, Some("16450076.435595"), Some("process"))]
+    );
+    let v = &sum.verdicts[0];
+    assert_eq!((v.root_xid, v.action, v.other_root_events), (119, "reset-gpu", 1));
+}
+
+/// A syslog excerpt quoted in an issue ("> Aug 12 01:22:51 host kernel: …"): the quote mark is not
+/// part of the time; a lone XID 154 asking for a node reboot decides the GPU's action.
+#[test]
+fn public_quoted_paste_keeps_time_and_host() {
+    let (ev, sum) = scan(&public("quoted_paste_154_node_reboot.log"));
+    assert_eq!(
+        ev.iter().map(|e| (e.xid, e.timestamp.as_deref(), e.host.as_deref())).collect::<Vec<_>>(),
+        [(154, Some("Aug 12 01:22:51"), Some("err-Stealth-16-AI-Studio-A1VGG"))]
+    );
+    assert_eq!(
+        (sum.verdicts[0].root_xid, sum.verdicts[0].action, sum.verdicts[0].severity),
+        (154, "reboot-node", Severity::Error)
+    );
+}
+
+/// The GSP heartbeat is lost and the driver logs only XID 154 "GPU Reset Required": the GPU is
+/// unusable until reset, an error (a warning let `gpuguard xid` exit 0 on a dead GPU).
+#[test]
+fn public_lone_154_reset_required_is_an_error() {
+    let (ev, sum) = scan(&public("gsp_heartbeat_154_alone.log"));
+    assert_eq!(
+        ev.iter().map(|e| (e.xid, e.severity, e.verdict_words)).collect::<Vec<_>>(),
+        [(154, Severity::Error, Some("(GPU Reset Required)"))]
+    );
+    let v = &sum.verdicts[0];
+    assert_eq!((v.root_xid, v.action, v.severity), (154, "reset-gpu", Severity::Error));
+    assert_eq!(gpuguard::xid::xid_findings(&sum)[0].severity, Severity::Error);
 }

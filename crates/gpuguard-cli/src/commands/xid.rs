@@ -138,6 +138,16 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
                     summary.ignored.examples.first().map_or("", |e| e.reason.as_str()),
                 ));
             }
+            for o in &summary.off_bus {
+                text.push_str(&format!(
+                    "{bullet}gone from the bus: GPU {}{} ({}:{}): the driver's probe found it not responding, without an XID; action: {}\n",
+                    o.gpu,
+                    o.host.as_ref().map_or(String::new(), |h| format!(" on {h}")),
+                    o.file,
+                    o.line,
+                    o.action
+                ));
+            }
             if summary.events == 0 {
                 // An empty file, /dev/null or a log without kernel XID lines: say what was read,
                 // so silence is never mistaken for a healthy GPU or a skipped input.

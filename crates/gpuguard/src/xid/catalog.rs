@@ -1205,19 +1205,19 @@ const RECOVERY_154_WORDS: &[XidWordRule] = &[
     },
     XidWordRule {
         words: "(Drain and Reset)",
-        severity: W,
+        severity: E,
         action: Reset,
-        meaning: "drain the GPU's work, then reset it",
+        meaning: "drain the GPU's work, then reset it; it takes no new work until then",
     },
     XidWordRule {
         words: "(GPU Reset Required)",
-        severity: W,
+        severity: E,
         action: Reset,
         meaning: "the GPU must be reset before it is used again",
     },
     XidWordRule {
         words: "(Node Reboot Required)",
-        severity: W,
+        severity: E,
         action: Reboot,
         meaning: "the node must be rebooted; a GPU reset is not enough",
     },
@@ -1280,13 +1280,20 @@ pub fn judge_xid(code: u32, message: &str) -> XidJudgement {
         }
         154 => match recovery_action_154(message) {
             Some(action) => {
+                // The words of the new action, after "to" ("from 0x0 (None) to 0x1 (…)").
                 let lower = message.to_ascii_lowercase();
-                let rule = RECOVERY_154_WORDS.iter().find(|r| lower.contains(&r.words.to_ascii_lowercase()));
-                XidJudgement {
-                    severity: if action == XidAction::None { I } else { W },
-                    action,
-                    words: rule.map(|r| r.words),
-                }
+                let target = lower.rfind(" to ").map_or(lower.as_str(), |i| &lower[i..]);
+                let rule = RECOVERY_154_WORDS.iter().find(|r| target.contains(&r.words.to_ascii_lowercase()));
+                // The GPU cannot be used until the recovery it names is done (a lone 154 after a
+                // GSP heartbeat loss is all the log may say): an error, except draining P2P
+                // traffic or no recovery at all.
+                let severity = match (rule, action) {
+                    (Some(r), _) => r.severity,
+                    (None, XidAction::None) => I,
+                    (None, XidAction::ResetGpu | XidAction::RebootNode) => E,
+                    (None, _) => W,
+                };
+                XidJudgement { severity, action, words: rule.map(|r| r.words) }
             }
             None => default,
         },

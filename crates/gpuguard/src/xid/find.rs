@@ -1,10 +1,15 @@
-//! One pass that finds the next XID marker and counts the newlines before it. The scanner needs
+//! One pass that finds the next line marker ([`marker_at`]: an XID, or a line of the driver's
+//! off-the-bus message) and counts the newlines before it. The scanner needs
 //! both (the marker to parse a line, the newlines for its line number); doing them as two
 //! searches read every byte twice and made line numbers the biggest cost of a scan. With AVX2
 //! each 64-byte block is loaded once and gives both a newline mask (popcounted) and a marker
 //! candidate mask; elsewhere a portable path does memmem's search, then memchr's newline count.
 
-use super::parse::{XID_FINDER, XID_MARKER};
+use super::parse::{NVRM, XID_MARKER, marker_at};
+use memchr::memmem;
+use std::sync::LazyLock;
+
+static NVRM_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(NVRM));
 
 /// Which implementation [`Engine::find`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,15 +51,24 @@ impl Engine {
 }
 
 fn find_portable(hay: &[u8]) -> (Option<usize>, u64) {
-    let hit = XID_FINDER.find(hay);
+    let mut from = 0;
+    let hit = loop {
+        match NVRM_FINDER.find(&hay[from..]) {
+            Some(i) if marker_at(hay, from + i) => break Some(from + i),
+            Some(i) => from += i + 1,
+            None => break None,
+        }
+    };
     let before = &hay[..hit.unwrap_or(hay.len())];
     // memchr's `count` is SIMD; it does not visit each hit.
     (hit, memchr::memchr_iter(b'\n', before).count() as u64)
 }
 
-/// Blocks of 64 bytes: `a` masks bytes equal to the marker's first byte, `b` (loaded 8 bytes
-/// further) bytes equal to its last byte; where both are set a marker may start, and only there
-/// are the 9 bytes compared. Newlines are counted in per-byte-lane counters (compare, subtract)
+/// Blocks of 64 bytes: `a` masks bytes equal to the markers' first byte ('N'), `b` (loaded 8
+/// bytes further) bytes equal to the markers' ninth: 'd' ("NVRM: Xid"), 'e' ("NVRM: The NVIDIA
+/// GPU") or 'l' ("NVRM: fallen off the bus"); where both are set a marker may start, and only
+/// there is [`marker_at`] asked (the driver's other lines, "NVRM: GPU at …" and "NVRM: loading
+/// …", fail the cheap test). Newlines are counted in per-byte-lane counters (compare, subtract)
 /// that are summed every 127 blocks, before a lane could overflow: fewer instructions per block
 /// than a movemask and popcount, which matters because the loop runs at memory speed. The
 /// block that holds a marker counts its newlines below it with a mask. The last < 72 bytes go
@@ -88,10 +102,12 @@ unsafe fn find_avx2(hay: &[u8]) -> (Option<usize>, u64) {
     let mut i = 0;
     // SAFETY (for Rust < 1.87, where these are `unsafe fn`s): this function requires AVX2.
     #[allow(unused_unsafe)]
-    let (first, last, nl, mut acc) = unsafe {
+    let (first, last, ninth_e, ninth_l, nl, mut acc) = unsafe {
         (
             _mm256_set1_epi8(XID_MARKER[0] as i8),
             _mm256_set1_epi8(XID_MARKER[M - 1] as i8),
+            _mm256_set1_epi8(b'e' as i8),
+            _mm256_set1_epi8(b'l' as i8),
             _mm256_set1_epi8(b'\n' as i8),
             _mm256_setzero_si256(),
         )
@@ -106,8 +122,17 @@ unsafe fn find_avx2(hay: &[u8]) -> (Option<usize>, u64) {
             let a1 = _mm256_loadu_si256(ptr.add(i + 32).cast());
             let b0 = _mm256_loadu_si256(ptr.add(i + M - 1).cast());
             let b1 = _mm256_loadu_si256(ptr.add(i + 32 + M - 1).cast());
-            let c0 = _mm256_and_si256(_mm256_cmpeq_epi8(a0, first), _mm256_cmpeq_epi8(b0, last));
-            let c1 = _mm256_and_si256(_mm256_cmpeq_epi8(a1, first), _mm256_cmpeq_epi8(b1, last));
+            // The byte 8 further is 'd' in "NVRM: Xid", 'e' in "NVRM: The", 'l' in "NVRM: fallen".
+            let tail0 = _mm256_or_si256(
+                _mm256_cmpeq_epi8(b0, last),
+                _mm256_or_si256(_mm256_cmpeq_epi8(b0, ninth_e), _mm256_cmpeq_epi8(b0, ninth_l)),
+            );
+            let tail1 = _mm256_or_si256(
+                _mm256_cmpeq_epi8(b1, last),
+                _mm256_or_si256(_mm256_cmpeq_epi8(b1, ninth_e), _mm256_cmpeq_epi8(b1, ninth_l)),
+            );
+            let c0 = _mm256_and_si256(_mm256_cmpeq_epi8(a0, first), tail0);
+            let c1 = _mm256_and_si256(_mm256_cmpeq_epi8(a1, first), tail1);
             let c = _mm256_or_si256(c0, c1);
             let hit = _mm256_testz_si256(c, c) == 0;
             let cand = if hit { join(_mm256_movemask_epi8(c0), _mm256_movemask_epi8(c1)) } else { 0 };
@@ -119,8 +144,7 @@ unsafe fn find_avx2(hay: &[u8]) -> (Option<usize>, u64) {
             let newlines = unsafe { join(_mm256_movemask_epi8(n0), _mm256_movemask_epi8(n1)) };
             while cand != 0 {
                 let k = cand.trailing_zeros() as usize;
-                // In bounds: i + k + M <= i + 63 + 9 = i + 72 <= hay.len().
-                if &hay[i + k..i + k + M] == XID_MARKER {
+                if marker_at(hay, i + k) {
                     let below = newlines & ((1u64 << k) - 1);
                     // SAFETY: AVX2 only.
                     return (Some(i + k), lines + unsafe { total(acc) } + u64::from(below.count_ones()));
@@ -179,7 +203,7 @@ mod tests {
         let mut out = vec![];
         let (mut line, mut i) = (0u64, 0);
         while i < hay.len() {
-            if hay[i..].starts_with(XID_MARKER) {
+            if marker_at(hay, i) {
                 out.push((line, i));
                 match hay[i..].iter().position(|&b| b == b'\n') {
                     Some(j) => i += j,
@@ -253,6 +277,21 @@ mod tests {
         }
     }
 
+    /// The off-the-bus message's lines are markers at every offset around the blocks; the
+    /// driver's other lines are not.
+    #[test]
+    fn off_bus_lines_are_markers() {
+        for m in [&b"NVRM: The NVIDIA GPU 0000:b3:00.0"[..], b"NVRM: fallen off the bus and", b"NVRM: GPU at PCI:0"] {
+            for at in [0, 5, 31, 32, 55, 63, 64, 70, 100, 130] {
+                let mut hay = vec![b'x'; 200];
+                hay[at..at + m.len()].copy_from_slice(m);
+                hay[at + m.len()] = b'\n';
+                check(&hay);
+            }
+        }
+        assert_eq!(Engine::detect().find(b"NVRM: GPU at\nNVRM: fallen off the bus"), (Some(13), 1));
+    }
+
     #[test]
     fn portable_is_always_available() {
         assert_eq!(Engine::Portable.find(b"a\nb\nNVRM: Xid 79\n"), (Some(4), 2));
@@ -266,6 +305,10 @@ mod tests {
             Just(b"\n".to_vec()),
             Just(b"NVRM: Xi".to_vec()),
             Just(b"NNVRM: Xid\n".to_vec()),
+            Just(b"NVRM: The NVIDIA GPU 0000:b3:00.0".to_vec()),
+            Just(b"NVRM: fallen off the bus".to_vec()),
+            Just(b"NVRM: GPU at PCI:0000:3b:00".to_vec()),
+            Just(b"NVRM: fallen".to_vec()),
             Just(b"d".to_vec()),
             prop::collection::vec(any::<u8>(), 0..80),
             prop::collection::vec(prop_oneof![Just(b'N'), Just(b'd'), Just(b'\n'), Just(b'x')], 0..40),

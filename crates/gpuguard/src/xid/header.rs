@@ -53,7 +53,7 @@ pub(crate) fn header(prefix: &[u8]) -> Header {
     // rsyslog writes a multi-line message as one line, each newline escaped as "#012" (the
     // kernel's /dev/kmsg and sysklogd as "\x0a"); the header is the first line's.
     let p = first_line(prefix);
-    let p = p[..p.len().min(MAX_HEADER)].trim_ascii();
+    let p = unquote(p[..p.len().min(MAX_HEADER)].trim_ascii());
     if let Some((pri, rest)) = pri(p) {
         let facility = pri >> 3;
         if let Some(r) = rest.strip_prefix(b"1 ") {
@@ -103,14 +103,33 @@ pub(crate) fn header(prefix: &[u8]) -> Header {
         let (writer, host) = syslog_tag(rest);
         return Header::new(Some(text(&p[..end])), writer).with_host(host);
     }
-    // No time: "gpu-node-7 kernel: NVRM: …" is still the kernel's; any other prefix is free text.
+    // No syslog time: "gpu-node-7 kernel: NVRM: …" is still the kernel's, and "kernel: [ 812.3]"
+    // (the kernel's own seconds since boot, as journald's and rsyslog's templates without a date
+    // keep them) gives the time; any other prefix is free text.
     let mut t = tokens(p).map(|(_, t)| t);
     let (first, second) = (t.next(), t.next());
+    let uptime = || {
+        let (at, tag) = tokens(p).find(|(_, t)| *t == b"kernel:")?;
+        let rest = p[at + tag.len()..].trim_ascii_start().strip_prefix(b"[")?;
+        Some(text(&rest[..memchr::memchr(b']', rest)?])).filter(|s| time_like(s))
+    };
     match (first, second) {
-        (Some(b"kernel:"), _) => Header::new(None, Writer::Kernel),
-        (Some(host), Some(b"kernel:")) => Header::new(None, Writer::Kernel).with_host(Some(text(host))),
-        _ if tokens(p).any(|(_, t)| t == b"kernel:") => Header::new(None, Writer::Kernel),
+        (Some(b"kernel:"), _) => Header::new(uptime(), Writer::Kernel),
+        (Some(host), Some(b"kernel:")) => Header::new(uptime(), Writer::Kernel).with_host(Some(text(host))),
+        _ if tokens(p).any(|(_, t)| t == b"kernel:") => Header::new(uptime(), Writer::Kernel),
         _ => Header::new(None, Writer::Untagged),
+    }
+}
+
+/// A pasted line without the marks of where it was pasted: e-mail and Markdown quoting ("> ",
+/// "> > "), and a list bullet ("- ", "* ") before the log's own header.
+fn unquote(mut p: &[u8]) -> &[u8] {
+    while let Some(r) = p.strip_prefix(b">") {
+        p = r.trim_ascii_start();
+    }
+    match p {
+        [b'-' | b'*', b' ' | b'\t', rest @ ..] => rest.trim_ascii_start(),
+        _ => p,
     }
 }
 
@@ -527,10 +546,19 @@ mod tests {
             h("1710403331.100200 gpu-node-4 someuser[5]: "),
             (some("2024-03-14T08:02:11.1002Z"), Program("someuser[5]".into()))
         );
+        // quoted or bulleted where it was pasted
+        assert_eq!(h("> Aug 12 01:22:51 n kernel: "), (some("Aug 12 01:22:51"), Kernel));
+        assert_eq!(h(">> > [ 12.5] "), (some("12.5"), Untagged));
+        assert_eq!(h("- [ 94.381121] "), (some("94.381121"), Untagged));
+        assert_eq!(h("> Aug 12 01:22:51 n python3[7]: "), (some("Aug 12 01:22:51"), Program("python3[7]".into())));
         // no tag at all
         assert_eq!(h(""), (None, Untagged));
         assert_eq!(h("[gpu-health] [WARN] GPU-e11dfcca-7c93: XID: "), (None, Untagged));
         assert_eq!(h("gpu-node-7 kernel: "), (None, Kernel));
+        // No syslog time, the kernel's own uptime after the tag
+        assert_eq!(h("kernel: [16450076.435595] "), (some("16450076.435595"), Kernel));
+        assert_eq!(h("gpu-node-7 kernel: [ 812.001] "), (some("812.001"), Kernel));
+        assert_eq!(h("kernel: [gpu-health] "), (None, Kernel));
         assert_eq!(h("training step 1200 "), (None, Untagged));
         // #012: the header is the first line's
         assert_eq!(h("Mar 14 08:02:11 n kernel: NVRM: GPU at PCI:0000:3b:00#012"), (some("Mar 14 08:02:11"), Kernel));

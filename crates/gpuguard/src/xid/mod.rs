@@ -38,5 +38,5 @@ pub use report::{XidReportTail, XidReportWriter};
 pub use scan::XidScanner;
 pub use summary::{
     GpuVerdict, MAX_CODES_PER_GPU, MAX_SUMMARY_GPUS, MAX_SUMMARY_ROWS, SeverityCounts, XidIgnored, XidIgnoredLine,
-    XidNote, XidSummary, XidSummaryEntry, xid_findings,
+    XidNote, XidOffBus, XidSummary, XidSummaryEntry, xid_findings,
 };

@@ -15,6 +15,24 @@ pub const XID_MARKER: &[u8] = b"NVRM: Xid";
 
 pub(crate) static XID_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(XID_MARKER));
 
+/// What every line the engine stops at starts with.
+pub(crate) const NVRM: &[u8] = b"NVRM: ";
+/// The driver's words for a GPU that is gone from the bus when it probes it (no XID is logged
+/// then): "NVRM: The NVIDIA GPU 0000:b3:00.0 (PCI ID: 10de:26b5) installed in this system has
+/// fallen off the bus and is not responding to commands.", split over two or three lines.
+pub(crate) const OFF_BUS_GPU: &[u8] = b"NVRM: The NVIDIA GPU ";
+/// The line of that message that says what happened.
+pub(crate) const OFF_BUS_WORDS: &[u8] = b"fallen off the bus";
+pub(crate) static OFF_BUS_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(OFF_BUS_WORDS));
+
+/// Whether a line marker starts at `at`: an XID, or a line of the driver's off-the-bus message
+/// ("NVRM: The NVIDIA GPU …", "NVRM: fallen off the bus …").
+pub(crate) fn marker_at(hay: &[u8], at: usize) -> bool {
+    let Some(rest) = hay.get(at..).and_then(|r| r.strip_prefix(NVRM)) else { return false };
+    rest.starts_with(b"Xid") || rest.starts_with(&OFF_BUS_GPU[NVRM.len()..]) || rest.starts_with(OFF_BUS_WORDS)
+}
+
 /// One XID line's fields as the log wrote them (timestamps normalised, see [`super::header`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Parsed {
@@ -61,14 +79,86 @@ pub(crate) fn parse_line(line: &[u8], at: usize) -> LineKind {
             // The n-th marker of the line is the n-th of its MESSAGE (JSON escapes none of
             // the marker's bytes), so each event of a "#012"-joined message is read once.
             Ok(j) => match XID_FINDER.find_iter(&j.message).nth(XID_FINDER.find_iter(&line[..at]).count()) {
-                Some(m) => judge_writer(j.header, body(&j.message, m)),
-                None => LineKind::NotXid,
+                Some(m) => judge_writer(wrapped_header(j.header, &j.message[..m]), body(&j.message, m)),
+                // The XID text is in another field: a monitor's report about an event, not the
+                // kernel's line (node-problem-detector's "NPD caught event", health-check JSON).
+                None => LineKind::Ignored {
+                    reason:
+                        "XID text outside the JSON record's message field (a monitor's report, not the kernel's line)"
+                            .to_owned(),
+                    writer: "unknown".to_owned(),
+                },
             },
             Err(why) => LineKind::Ignored { reason: why.to_owned(), writer: "unknown".to_owned() },
         };
     }
     let h = header(&line[..at]);
     judge_writer(h, body(line, at))
+}
+
+/// The header of a JSON record: its fields' when they name the writer; otherwise the wrapped
+/// line's own (Loki and other shippers keep the raw syslog line in `line` or `log`), with the
+/// record's time and host where the line gives none.
+fn wrapped_header(fields: Header, before_marker: &[u8]) -> Header {
+    if fields.writer != Writer::Untagged {
+        return fields;
+    }
+    let inner = header(before_marker);
+    Header {
+        // The record's time carries the date that a syslog line's "Mar 14 08:02:11" lacks.
+        timestamp: fields.timestamp.or(inner.timestamp),
+        writer: inner.writer,
+        host: inner.host.or(fields.host),
+    }
+}
+
+/// One line of the driver's off-the-bus message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OffBusLine {
+    /// "NVRM: The NVIDIA GPU 0000:b3:00.0 …": the GPU, as an XID names it (`0000:b3:00`), and
+    /// whether the same line also says "fallen off the bus" (one line, or joined by "#012").
+    Gpu { gpu: String, complete: bool, header: Header },
+    /// "NVRM: fallen off the bus and is not responding to commands.": the GPU is on a line above.
+    Words { header: Header },
+    /// User space wrote it.
+    Ignored { reason: String, writer: String },
+    /// "NVRM: The NVIDIA GPU …" that is not about the bus (an unsupported GPU), or unreadable.
+    Other,
+}
+
+/// Reads a line whose marker at `at` is not an XID (see [`marker_at`]).
+pub(crate) fn off_bus_line(line: &[u8], at: usize) -> OffBusLine {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let (h, said): (Header, &[u8]);
+    let message;
+    if journal::is_json(line) {
+        let Ok(j) = journal::journal_line(line) else { return OffBusLine::Other };
+        message = j.message;
+        let Some(m) = (0..message.len()).find(|&i| marker_at(&message, i)) else { return OffBusLine::Other };
+        (h, said) = (wrapped_header(j.header, &message[..m]), &message[m..]);
+    } else {
+        (h, said) = (header(&line[..at]), &line[at..]);
+    }
+    if let Writer::Program(who) = h.writer {
+        return OffBusLine::Ignored {
+            reason: format!("written by the user-space program `{who}`, not the kernel"),
+            writer: who,
+        };
+    }
+    let Some(rest) = said.strip_prefix(OFF_BUS_GPU) else {
+        return if said.strip_prefix(NVRM).is_some_and(|r| r.starts_with(OFF_BUS_WORDS)) {
+            OffBusLine::Words { header: h }
+        } else {
+            OffBusLine::Other
+        };
+    };
+    // "0000:b3:00.0" (domain:bus:device.function): the function is dropped, as XIDs name GPUs.
+    let bdf: &[u8] = rest.split(|b| b.is_ascii_whitespace() || *b == b'#' || *b == b'\\').next().unwrap_or(&[]);
+    let bdf = memchr::memrchr(b'.', bdf).map_or(bdf, |i| &bdf[..i]);
+    if bdf.is_empty() || bdf.len() > MAX_PCI || !bdf.iter().all(|b| b.is_ascii_hexdigit() || *b == b':') {
+        return OffBusLine::Other;
+    }
+    OffBusLine::Gpu { gpu: text(bdf), complete: OFF_BUS_FINDER.find(rest).is_some(), header: h }
 }
 
 /// The next marker on the line that starts a message of its own: rsyslog writes a multi-line

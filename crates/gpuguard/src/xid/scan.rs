@@ -6,7 +6,7 @@
 
 use super::event::XidEvent;
 use super::find::Engine;
-use super::parse::{LineKind, next_marker, parse_line};
+use super::parse::{LineKind, XID_FINDER, XID_MARKER, next_marker, off_bus_line, parse_line};
 use super::summary::{SummarySink, XidSummary};
 use std::io::Read;
 
@@ -212,18 +212,20 @@ impl XidScanner {
             // The line around the marker: both ends are near it, so these searches are short.
             let ls = memchr::memrchr(b'\n', &block[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
             let le = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |i| hit + i);
-            let mut at = hit;
-            loop {
-                match parse_line(&block[ls..le], at - ls) {
+            let mut at = Some(hit);
+            if !block[hit..].starts_with(XID_MARKER) {
+                // A line of the driver's off-the-bus message; an XID joined to it by "#012" still counts.
+                self.sink.off_bus_line(off_bus_line(&block[ls..le], hit - ls), name, line_no);
+                at = XID_FINDER.find(&block[hit..le]).map(|i| hit + i);
+            }
+            while let Some(a) = at {
+                match parse_line(&block[ls..le], a - ls) {
                     LineKind::Event(p) => on_event(self.sink.event(p, name, line_no)),
                     LineKind::Ignored { reason, writer } => self.sink.ignored(name, line_no, writer, reason),
                     LineKind::NotXid => {}
                 }
                 // Several events on one line, joined by rsyslog's "#012".
-                match next_marker(&block[ls..le], at - ls) {
-                    Some(next) => at = ls + next,
-                    None => break,
-                }
+                at = next_marker(&block[ls..le], a - ls).map(|next| ls + next);
             }
             if le == block.len() {
                 return line_no;

@@ -93,7 +93,7 @@ pub struct GpuVerdict {
     /// Its severity.
     pub severity: Severity,
     /// The action to take for this GPU: the root cause's, or the driver's own when its last XID
-    /// 154 asks for more.
+    /// 154, or a row remap (63) or failed remap (64) on it, asks for more.
     pub action: &'static str,
     /// The recovery the driver asked for in its last XID 154 on this GPU, if any.
     pub driver_action: Option<&'static str>,
@@ -147,6 +147,29 @@ pub struct XidNote {
     pub message: String,
 }
 
+/// A GPU the driver says has fallen off the bus without logging an XID: when it probes a GPU
+/// that no longer answers ("NVRM: The NVIDIA GPU 0000:b3:00.0 (PCI ID: 10de:26b5) installed in
+/// this system has fallen off the bus and is not responding to commands."). No XID event is made
+/// of it, but the GPU is gone from the bus as with XID 79, and GG005 says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XidOffBus {
+    /// PCI bus id without the function (`0000:b3:00`, as an XID names it), or `unknown` when the
+    /// line that named it is not in the log.
+    pub gpu: String,
+    /// The machine, when the log names it.
+    pub host: Option<String>,
+    /// Input name.
+    pub file: String,
+    /// 1-based line of the first message.
+    pub line: u64,
+    /// When, as the first message's header gives it.
+    pub timestamp: Option<String>,
+    /// How many times the log says it.
+    pub count: u64,
+    /// The action: `reboot-node`, as for XID 79.
+    pub action: &'static str,
+}
+
 /// Everything a scan learned, without the events themselves.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct XidSummary {
@@ -169,6 +192,8 @@ pub struct XidSummary {
     /// Events past the summary's bound ([`MAX_SUMMARY_ROWS`]): counted in `events`, not in
     /// `by_gpu`.
     pub overflow_events: u64,
+    /// GPUs the driver says fell off the bus without an XID (at most [`MAX_SUMMARY_GPUS`]).
+    pub off_bus: Vec<XidOffBus>,
 }
 
 /// A summary key: the machine (when the log names it) and the PCI bus id.
@@ -242,7 +267,14 @@ pub(crate) struct SummarySink {
     notes: Vec<XidNote>,
     notes_total: u64,
     overflow_events: u64,
+    off_bus: BTreeMap<GpuKey, XidOffBus>,
+    /// "NVRM: The NVIDIA GPU …" waiting for its "fallen off the bus" line: the GPU, where, when.
+    off_bus_pending: Option<(GpuKey, String, u64, Option<String>)>,
 }
+
+/// The off-the-bus message spans at most three lines; a "fallen off the bus" line further from
+/// its "The NVIDIA GPU" line is not its continuation.
+const OFF_BUS_SPAN: u64 = 2;
 
 fn is_follow_on(xid: u32, caused_by: Option<u32>, earlier: &[XidSummaryEntry]) -> bool {
     // The driver says so: even "caused by previous Xid 45" on a 45, or a cause not in the log.
@@ -372,6 +404,48 @@ impl SummarySink {
         std::borrow::Cow::Owned(out)
     }
 
+    /// Takes a line of the driver's off-the-bus message (see [`XidOffBus`]).
+    pub(crate) fn off_bus_line(&mut self, l: super::parse::OffBusLine, file: &str, line: u64) {
+        use super::parse::OffBusLine;
+        match l {
+            OffBusLine::Gpu { gpu, complete, header } => {
+                let key = (self.host_of(header.host.as_deref()), gpu);
+                if complete {
+                    self.off_bus_record(key, file, line, header.timestamp);
+                } else {
+                    self.off_bus_pending = Some((key, file.to_owned(), line, header.timestamp));
+                }
+            }
+            OffBusLine::Words { header } => match self.off_bus_pending.take() {
+                Some((key, f, at, ts)) if f == file && line > at && line - at <= OFF_BUS_SPAN => {
+                    self.off_bus_record(key, &f, at, ts)
+                }
+                _ => {
+                    let key = (self.host_of(header.host.as_deref()), "unknown".to_owned());
+                    self.off_bus_record(key, file, line, header.timestamp);
+                }
+            },
+            OffBusLine::Ignored { reason, writer } => self.ignored(file, line, writer, reason),
+            OffBusLine::Other => {}
+        }
+    }
+
+    fn off_bus_record(&mut self, key: GpuKey, file: &str, line: u64, timestamp: Option<String>) {
+        if self.off_bus.len() >= MAX_SUMMARY_GPUS && !self.off_bus.contains_key(&key) {
+            return;
+        }
+        let e = self.off_bus.entry(key.clone()).or_insert_with(|| XidOffBus {
+            gpu: key.1,
+            host: key.0,
+            file: file.to_owned(),
+            line,
+            timestamp,
+            count: 0,
+            action: XidAction::RebootNode.as_str(),
+        });
+        e.count += 1;
+    }
+
     /// Counts a line that is not the kernel's word.
     pub(crate) fn ignored(&mut self, file: &str, line: u64, writer: String, reason: String) {
         self.ignored.lines += 1;
@@ -425,13 +499,22 @@ impl SummarySink {
             };
             let info = classify_xid(root_xid);
             let mut act = action;
-            let asked = match g.driver_action {
+            let mut asked = match g.driver_action {
                 Some(d) if d > action => {
                     act = d;
                     format!(" (the driver's XID 154 asks for {})", d.as_str())
                 }
                 _ => String::new(),
             };
+            // A row remap (63) or a failed one (64) is the driver's word on the memory even when
+            // it follows the ECC error that caused it: "reset gpu to activate" after a contained
+            // 94 still needs the reset, and a failed remap cannot heal whatever came first.
+            if let Some(r) = rows.iter().filter(|r| matches!(r.xid, 63 | 64)).max_by_key(|r| r.worst.1) {
+                if r.worst.1 > act {
+                    act = r.worst.1;
+                    asked = format!(" (its XID {} asks for {})", r.xid, act.as_str());
+                }
+            }
             let outside = if root_in_log { "" } else { " (named by its follow-ons; its own line is not in the log)" };
             let others: Vec<String> = rows
                 .iter()
@@ -475,6 +558,18 @@ impl SummarySink {
             notes: self.notes.clone(),
             notes_total: self.notes_total,
             overflow_events: self.overflow_events,
+            off_bus: self
+                .off_bus
+                .values()
+                .map(|o| {
+                    let mut o = o.clone();
+                    // As for events: a line that names no machine is the one machine's the log names.
+                    if let (None, Hosts::One(h)) = (&o.host, &self.hosts) {
+                        o.host = Some(h.clone());
+                    }
+                    o
+                })
+                .collect(),
         }
     }
 }
@@ -530,6 +625,39 @@ pub fn xid_findings(summary: &XidSummary) -> Vec<crate::Finding> {
             }
         })
         .collect();
+    // A GPU gone from the bus without an XID 79 (lost before the driver could use it): the same
+    // action as XID 79, and no XID invented for it.
+    for o in &summary.off_bus {
+        let has_79 = summary.by_gpu.iter().any(|e| e.xid == 79 && e.gpu == o.gpu && e.host == o.host);
+        if has_79 {
+            continue;
+        }
+        let on = o.host.as_ref().map_or(String::new(), |h| format!(" on {h}"));
+        let when = o.timestamp.as_ref().map_or(String::new(), |t| format!(", at {t}"));
+        let f = crate::Finding::new(
+            "GG005",
+            Severity::Error,
+            format!(
+                "GPU {}{on}: the driver says it has fallen off the bus and is not responding to commands{when} (no XID logged: it was lost before the driver could use it); the GPU is gone from the bus as with XID 79; action: {}",
+                o.gpu, o.action
+            ),
+            XidAction::RebootNode.advice(),
+        )
+        .with_location(crate::Location {
+            file: Some(o.file.clone()),
+            line: usize::try_from(o.line).ok(),
+            path: Some(o.gpu.clone()),
+            ..Default::default()
+        })
+        .with_evidence("category", "pcie-bus")
+        .with_evidence("action", o.action)
+        .with_evidence("count", o.count)
+        .with_evidence("off_bus", true);
+        out.push(match &o.host {
+            Some(h) => f.with_evidence("host", h.as_str()),
+            None => f,
+        });
+    }
     for v in summary.verdicts.iter().filter(|v| !v.root_in_log) {
         out.push(
             crate::Finding::new("GG005", v.severity, v.message.clone(), action_of(v.action).advice())
