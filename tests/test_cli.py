@@ -46,7 +46,7 @@ def test_shm_and_checkpoint_commands(run_cli):
     assert r.returncode == 0
     assert json.loads(r.stdout)["recommendation"]["quantity"] == "2Gi"
     r = run_cli("shm", "--workers", "8", "--batch-bytes", "64Mi", "--prefetch-factor", "0")
-    assert r.returncode == 2 and "prefetch_factor" in r.stderr
+    assert r.returncode == 2 and "`--prefetch-factor`" in r.stderr
     r = run_cli("checkpoint", "--hourly-cost", "32", "--run-hours", "70", "--checkpoint-seconds", "120", "--interruption-rate", "0.05", "--json")
     plan = json.loads(r.stdout)["plan"]
     assert plan["keep_last"] == 3 and plan["interval_seconds"] > 0

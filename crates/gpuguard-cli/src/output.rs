@@ -277,3 +277,20 @@ pub fn byte_size(s: &str) -> Result<gpuguard::ByteSize, String> {
         other => other.to_string(),
     })
 }
+
+/// A library error worded for the command line: the core names a bad argument as the Rust and
+/// Python functions do (`num_workers`), which a CLI user never typed; `flags` maps those names
+/// to the command's own flags (`("num_workers", "--workers")`). Other errors are left as they are.
+///
+/// ```text
+/// invalid argument `num_workers`: must be at most 4096, got 100000
+///   -> invalid `--workers`: must be at most 4096, got 100000
+/// ```
+pub fn flag_error(error: &gpuguard::Error, flags: &[(&str, &str)]) -> String {
+    if let gpuguard::Error::InvalidArgument { name, message } = error
+        && let Some((_, flag)) = flags.iter().find(|(arg, _)| arg == name)
+    {
+        return format!("invalid `{flag}`: {message}");
+    }
+    error.to_string()
+}

@@ -180,10 +180,10 @@ fn xid_fails_on_the_level_asked() {
 fn zeros_are_answered_or_refused_clearly() {
     // A batch of 0 bytes or a memory limit of 0 is a typo, with or without workers: exit 2 naming it.
     for (args, says) in [
-        (&["shm", "--workers", "4", "--batch-bytes", "0"][..], "`batch_bytes`: must be at least 1 byte, got 0"),
-        (&["shm", "--workers", "0", "--batch-bytes", "0"][..], "`batch_bytes`: must be at least 1 byte, got 0"),
-        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--memory-limit", "0"][..], "`memory_limit_bytes`"),
-        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--prefetch-factor", "0"][..], "`prefetch_factor`"),
+        (&["shm", "--workers", "4", "--batch-bytes", "0"][..], "`--batch-bytes`: must be at least 1 byte, got 0"),
+        (&["shm", "--workers", "0", "--batch-bytes", "0"][..], "`--batch-bytes`: must be at least 1 byte, got 0"),
+        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--memory-limit", "0"][..], "`--memory-limit`"),
+        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--prefetch-factor", "0"][..], "`--prefetch-factor`"),
         (&["doctor", "--root", "/nonexistent", "--dataloader-workers", "2", "--batch-bytes", "0"][..], "`batch_bytes`"),
         (
             &[
@@ -244,7 +244,7 @@ fn negative_numbers_get_a_clear_message() {
                 "--interruption-rate",
                 "0",
             ][..],
-            "hourly_gpu_cost",
+            "invalid `--hourly-cost`: must not be negative, got -32",
         ),
         (
             &[
@@ -349,4 +349,32 @@ fn zsh_and_fish_completions_parse() {
     }
     let o = gpuguard(&["completions", "tcsh"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn errors_name_the_command_flags_not_the_library_arguments() {
+    // The core names arguments as Rust and Python do (`num_workers`); a CLI user typed `--workers`.
+    let plan = ["checkpoint", "--run-hours", "1", "--checkpoint-seconds", "1", "--interruption-rate", "0.1"];
+    for (args, flag, library_name) in [
+        (vec!["shm", "--workers", "100000", "--batch-bytes", "8Mi"], "`--workers`", "num_workers`"),
+        (
+            vec!["shm", "--workers", "2", "--batch-bytes", "8Mi", "--prefetch-factor", "0"],
+            "`--prefetch-factor`",
+            "`prefetch_factor`",
+        ),
+        (vec!["shm", "--workers", "2", "--batch-bytes", "8Mi", "--loaders", "0"], "`--loaders`", "`loaders`"),
+        ([&plan[..], &["--hourly-cost", "-5"]].concat(), "`--hourly-cost`", "hourly_gpu_cost"),
+        ([&plan[..], &["--hourly-cost", "5", "--period-hours", "0"]].concat(), "`--period-hours`", "period_hours"),
+        (
+            [&plan[..], &["--hourly-cost", "5", "--current-interval-seconds=-1"]].concat(),
+            "`--current-interval-seconds`",
+            "interval_seconds`",
+        ),
+    ] {
+        let o = gpuguard(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&format!("invalid {flag}: ")), "{args:?}: {err}");
+        assert!(!err.contains(library_name), "{args:?} names the library argument: {err}");
+    }
 }

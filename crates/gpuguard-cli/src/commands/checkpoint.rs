@@ -1,7 +1,8 @@
 //! `gpuguard checkpoint`: the optimal checkpoint interval for a run, and what interruptions cost.
 
 use crate::output::{
-    FailOn, Format, OutputArgs, ReportFormat, count, exit_code, findings_after, key_values, print, print_json,
+    FailOn, Format, OutputArgs, ReportFormat, count, exit_code, findings_after, flag_error, key_values, print,
+    print_json,
 };
 use clap::Args;
 use gpuguard::{CheckpointJob, CheckpointMethod, CheckpointPlan, Finding, Report, Severity};
@@ -39,6 +40,20 @@ pub struct CheckpointArgs {
     #[command(flatten)]
     output: OutputArgs<ReportFormat>,
 }
+
+/// The core's argument names (`gpuguard::checkpoint_plan`, `checkpoint_waste`) as this command's
+/// flags, for its error messages.
+const FLAGS: &[(&str, &str)] = &[
+    ("hourly_gpu_cost", "--hourly-cost"),
+    ("run_hours", "--run-hours"),
+    ("checkpoint_seconds", "--checkpoint-seconds"),
+    ("interruption_rate", "--interruption-rate"),
+    ("period_hours", "--period-hours"),
+    ("nodes", "--nodes"),
+    ("restart_seconds", "--restart-seconds"),
+    ("method", "--method"),
+    ("interval_seconds", "--current-interval-seconds"),
+];
 
 /// Extra waste, in fractions of wall time, above which the current interval is worth changing.
 const WORTH_CHANGING: f64 = 0.01;
@@ -128,7 +143,7 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
     let plan = match gpuguard::checkpoint_plan(&job) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("gpuguard checkpoint: {e}");
+            eprintln!("gpuguard checkpoint: {}", flag_error(&e, FLAGS));
             return Ok(crate::EXIT_ERROR);
         }
     };
@@ -139,7 +154,7 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
     {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("gpuguard checkpoint: {e}");
+            eprintln!("gpuguard checkpoint: {}", flag_error(&e, FLAGS));
             return Ok(crate::EXIT_ERROR);
         }
     };
