@@ -224,13 +224,16 @@ pub fn key_values(rows: &[(&str, String)], markdown: bool) -> String {
 
 /// The findings of a plan-style command (`shm`, `checkpoint`) after its text or Markdown.
 pub fn findings_after(report: &Report, markdown: bool) -> String {
+    if report.findings.is_empty() {
+        return String::new();
+    }
+    if !markdown {
+        // The shared renderer, so `warning[GG003] ...` reads as in lint, doctor and xid.
+        return format!("\n{}", gpuguard::render::to_text(report, colour()));
+    }
     let mut out = String::new();
     for f in &report.findings {
-        if markdown {
-            out.push_str(&format!("\n**{} {}**: {}. Fix: {}.\n", f.severity, f.rule, f.message, f.fix));
-        } else {
-            out.push_str(&format!("\n{} {}: {}\n  fix: {}\n", f.severity, f.rule, f.message, f.fix));
-        }
+        out.push_str(&format!("\n**{} {}**: {}. Fix: {}.\n", f.severity, f.rule, f.message, f.fix));
     }
     out
 }

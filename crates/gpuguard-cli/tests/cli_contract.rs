@@ -87,7 +87,7 @@ fn memory_limit_that_cannot_hold_the_size_fails_on_error() {
     let o = gpuguard(&args);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("memory limit: 4g read as 4 GiB"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("error GG001"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("error[GG001] the memory limit 4g"), "{}", stdout(&o));
     let o = gpuguard(&[&args[..], &["--fail-on", "never"]].concat());
     assert_eq!(o.status.code(), Some(0));
 }
@@ -376,5 +376,44 @@ fn errors_name_the_command_flags_not_the_library_arguments() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(&format!("invalid {flag}: ")), "{args:?}: {err}");
         assert!(!err.contains(library_name), "{args:?} names the library argument: {err}");
+    }
+}
+
+#[test]
+fn checkpoint_text_reads_like_the_other_commands() {
+    // A 128-node run checkpointing far too rarely: a GG003 warning and millions of dollars.
+    let o = gpuguard(&[
+        "checkpoint",
+        "--hourly-cost",
+        "32000",
+        "--run-hours",
+        "700",
+        "--checkpoint-seconds",
+        "120",
+        "--interruption-rate",
+        "0.1",
+        "--nodes",
+        "128",
+        "--current-interval-seconds",
+        "60000",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    // The shared text renderer's form, as lint, doctor and xid print it.
+    assert!(out.contains("\nwarning[GG003] checkpointing every 60000 s"), "{out}");
+    assert!(!out.contains("warning GG003"), "{out}");
+    // Every dollar amount is grouped by thousands.
+    let amounts: Vec<&str> = out
+        .split('$')
+        .skip(1)
+        .map(|s| s.split(|c: char| !(c.is_ascii_digit() || c == ',')).next().unwrap_or(""))
+        .collect();
+    assert!(amounts.len() >= 2 && amounts.iter().any(|a| a.len() > 9), "{out}");
+    for a in amounts {
+        assert!(
+            a.split(',').skip(1).all(|g| g.len() == 3)
+                && a.split(',').next().is_some_and(|g| (1..=3).contains(&g.len())),
+            "${a} in {out}"
+        );
     }
 }
