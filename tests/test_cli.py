@@ -138,7 +138,7 @@ def test_checkpoint_without_checkpoints_never_prints_a_40_digit_number(run_cli):
     assert "never finishes in practice" in line and "e40 h" in line, line
     r = run_cli("checkpoint", "--hourly-cost", "32", "--run-hours", "70", "--checkpoint-seconds", "120",
                 "--interruption-rate", "0.05")
-    assert "without checkpoints: 70.2 h, $2246" in r.stdout, r.stdout
+    assert "without checkpoints: 70.2 h, $2,246" in r.stdout, r.stdout
 
 
 def test_readme_actions_job_uploads_the_sarif_even_when_lint_exits_2(tmp_path):
