@@ -90,11 +90,6 @@ def test_stub_docstring_examples_run():
     assert runner.summarize(verbose=False).failed == 0
 
 
-# Runtime docstrings written separately from the stub's, still to be made one text (the stub's is
-# the longer): these only need a runtime docstring for now.
-DOCS_NOT_YET_SHARED = {"parse_bytes", "classify_xid", "parse_xid_line", "scan_xid", "lint_manifests", "lint_paths"}
-
-
 def test_runtime_docstrings_exist_and_match_the_stub():
     """``help(gpuguard.checkpoint_plan)`` shows the stub's text: every public function and class of
     the compiled module has a ``__doc__`` (kept by the argument-naming wrapper of _named.py), and a
@@ -109,7 +104,7 @@ def test_runtime_docstrings_exist_and_match_the_stub():
         if hasattr(gpuguard, name) and not isinstance(real, type):  # CheckpointStore: _store.py's class
             assert getattr(gpuguard, name).__doc__ == builtin.__doc__, f"gpuguard.{name} lost its docstring"
         stub_doc = ast.get_docstring(stubs[name]) if name in stubs else None
-        if stub_doc and name not in DOCS_NOT_YET_SHARED:
+        if stub_doc:
             assert inspect.cleandoc(real.__doc__) == stub_doc, f"{name}: runtime docstring differs from the stub's"
             checked += 1
     assert checked >= 10, checked

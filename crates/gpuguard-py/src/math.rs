@@ -44,21 +44,9 @@ pub(crate) fn bytes_arg(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
     }
 }
 
-/// Parses a byte size the way the `gpuguard` command does, returning bytes.
-///
-/// Accepts plain bytes (`"8388608"`), Kubernetes quantities (`"64Mi"`, `"8Gi"`, `"64M"`),
-/// Docker sizes (`"512m"`, `"2g"`: lower case is binary, as `docker run --shm-size` reads it;
-/// `m` is never milli here) and typed units (`"64MB"`, `"64MiB"`, `"1.5 GiB"`). A unit with `i`
-/// is binary, an all-lower-case unit is Docker's (binary), any other (`M`, `MB`, `kB`) decimal.
-/// An int is returned as it is.
-///
-/// Raises ValueError saying how the text was read when it is not a whole number of bytes
-/// (`"1.3Ki"` is 1331.2 bytes), negative, or not a size.
-///
-/// >>> parse_bytes("512m") == parse_bytes("512Mi") == 512 * 2**20
-/// True
-/// >>> parse_bytes("64MB")
-/// 64000000
+/// Bytes in a size as the gpuguard command reads it: ``"64Mi"``, ``"64M"`` (10**6), ``"512m"``
+/// and ``"2g"`` (Docker's binary units, never milli), ``"64MB"``, ``"1.5 GiB"``; an int as it is.
+/// Raises ValueError saying how the text was read when it is not a whole number of bytes.
 #[pyfunction]
 fn parse_bytes(size: &Bound<'_, PyAny>) -> PyResult<u64> {
     crate::errors::guard(|| bytes_arg("size", size))
