@@ -46,7 +46,7 @@ def test_shm_and_checkpoint_commands(run_cli):
     assert r.returncode == 0
     assert json.loads(r.stdout)["recommendation"]["quantity"] == "2Gi"
     r = run_cli("shm", "--workers", "8", "--batch-bytes", "64Mi", "--prefetch-factor", "0")
-    assert r.returncode == 2 and "prefetch_factor" in r.stderr
+    assert r.returncode == 2 and "`--prefetch-factor`" in r.stderr
     r = run_cli("checkpoint", "--hourly-cost", "32", "--run-hours", "70", "--checkpoint-seconds", "120", "--interruption-rate", "0.05", "--json")
     plan = json.loads(r.stdout)["plan"]
     assert plan["keep_last"] == 3 and plan["interval_seconds"] > 0
@@ -138,4 +138,35 @@ def test_checkpoint_without_checkpoints_never_prints_a_40_digit_number(run_cli):
     assert "never finishes in practice" in line and "e40 h" in line, line
     r = run_cli("checkpoint", "--hourly-cost", "32", "--run-hours", "70", "--checkpoint-seconds", "120",
                 "--interruption-rate", "0.05")
-    assert "without checkpoints: 70.2 h, $2246" in r.stdout, r.stdout
+    assert "without checkpoints: 70.2 h, $2,246" in r.stdout, r.stdout
+
+
+def test_readme_actions_job_uploads_the_sarif_even_when_lint_exits_2(tmp_path):
+    """The README's GitHub Actions job: its lint step exits 2 on a file it cannot read (after
+    writing the SARIF that says so), and Actions skips later steps after a failed one unless they
+    say `if:`; the upload step must run then, or code scanning never sees the error."""
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    yaml = pytest.importorskip("yaml", reason="needs PyYAML to read the README's workflow")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "upload-sarif" in b)
+    steps = yaml.safe_load(block)["gpuguard"]["steps"]
+    lint = next(s for s in steps if "gpuguard lint" in s.get("run", ""))
+    upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
+    assert steps.index(upload) > steps.index(lint)
+    condition = str(upload.get("if", "")).replace(" ", "")
+    assert "always()" in condition or "failure()" in condition, upload
+
+    # The step as written, on a chart with one good and one broken manifest.
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s/ok.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x}]\n")
+    (tmp_path / "k8s/broken.yaml").write_text("kind: Pod\nspec: [\n")
+    assert shutil.which("gpuguard"), "the gpuguard console script is not on PATH"
+    r = subprocess.run(["bash", "-c", lint["run"]], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    sarif = json.loads((tmp_path / upload["with"]["sarif_file"]).read_text())
+    notes = sarif["runs"][0]["invocations"][0]
+    assert notes["executionSuccessful"] is False and "broken.yaml" in json.dumps(notes)

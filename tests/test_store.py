@@ -474,3 +474,24 @@ def test_save_async_with_dcp_async_save(tmp_path):
     restored = {"model": torch.nn.Linear(64, 32).state_dict()}
     dcp.load(restored, checkpoint_id=c.path, no_dist=True)
     assert torch.equal(restored["model"]["weight"], model.weight.detach())
+
+
+def test_save_async_takes_a_writer_returning_a_plain_value(tmp_path):
+    """``Path.write_bytes`` returns the byte count: a plain value is no handle, the files are
+    written (it was a TypeError ``write() returned a int``)."""
+    store = CheckpointStore(tmp_path)
+    c = store.save_async(1, lambda p: (p / "m.bin").write_bytes(b"12345")).result(timeout=60)
+    assert c.step == 1 and c.ok and c.files == ["m.bin"]
+    for step, value in [(2, "done"), (3, tmp_path), (4, True), (5, b"xyz")]:
+        assert store.save_async(step, lambda p, v=value: ((p / "m.bin").write_bytes(b"x"), v)[1]).result(60).ok
+    assert [c.step for c in store.list()][-1] == 5
+
+
+def test_store_docstring_examples_run():
+    """The examples in the store's docstrings (AsyncSave's runs a real async save) stay true."""
+    import doctest
+
+    import gpuguard._store
+
+    result = doctest.testmod(gpuguard._store, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0, result

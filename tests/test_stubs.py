@@ -88,3 +88,23 @@ def test_stub_docstring_examples_run():
             ran += 1
     assert ran >= 10, f"only {ran} stub functions carry an example"
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_runtime_docstrings_exist_and_match_the_stub():
+    """``help(gpuguard.checkpoint_plan)`` shows the stub's text: every public function and class of
+    the compiled module has a ``__doc__`` (kept by the argument-naming wrapper of _named.py), and a
+    function the stub documents has the same text at runtime (the Rust doc comment)."""
+    stubs = stub_functions()
+    checked = 0
+    for name in (n for n in dir(_gpuguard) if not n.startswith("_")):
+        real = getattr(_gpuguard, name)  # a function here is _named.py's wrapper of the builtin
+        builtin = getattr(real, "__wrapped__", real)
+        assert (builtin.__doc__ or "").strip(), f"{name} has no runtime docstring"
+        assert real.__doc__ == builtin.__doc__, f"the wrapper of {name} lost its docstring"
+        if hasattr(gpuguard, name) and not isinstance(real, type):  # CheckpointStore: _store.py's class
+            assert getattr(gpuguard, name).__doc__ == builtin.__doc__, f"gpuguard.{name} lost its docstring"
+        stub_doc = ast.get_docstring(stubs[name]) if name in stubs else None
+        if stub_doc:
+            assert inspect.cleandoc(real.__doc__) == stub_doc, f"{name}: runtime docstring differs from the stub's"
+            checked += 1
+    assert checked >= 10, checked

@@ -84,10 +84,10 @@ class AsyncSave:
     returns the published :class:`gpuguard.Checkpoint` or raises what went wrong (nothing was
     published then).
 
-    >>> import gpuguard, tempfile                                # doctest: +SKIP
-    >>> store = gpuguard.CheckpointStore(tempfile.mkdtemp())      # doctest: +SKIP
-    >>> s = store.save_async(1, lambda p: (p / "m.bin").write_bytes(b"1"))  # doctest: +SKIP
-    >>> s.result().step                                          # doctest: +SKIP
+    >>> import gpuguard, tempfile
+    >>> store = gpuguard.CheckpointStore(tempfile.mkdtemp())
+    >>> s = store.save_async(1, lambda p: (p / "m.bin").write_bytes(b"1"))
+    >>> s.result().step
     1
     """
 
@@ -432,7 +432,8 @@ class CheckpointStore:
         returns is waited for on a background thread before the files are fsynced, hashed and
         published: a ``concurrent.futures.Future`` (what ``torch.distributed.checkpoint.async_save``
         returns), a ``torch.futures.Future``, DCP's ``AsyncSaveResponse``, or a started
-        ``threading.Thread`` (your own writer); None means the files are already written. So
+        ``threading.Thread`` (your own writer); anything else (None, or a plain value such as the
+        byte count ``Path.write_bytes`` returns) means the files are already written. So
         ``write`` should only snapshot the state (e.g. to CPU) and hand the slow part off.
 
         Nothing is published unless every file is written and verified (and, under torchrun,
@@ -611,10 +612,8 @@ def _wait_for(handle: Any) -> None:
         handle.result()
     elif hasattr(handle, "wait"):  # torch.futures.Future
         handle.wait()
-    else:
-        raise TypeError(
-            f"write() returned a {type(handle).__name__}: return None, a Future or a started threading.Thread"
-        )
+    # Anything else is not a handle (a byte count from Path.write_bytes, a path, a bool): the
+    # writer finished before it returned, like None.
 
 
 def notice_window(notice_seconds: float | None) -> tuple[float, str]:

@@ -224,13 +224,16 @@ pub fn key_values(rows: &[(&str, String)], markdown: bool) -> String {
 
 /// The findings of a plan-style command (`shm`, `checkpoint`) after its text or Markdown.
 pub fn findings_after(report: &Report, markdown: bool) -> String {
+    if report.findings.is_empty() {
+        return String::new();
+    }
+    if !markdown {
+        // The shared renderer, so `warning[GG003] ...` reads as in lint, doctor and xid.
+        return format!("\n{}", gpuguard::render::to_text(report, colour()));
+    }
     let mut out = String::new();
     for f in &report.findings {
-        if markdown {
-            out.push_str(&format!("\n**{} {}**: {}. Fix: {}.\n", f.severity, f.rule, f.message, f.fix));
-        } else {
-            out.push_str(&format!("\n{} {}: {}\n  fix: {}\n", f.severity, f.rule, f.message, f.fix));
-        }
+        out.push_str(&format!("\n**{} {}**: {}. Fix: {}.\n", f.severity, f.rule, f.message, f.fix));
     }
     out
 }
@@ -276,4 +279,21 @@ pub fn byte_size(s: &str) -> Result<gpuguard::ByteSize, String> {
         gpuguard::Error::InvalidArgument { message, .. } => message,
         other => other.to_string(),
     })
+}
+
+/// A library error worded for the command line: the core names a bad argument as the Rust and
+/// Python functions do (`num_workers`), which a CLI user never typed; `flags` maps those names
+/// to the command's own flags (`("num_workers", "--workers")`). Other errors are left as they are.
+///
+/// ```text
+/// invalid argument `num_workers`: must be at most 4096, got 100000
+///   -> invalid `--workers`: must be at most 4096, got 100000
+/// ```
+pub fn flag_error(error: &gpuguard::Error, flags: &[(&str, &str)]) -> String {
+    if let gpuguard::Error::InvalidArgument { name, message } = error
+        && let Some((_, flag)) = flags.iter().find(|(arg, _)| arg == name)
+    {
+        return format!("invalid `{flag}`: {message}");
+    }
+    error.to_string()
 }

@@ -87,7 +87,7 @@ fn memory_limit_that_cannot_hold_the_size_fails_on_error() {
     let o = gpuguard(&args);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("memory limit: 4g read as 4 GiB"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("error GG001"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("error[GG001] the memory limit 4g"), "{}", stdout(&o));
     let o = gpuguard(&[&args[..], &["--fail-on", "never"]].concat());
     assert_eq!(o.status.code(), Some(0));
 }
@@ -180,10 +180,10 @@ fn xid_fails_on_the_level_asked() {
 fn zeros_are_answered_or_refused_clearly() {
     // A batch of 0 bytes or a memory limit of 0 is a typo, with or without workers: exit 2 naming it.
     for (args, says) in [
-        (&["shm", "--workers", "4", "--batch-bytes", "0"][..], "`batch_bytes`: must be at least 1 byte, got 0"),
-        (&["shm", "--workers", "0", "--batch-bytes", "0"][..], "`batch_bytes`: must be at least 1 byte, got 0"),
-        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--memory-limit", "0"][..], "`memory_limit_bytes`"),
-        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--prefetch-factor", "0"][..], "`prefetch_factor`"),
+        (&["shm", "--workers", "4", "--batch-bytes", "0"][..], "`--batch-bytes`: must be at least 1 byte, got 0"),
+        (&["shm", "--workers", "0", "--batch-bytes", "0"][..], "`--batch-bytes`: must be at least 1 byte, got 0"),
+        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--memory-limit", "0"][..], "`--memory-limit`"),
+        (&["shm", "--workers", "4", "--batch-bytes", "8Mi", "--prefetch-factor", "0"][..], "`--prefetch-factor`"),
         (&["doctor", "--root", "/nonexistent", "--dataloader-workers", "2", "--batch-bytes", "0"][..], "`batch_bytes`"),
         (
             &[
@@ -244,7 +244,7 @@ fn negative_numbers_get_a_clear_message() {
                 "--interruption-rate",
                 "0",
             ][..],
-            "hourly_gpu_cost",
+            "invalid `--hourly-cost`: must not be negative, got -32",
         ),
         (
             &[
@@ -349,4 +349,71 @@ fn zsh_and_fish_completions_parse() {
     }
     let o = gpuguard(&["completions", "tcsh"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn errors_name_the_command_flags_not_the_library_arguments() {
+    // The core names arguments as Rust and Python do (`num_workers`); a CLI user typed `--workers`.
+    let plan = ["checkpoint", "--run-hours", "1", "--checkpoint-seconds", "1", "--interruption-rate", "0.1"];
+    for (args, flag, library_name) in [
+        (vec!["shm", "--workers", "100000", "--batch-bytes", "8Mi"], "`--workers`", "num_workers`"),
+        (
+            vec!["shm", "--workers", "2", "--batch-bytes", "8Mi", "--prefetch-factor", "0"],
+            "`--prefetch-factor`",
+            "`prefetch_factor`",
+        ),
+        (vec!["shm", "--workers", "2", "--batch-bytes", "8Mi", "--loaders", "0"], "`--loaders`", "`loaders`"),
+        ([&plan[..], &["--hourly-cost", "-5"]].concat(), "`--hourly-cost`", "hourly_gpu_cost"),
+        ([&plan[..], &["--hourly-cost", "5", "--period-hours", "0"]].concat(), "`--period-hours`", "period_hours"),
+        (
+            [&plan[..], &["--hourly-cost", "5", "--current-interval-seconds=-1"]].concat(),
+            "`--current-interval-seconds`",
+            "interval_seconds`",
+        ),
+    ] {
+        let o = gpuguard(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&format!("invalid {flag}: ")), "{args:?}: {err}");
+        assert!(!err.contains(library_name), "{args:?} names the library argument: {err}");
+    }
+}
+
+#[test]
+fn checkpoint_text_reads_like_the_other_commands() {
+    // A 128-node run checkpointing far too rarely: a GG003 warning and millions of dollars.
+    let o = gpuguard(&[
+        "checkpoint",
+        "--hourly-cost",
+        "32000",
+        "--run-hours",
+        "700",
+        "--checkpoint-seconds",
+        "120",
+        "--interruption-rate",
+        "0.1",
+        "--nodes",
+        "128",
+        "--current-interval-seconds",
+        "60000",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    // The shared text renderer's form, as lint, doctor and xid print it.
+    assert!(out.contains("\nwarning[GG003] checkpointing every 60000 s"), "{out}");
+    assert!(!out.contains("warning GG003"), "{out}");
+    // Every dollar amount is grouped by thousands.
+    let amounts: Vec<&str> = out
+        .split('$')
+        .skip(1)
+        .map(|s| s.split(|c: char| !(c.is_ascii_digit() || c == ',')).next().unwrap_or(""))
+        .collect();
+    assert!(amounts.len() >= 2 && amounts.iter().any(|a| a.len() > 9), "{out}");
+    for a in amounts {
+        assert!(
+            a.split(',').skip(1).all(|g| g.len() == 3)
+                && a.split(',').next().is_some_and(|g| (1..=3).contains(&g.len())),
+            "${a} in {out}"
+        );
+    }
 }

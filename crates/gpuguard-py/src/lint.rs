@@ -41,7 +41,30 @@ fn options(honour_ignore_annotations: bool) -> LintOptions {
     LintOptions { ignore_annotations: honour_ignore_annotations, ..LintOptions::default() }
 }
 
-/// Lints manifest text (one or more YAML/JSON documents); `filename` names it in findings.
+/// Lints Kubernetes manifest text: one or more YAML or JSON documents (``---``-separated,
+/// ``List`` objects and Helm-rendered output included), with the GIL released.
+///
+/// ``filename`` names the text in findings and errors. ``honour_ignore_annotations`` (default
+/// ``None``, meaning ``True``): whether ``ignore-check.gpuguard.io/<rule>`` annotations on an
+/// object silence that rule; ``False`` refuses them, as ``gpuguard lint --no-ignore-annotations``
+/// does in CI. ``ignore_annotations`` is its deprecated alias (same meaning; it warns).
+///
+/// Invalid YAML is not an exception: it becomes an entry of ``Report.errors`` (with file and
+/// line) and the other documents are still linted.
+///
+/// Raises ``TypeError`` naming the argument for a wrong type, and when ``ignore_annotations``
+/// contradicts ``honour_ignore_annotations``; ``DeprecationWarning`` (a warning) when
+/// ``ignore_annotations`` is passed.
+///
+/// >>> r = gpuguard.lint_manifests("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}")
+/// >>> r.ok, len(r.findings)
+/// (True, 0)
+/// >>> import warnings
+/// >>> with warnings.catch_warnings(record=True) as w:
+/// ...     warnings.simplefilter("always")
+/// ...     _ = gpuguard.lint_manifests("", ignore_annotations=False)
+/// >>> w[0].category.__name__
+/// 'DeprecationWarning'
 #[pyfunction]
 #[pyo3(signature = (text, filename="<string>", honour_ignore_annotations=None, *, ignore_annotations=None))]
 fn lint_manifests(
@@ -55,8 +78,19 @@ fn lint_manifests(
     guard(|| Ok(PyReport(py.detach(|| gpuguard::lint::lint_text(text, filename, &opts)))))
 }
 
-/// Lints files and directories (recursively: regular *.yaml, *.yml, *.json files). `paths` is one
-/// path or a list of them; unreadable inputs become report errors, like invalid YAML.
+/// Lints files and directories (walked recursively: regular ``*.yaml``, ``*.yml`` and
+/// ``*.json`` files), with the GIL released. ``paths`` is one path or a list of them.
+///
+/// A missing or unreadable input, a file over the size limit (64 MiB) or invalid YAML becomes an
+/// entry of ``Report.errors``; the other inputs are still linted. ``honour_ignore_annotations``
+/// and the deprecated ``ignore_annotations`` are as in :func:`lint_manifests`.
+///
+/// Raises ``TypeError`` naming ``paths`` when it is not a path or a list of paths, and naming
+/// both switches when they contradict.
+///
+/// >>> report = gpuguard.lint_paths(["/nonexistent/deploy.yaml"])
+/// >>> len(report.errors), report.findings
+/// (1, [])
 #[pyfunction]
 #[pyo3(signature = (paths, honour_ignore_annotations=None, *, ignore_annotations=None))]
 fn lint_paths(

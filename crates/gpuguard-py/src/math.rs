@@ -44,26 +44,24 @@ pub(crate) fn bytes_arg(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
     }
 }
 
-/// Parses a byte size the way the `gpuguard` command does, returning bytes.
-///
-/// Accepts plain bytes (`"8388608"`), Kubernetes quantities (`"64Mi"`, `"8Gi"`, `"64M"`),
-/// Docker sizes (`"512m"`, `"2g"`: lower case is binary, as `docker run --shm-size` reads it;
-/// `m` is never milli here) and typed units (`"64MB"`, `"64MiB"`, `"1.5 GiB"`). A unit with `i`
-/// is binary, an all-lower-case unit is Docker's (binary), any other (`M`, `MB`, `kB`) decimal.
-/// An int is returned as it is.
-///
-/// Raises ValueError saying how the text was read when it is not a whole number of bytes
-/// (`"1.3Ki"` is 1331.2 bytes), negative, or not a size.
-///
-/// >>> parse_bytes("512m") == parse_bytes("512Mi") == 512 * 2**20
-/// True
-/// >>> parse_bytes("64MB")
-/// 64000000
+/// Bytes in a size as the gpuguard command reads it: ``"64Mi"``, ``"64M"`` (10**6), ``"512m"``
+/// and ``"2g"`` (Docker's binary units, never milli), ``"64MB"``, ``"1.5 GiB"``; an int as it is.
+/// Raises ValueError saying how the text was read when it is not a whole number of bytes.
 #[pyfunction]
 fn parse_bytes(size: &Bound<'_, PyAny>) -> PyResult<u64> {
     crate::errors::guard(|| bytes_arg("size", size))
 }
 
+/// Free /dev/shm in bytes a DataLoader needs so its workers never die of shared memory (Bus
+/// error): ``(num_workers × prefetch_factor + 2)`` batches of ``batch_bytes`` (page-rounded) plus
+/// semaphore pages, × ``loaders`` × ``local_processes``. ``num_workers=0`` needs none.
+/// ``batch_bytes`` may be a size string, read as :func:`parse_bytes` reads it (``"512m"``).
+///
+/// Raises ValueError (naming the argument) for a zero ``prefetch_factor`` with workers or a
+/// negative count.
+///
+/// >>> gpuguard.shm_required_bytes(2, 8 * 2**20) > 4 * 8 * 2**20
+/// True
 #[pyfunction]
 #[pyo3(signature = (num_workers, batch_bytes, prefetch_factor=2, loaders=1, local_processes=1))]
 fn shm_required_bytes(
@@ -82,6 +80,15 @@ fn shm_required_bytes(
     guard_lib(|| gpuguard::shm_required_bytes(w, b, p, l, n))
 }
 
+/// The /dev/shm size to set (emptyDir ``sizeLimit`` or ``--shm-size``): the requirement of
+/// :func:`shm_required_bytes` plus 50% headroom, rounded up to whole GiB, at least 1 GiB. Returns
+/// a dict: ``required_bytes``, ``size_bytes``, ``quantity`` (Kubernetes quantity, e.g. ``"2Gi"``)
+/// and ``reasoning`` (which also says whether it fits ``memory_limit_bytes``, since tmpfs pages
+/// count against the container's memory limit). Raises ValueError like
+/// :func:`shm_required_bytes`.
+///
+/// >>> gpuguard.shm_recommended_size(8, 64 * 2**20)["quantity"]
+/// '2Gi'
 #[pyfunction]
 #[pyo3(signature = (num_workers, batch_bytes, prefetch_factor=2, loaders=1, local_processes=1, memory_limit_bytes=None))]
 fn shm_recommended_size<'py>(
@@ -104,11 +111,25 @@ fn shm_recommended_size<'py>(
     to_py(py, &rec)
 }
 
+/// Money lost to one interruption: ``hourly_gpu_cost`` (dollars per hour for the whole job) ×
+/// ``hours_since_last_checkpoint`` of work redone. Raises ValueError for a negative or non-finite
+/// argument.
+///
+/// >>> gpuguard.lost_work_cost(32.0, 70.0)
+/// 2240.0
 #[pyfunction]
 fn lost_work_cost(hourly_gpu_cost: f64, hours_since_last_checkpoint: f64) -> PyResult<f64> {
     guard_lib(|| gpuguard::lost_work_cost(hourly_gpu_cost, hours_since_last_checkpoint))
 }
 
+/// Mean time between interruptions of a job in hours. ``interruption_rate`` is the probability
+/// that one node is interrupted at least once in ``period_hours`` (AWS Spot "<5%" per month:
+/// ``0.05`` over ``730``); a job on ``nodes`` nodes stops when any one does:
+/// ``1 / (nodes × −ln(1 − rate) / period)``. A rate of 0 gives ``inf``. Raises ValueError for a
+/// rate outside [0, 1) or a non-positive period or node count.
+///
+/// >>> round(gpuguard.mtbf_hours(0.05, 730.0, 16), 1)
+/// 889.5
 #[pyfunction]
 #[pyo3(signature = (interruption_rate, period_hours, nodes=1))]
 fn mtbf_hours(interruption_rate: f64, period_hours: f64, nodes: i64) -> PyResult<f64> {
@@ -116,6 +137,13 @@ fn mtbf_hours(interruption_rate: f64, period_hours: f64, nodes: i64) -> PyResult
     guard_lib(|| gpuguard::mtbf_hours(interruption_rate, period_hours, nodes))
 }
 
+/// Seconds of work between checkpoints that waste the least GPU time, for a checkpoint taking
+/// ``checkpoint_seconds`` and a job MTBF of ``mtbf_hours``: Daly's higher-order estimate
+/// (``method="daly"``) or Young's ``√(2δM)`` (``"young"``). Raises ValueError for non-positive
+/// arguments or an unknown method.
+///
+/// >>> gpuguard.optimal_checkpoint_interval(300, 24.0, method="young")
+/// 7200.0
 #[pyfunction]
 #[pyo3(signature = (checkpoint_seconds, mtbf_hours, method="daly"))]
 fn optimal_checkpoint_interval(checkpoint_seconds: f64, mtbf_hours: f64, method: &str) -> PyResult<f64> {
@@ -123,6 +151,14 @@ fn optimal_checkpoint_interval(checkpoint_seconds: f64, mtbf_hours: f64, method:
     guard_lib(|| gpuguard::optimal_checkpoint_interval(checkpoint_seconds, mtbf_hours, m))
 }
 
+/// Expected fraction (0..1) of wall time wasted (writing checkpoints, redoing lost work,
+/// restarting) when checkpointing every ``interval_seconds`` of work, each checkpoint taking
+/// ``checkpoint_seconds``, with a job MTBF of ``mtbf_hours`` and ``restart_seconds`` per restart
+/// (Daly's model). Raises ValueError for non-positive intervals or MTBF.
+///
+/// >>> w = gpuguard.checkpoint_waste(3933, 300, 7.9)   # Meta's ~7.9 h MTTF at 1,024 GPUs
+/// >>> round(w, 3)
+/// 0.138
 #[pyfunction]
 #[pyo3(signature = (interval_seconds, checkpoint_seconds, mtbf_hours, restart_seconds=0.0))]
 fn checkpoint_waste(
@@ -134,6 +170,17 @@ fn checkpoint_waste(
     guard_lib(|| gpuguard::checkpoint_waste(interval_seconds, checkpoint_seconds, mtbf_hours, restart_seconds))
 }
 
+/// Plans the checkpoints of a run of ``run_hours`` of work costing ``hourly_gpu_cost`` dollars
+/// per hour, each checkpoint taking ``checkpoint_seconds``, each of ``nodes`` nodes interrupted
+/// with probability ``interruption_rate`` per ``period_hours``. Returns a dict: ``mtbf_hours``,
+/// ``interval_seconds`` (the optimum), ``keep_last``, ``checkpoints``,
+/// ``expected_interruptions``, ``waste_fraction``, ``expected_hours``, ``expected_cost`` and the
+/// same without checkpoints, ``method``. Pass it to ``CheckpointStore(plan=...)``. Raises
+/// ValueError naming a bad argument.
+///
+/// >>> plan = gpuguard.checkpoint_plan(32.0, 100.0, 120.0, 0.1, nodes=4)
+/// >>> plan["keep_last"]
+/// 3
 #[pyfunction]
 #[pyo3(signature = (hourly_gpu_cost, run_hours, checkpoint_seconds, interruption_rate, period_hours=730.0, nodes=1, restart_seconds=0.0, method="daly"))]
 #[allow(clippy::too_many_arguments)]
@@ -162,6 +209,12 @@ fn checkpoint_plan<'py>(
     to_py(py, &plan)
 }
 
+/// Seconds a Kubernetes probe gives a container before it fails: ``initial_delay_seconds +
+/// period_seconds × failure_threshold`` (Kubernetes' defaults 0, 10, 3). Raises ValueError for
+/// values the API server rejects (a period or threshold of 0).
+///
+/// >>> gpuguard.probe_window_seconds(60, 10, 30)
+/// 360
 #[pyfunction]
 #[pyo3(signature = (initial_delay_seconds=0, period_seconds=10, failure_threshold=3))]
 fn probe_window_seconds(initial_delay_seconds: i64, period_seconds: i64, failure_threshold: i64) -> PyResult<u64> {
@@ -170,12 +223,24 @@ fn probe_window_seconds(initial_delay_seconds: i64, period_seconds: i64, failure
     guard_lib(|| gpuguard::probe_window_seconds(d, p, f))
 }
 
+/// Estimated seconds to load a model: ``model_bytes / read_bytes_per_second`` plus
+/// ``overhead_seconds`` (process start, CUDA context: 20-60 s for vLLM-class servers). Raises
+/// ValueError for a non-positive read speed or negative bytes.
+///
+/// >>> gpuguard.estimate_load_seconds(140e9, 1e9, 30.0)
+/// 170.0
 #[pyfunction]
 #[pyo3(signature = (model_bytes, read_bytes_per_second, overhead_seconds=0.0))]
 fn estimate_load_seconds(model_bytes: f64, read_bytes_per_second: f64, overhead_seconds: f64) -> PyResult<f64> {
     guard_lib(|| gpuguard::estimate_load_seconds(model_bytes, read_bytes_per_second, overhead_seconds))
 }
 
+/// Whether a startup window of ``window_seconds`` covers ``safety_factor`` × ``load_seconds``
+/// (2 is gpuguard's rule: loads are slower on a cold node or a busy volume). Raises ValueError
+/// for negative or non-finite arguments.
+///
+/// >>> gpuguard.startup_window_covers(600.0, 170.0)
+/// True
 #[pyfunction]
 #[pyo3(signature = (window_seconds, load_seconds, safety_factor=2.0))]
 fn startup_window_covers(window_seconds: f64, load_seconds: f64, safety_factor: f64) -> PyResult<bool> {

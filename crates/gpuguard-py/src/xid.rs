@@ -224,7 +224,16 @@ impl PyXidScan {
     }
 }
 
-/// What an XID code means; unknown codes come back with `known == False`, never an error.
+/// What an XID code (the number after ``NVRM: Xid (PCI:...):`` in the kernel log) means:
+/// name, meaning, category, severity and the action to take. Unknown codes come back with
+/// ``known == False``, never an error.
+///
+/// Raises ``TypeError`` (the note names ``code``) when ``code`` is not an int, ``ValueError``
+/// naming ``code`` when it is outside 0..4294967295.
+///
+/// >>> x = gpuguard.classify_xid(79)
+/// >>> x.name, x.action
+/// ('GPU has fallen off the bus', 'reboot-node')
 #[pyfunction]
 fn classify_xid(code: i64) -> PyResult<PyXidInfo> {
     guard(|| {
@@ -248,7 +257,13 @@ fn bytes_of(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     }
 }
 
-/// Parses one kernel-log line; `None` when it is not an XID event.
+/// Parses one kernel-log line (dmesg, journalctl or syslog prefixes allowed; bytes may hold
+/// invalid UTF-8); ``None`` when it is not an XID event. Only the first line of the text counts.
+///
+/// Raises ``TypeError`` naming ``line`` when it is not str or bytes.
+///
+/// >>> gpuguard.parse_xid_line("NVRM: Xid (PCI:0000:3b:00): 48, pid=7, An uncorrectable double bit error").pci
+/// '0000:3b:00'
 #[pyfunction]
 fn parse_xid_line(line: &Bound<'_, PyAny>) -> PyResult<Option<PyXidEvent>> {
     guard(|| {
@@ -262,8 +277,19 @@ fn parse_xid_line(line: &Bound<'_, PyAny>) -> PyResult<Option<PyXidEvent>> {
     })
 }
 
-/// Scans a log: a path (str or os.PathLike; a file, gzip file or directory) or the log text
-/// itself (str with a newline or an XID marker, or bytes).
+/// Scans a kernel log for XID events, with the GIL released: a path (a file, a gzip-rotated
+/// log or a directory of logs; a walk visits each file once, so symlink loops end, and skips
+/// FIFOs, devices and sockets inside a directory with a note) or the log text itself (a str
+/// holding a newline or ``NVRM: Xid``, or bytes). The per-GPU summary has a row limit; events
+/// past it are counted in ``summary["overflow_events"]``.
+///
+/// Raises ``TypeError`` naming ``path_or_text`` for any other type (or an ``__fspath__`` that
+/// returns neither str nor bytes); ``GpuGuardError`` when nothing could be read (a missing file);
+/// unreadable files inside a directory are listed in ``report().errors`` instead.
+///
+/// >>> scan = gpuguard.scan_xid("NVRM: Xid (PCI:0000:01:00): 79, pid=1, GPU has fallen off the bus.\n")
+/// >>> len(scan), scan.summary["verdicts"][0]["action"]
+/// (1, 'reboot-node')
 #[pyfunction]
 fn scan_xid(py: Python<'_>, path_or_text: &Bound<'_, PyAny>) -> PyResult<PyXidScan> {
     guard(|| {

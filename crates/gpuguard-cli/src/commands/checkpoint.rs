@@ -1,7 +1,8 @@
 //! `gpuguard checkpoint`: the optimal checkpoint interval for a run, and what interruptions cost.
 
 use crate::output::{
-    FailOn, Format, OutputArgs, ReportFormat, count, exit_code, findings_after, key_values, print, print_json,
+    FailOn, Format, OutputArgs, ReportFormat, count, exit_code, findings_after, flag_error, key_values, print,
+    print_json,
 };
 use clap::Args;
 use gpuguard::{CheckpointJob, CheckpointMethod, CheckpointPlan, Finding, Report, Severity};
@@ -40,6 +41,37 @@ pub struct CheckpointArgs {
     output: OutputArgs<ReportFormat>,
 }
 
+/// The core's argument names (`gpuguard::checkpoint_plan`, `checkpoint_waste`) as this command's
+/// flags, for its error messages.
+const FLAGS: &[(&str, &str)] = &[
+    ("hourly_gpu_cost", "--hourly-cost"),
+    ("run_hours", "--run-hours"),
+    ("checkpoint_seconds", "--checkpoint-seconds"),
+    ("interruption_rate", "--interruption-rate"),
+    ("period_hours", "--period-hours"),
+    ("nodes", "--nodes"),
+    ("restart_seconds", "--restart-seconds"),
+    ("method", "--method"),
+    ("interval_seconds", "--current-interval-seconds"),
+];
+
+/// Whole dollars with thousands separators, as people read money: `$1,933,787`.
+fn dollars(amount: f64) -> String {
+    if !amount.is_finite() {
+        return format!("${amount}");
+    }
+    let digits = format!("{:.0}", amount.abs());
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(d);
+    }
+    let sign = if amount < 0.0 && digits != "0" { "-" } else { "" };
+    format!("{sign}${grouped}")
+}
+
 /// Extra waste, in fractions of wall time, above which the current interval is worth changing.
 const WORTH_CHANGING: f64 = 0.01;
 
@@ -47,7 +79,8 @@ fn current_finding(plan: &CheckpointPlan, current_seconds: f64, current_waste: f
     let extra = current_waste - plan.waste_fraction;
     // Wall time is work / (1 - waste), so the current interval costs this much more than the plan.
     let extra_cost = plan.expected_cost * extra / (1.0 - current_waste);
-    let costs = if extra_cost.is_finite() { format!(" (${extra_cost:.0} more over the run)") } else { String::new() };
+    let costs =
+        if extra_cost.is_finite() { format!(" ({} more over the run)", dollars(extra_cost)) } else { String::new() };
     (extra >= WORTH_CHANGING).then(|| {
         Finding::new(
             "GG003",
@@ -84,9 +117,9 @@ fn rows(plan: &CheckpointPlan, run_hours: f64, current_waste: Option<f64>) -> Ve
         (
             "expected",
             format!(
-                "{:.1} h, ${:.0} ({:.1}% wasted, {:.2} interruptions)",
+                "{:.1} h, {} ({:.1}% wasted, {:.2} interruptions)",
                 plan.expected_hours,
-                plan.expected_cost,
+                dollars(plan.expected_cost),
                 plan.waste_fraction * 100.0,
                 plan.expected_interruptions
             ),
@@ -106,7 +139,7 @@ fn rows(plan: &CheckpointPlan, run_hours: f64, current_waste: Option<f64>) -> Ve
 /// run itself, the figure says only that the job never finishes, not a 40-digit number.
 fn without_checkpoints(hours: f64, cost: f64, run_hours: f64) -> String {
     if hours.is_finite() && hours <= 1000.0 * run_hours {
-        format!("{hours:.1} h, ${cost:.0}")
+        format!("{hours:.1} h, {}", dollars(cost))
     } else if hours.is_finite() {
         format!("never finishes in practice (expected {hours:.1e} h, over 1,000x the {run_hours} h of work)")
     } else {
@@ -128,7 +161,7 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
     let plan = match gpuguard::checkpoint_plan(&job) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("gpuguard checkpoint: {e}");
+            eprintln!("gpuguard checkpoint: {}", flag_error(&e, FLAGS));
             return Ok(crate::EXIT_ERROR);
         }
     };
@@ -139,7 +172,7 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
     {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("gpuguard checkpoint: {e}");
+            eprintln!("gpuguard checkpoint: {}", flag_error(&e, FLAGS));
             return Ok(crate::EXIT_ERROR);
         }
     };
@@ -166,4 +199,20 @@ pub fn run(a: CheckpointArgs) -> std::io::Result<i32> {
         }
     }
     Ok(exit_code(&report, a.output.fail_on_or(FailOn::Error)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dollars;
+
+    #[test]
+    fn dollars_have_thousands_separators() {
+        assert_eq!(dollars(1_933_787.4), "$1,933,787");
+        assert_eq!(dollars(999.5), "$1,000");
+        assert_eq!(dollars(999.0), "$999");
+        assert_eq!(dollars(0.0), "$0");
+        assert_eq!(dollars(-0.2), "$0");
+        assert_eq!(dollars(-12_345.0), "-$12,345");
+        assert_eq!(dollars(1e15), "$1,000,000,000,000,000");
+    }
 }

@@ -1,8 +1,8 @@
 //! `gpuguard shm`: how much /dev/shm a DataLoader needs, and the sizeLimit / `--shm-size` to set.
 
 use crate::output::{
-    FailOn, Format, OutputArgs, ReportFormat, byte_size, count, exit_code, findings_after, key_values, print,
-    print_json,
+    FailOn, Format, OutputArgs, ReportFormat, byte_size, count, exit_code, findings_after, flag_error, key_values,
+    print, print_json,
 };
 use clap::Args;
 use gpuguard::math::quantity::human_bytes;
@@ -32,6 +32,17 @@ pub struct ShmArgs {
     #[command(flatten)]
     output: OutputArgs<ReportFormat>,
 }
+
+/// The core's argument names (`gpuguard::shm_recommended_size`) as this command's flags, for its
+/// error messages.
+const FLAGS: &[(&str, &str)] = &[
+    ("num_workers", "--workers"),
+    ("batch_bytes", "--batch-bytes"),
+    ("prefetch_factor", "--prefetch-factor"),
+    ("loaders", "--loaders"),
+    ("local_processes", "--local-processes"),
+    ("memory_limit_bytes", "--memory-limit"),
+];
 
 /// The GG001 finding when the container's memory limit cannot hold the recommended /dev/shm.
 fn limit_finding(rec: &ShmRecommendation, limit: &ByteSize) -> Option<Finding> {
@@ -92,7 +103,7 @@ pub fn run(a: ShmArgs) -> std::io::Result<i32> {
     ) {
         Ok(rec) => rec,
         Err(e) => {
-            eprintln!("gpuguard shm: {e}");
+            eprintln!("gpuguard shm: {}", flag_error(&e, FLAGS));
             return Ok(crate::EXIT_ERROR);
         }
     };
