@@ -117,6 +117,17 @@ impl Manifest {
 mod tests {
     use super::*;
 
+    /// `due()` compares the clock with the newest manifest's time: the time read back must be
+    /// the time written, to the last bit (serde_json's default float parser can be one ulp off,
+    /// which made a checkpoint "not due" at exactly its interval).
+    #[test]
+    fn created_time_round_trips_exactly() {
+        for t in [1796065195.2018683, 1764524400.123_456_7, 0.1 + 0.2, 1.0e9 + 1.0 / 3.0] {
+            let m = Manifest::new(1, t, Vec::new());
+            assert_eq!(Manifest::parse(&m.to_json()).unwrap().created_unix.to_bits(), t.to_bits(), "{t}");
+        }
+    }
+
     #[test]
     fn rejects_paths_that_escape_and_foreign_manifests() {
         let mut m = Manifest::new(1, 0.0, vec![ManifestFile { path: "../x".into(), size: 0, checksum: String::new() }]);
