@@ -182,7 +182,7 @@ pub fn shm_recommended_size(
     let mut reasoning = if num_workers == 0 {
         format!(
             "num_workers=0 loads batches in the main process and needs no /dev/shm for data; \
-             {quantity} still replaces Docker's and Kubernetes' 64 MB default, which NCCL and \
+             {quantity} still replaces Docker's and Kubernetes' 64 MiB default, which NCCL and \
              other libraries can outgrow."
         )
     } else {
