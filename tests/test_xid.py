@@ -110,9 +110,11 @@ def test_scan_directory_text_and_gzip(tmp_path):
     scan = gpuguard.scan_xid(FIXTURES)
     assert len(scan) == scan.summary["events"] == 22
     # The directory holds logs of three machines and logs that name none: dmesg.log's 0000:3b:00
-    # (no machine named) is judged apart from gpu-node-7's (kern.log).
+    # (no machine named) is judged apart from gpu-node-7's (kern.log). Several files name no
+    # machine (dmesg.log, dmesg-T.log, kmsg.txt), and which is whose is unknown, so each is shown
+    # by its file.
     verdict = {(v["host"], v["gpu"]): v for v in scan.summary["verdicts"]}
-    assert verdict[(None, "0000:3b:00")]["root_xid"] == 48
+    assert verdict[(str(FIXTURES / "dmesg.log"), "0000:3b:00")]["root_xid"] == 48
     assert verdict[("gpu-node-7", "0000:3b:00")]["root_xid"] == 119
     assert all(f.rule == "GG005" for f in scan.findings)
     assert scan.report().fails_at("error")

@@ -28,7 +28,8 @@ pub use lines::LineAssembler;
 pub use state::{AgentState, LogStats, NO_KERNEL_LOG, NvmlSample, unix_now};
 pub use web::{WebConfig, WebConfigError, WebLimits};
 
-use gpuguard::doctor::{DoctorOptions, doctor};
+use gpuguard::doctor::DoctorOptions;
+use gpuguard::probe::kernel_log::LogSink;
 use gpuguard::probe::{Host, nvml};
 use state::lock;
 use std::net::{SocketAddr, TcpListener};
@@ -354,6 +355,51 @@ fn follow(
     }
 }
 
+/// The doctor's report with its GG005 findings and `kernel-log` check taken from the kernel
+/// logs the agent follows: the doctor on its own reads /dev/kmsg and /var/log under `--root`,
+/// which with `--kernel-log FILE` is not what the agent counts (it said `kernel-log ok` while
+/// the followed file held an XID 79). `doctor_xid`: the XID findings the doctor's own read
+/// added (its sink's), removed; other findings (NVML's ECC GG005, GG010) are kept.
+///
+/// ```
+/// use gpuguard_agent::{AgentState, KernelLog, with_followed_xids};
+/// let state = std::sync::Mutex::new(AgentState::new(&["k.log".into()]));
+/// state.lock().unwrap().xid.scan_bytes(b"NVRM: Xid (PCI:0000:3b:00): 79, pid=0, name=x, GPU has fallen off the bus.\n", "k.log", &mut |_| {});
+/// let mut report = gpuguard::Report::new("doctor");
+/// report.checks.push(gpuguard::Check::new("kernel-log", gpuguard::CheckStatus::Ok, "read /dev/kmsg"));
+/// let report = with_followed_xids(report, &[], &[KernelLog::File("k.log".into())], &state);
+/// assert_eq!(report.findings[0].rule, "GG005");
+/// assert_eq!(report.checks[0].status, gpuguard::CheckStatus::Finding);
+/// ```
+pub fn with_followed_xids(
+    mut report: gpuguard::Report,
+    doctor_xid: &[gpuguard::Finding],
+    logs: &[KernelLog],
+    state: &Mutex<AgentState>,
+) -> gpuguard::Report {
+    if logs.is_empty() {
+        return report;
+    }
+    let summary = lock(state).xid.summary();
+    let findings = gpuguard::xid::xid_findings(&summary);
+    report.findings.retain(|f| !doctor_xid.iter().any(|d| d.rule == f.rule && d.message == f.message));
+    let other = report.findings.iter().any(|f| f.rule == "GG010");
+    let status = if findings.is_empty() && !other { gpuguard::CheckStatus::Ok } else { gpuguard::CheckStatus::Finding };
+    let paths: Vec<String> = logs.iter().map(|l| l.path().display().to_string()).collect();
+    let reason = format!(
+        "XID events from the followed kernel log(s) {}: {} event(s) in {} line(s)",
+        paths.join(", "),
+        summary.events,
+        summary.lines
+    );
+    match report.checks.iter_mut().find(|c| c.name == "kernel-log") {
+        Some(c) => *c = gpuguard::Check::new("kernel-log", status, reason),
+        None => report.checks.push(gpuguard::Check::new("kernel-log", status, reason)),
+    }
+    report.findings.extend(findings);
+    report
+}
+
 /// The sampler's loop: NVML every `nvml_interval`, the doctor every `doctor_interval`.
 fn sample(cfg: &AgentConfig, state: &Mutex<AgentState>, stop: &AtomicBool) {
     let host = Host::new(&cfg.root);
@@ -377,7 +423,9 @@ fn sample(cfg: &AgentConfig, state: &Mutex<AgentState>, stop: &AtomicBool) {
         if let Some(every) = cfg.doctor_interval.filter(|_| now >= next_doctor) {
             next_doctor = now + every;
             let t0 = Instant::now();
-            let report = doctor(&host, &options);
+            let mut sink = gpuguard::probe::kernel_log::XidLineCounter::default();
+            let report = gpuguard::doctor::doctor_with_sink(&host, &options, &mut sink);
+            let report = with_followed_xids(report, &sink.findings(), &cfg.kernel_logs, state);
             lock(state).doctor = Some((report, unix_now(), t0.elapsed().as_secs_f64()));
         }
         let wake = next_nvml.min(if cfg.doctor_interval.is_some() { next_doctor } else { next_nvml });

@@ -438,3 +438,26 @@ fn a_changed_web_config_is_reloaded_and_a_broken_one_keeps_the_old() {
     assert_eq!(status("second"), "200");
     agent.stop();
 }
+
+/// `--kernel-log FILE`: the doctor's GG005 and its `kernel-log` check come from the file the
+/// agent follows, not from /dev/kmsg or /var/log under the root (which hold nothing here): an
+/// XID 79 appended to the followed file makes the finding an error and the check a finding.
+#[test]
+fn the_doctor_judges_the_followed_kernel_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tempfile::tempdir().expect("empty root");
+    let log = dir.path().join("node.log");
+    std::fs::write(&log, "").expect("write");
+    let agent = Agent::start(AgentConfig {
+        root: root.path().to_path_buf(),
+        doctor_interval: Some(Duration::from_millis(100)),
+        ..config(vec![KernelLog::File(log.clone())])
+    })
+    .expect("start");
+    wait_for(&agent, r#"gpuguard_check_status{check="kernel-log",status="ok"}"#, 1.0);
+    std::thread::sleep(Duration::from_millis(100));
+    append(&log, XID79);
+    wait_for(&agent, r#"gpuguard_finding{rule="GG005",severity="error"}"#, 1.0);
+    wait_for(&agent, r#"gpuguard_check_status{check="kernel-log",status="finding"}"#, 1.0);
+    agent.stop();
+}

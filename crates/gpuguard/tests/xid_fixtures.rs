@@ -482,7 +482,97 @@ fn binary_and_empty_inputs_are_said() {
     let empty = dir.path().join("empty.log");
     std::fs::write(&empty, b"").unwrap();
     let (ev, sum) = scan(&empty);
-    assert_eq!((ev.len(), sum.lines, sum.inputs, sum.notes.len()), (0, 0, 1, 0));
+    // An empty input is named in a note, so that among several inputs it is never mistaken for
+    // a quiet log.
+    assert_eq!((ev.len(), sum.lines, sum.inputs, sum.notes.len()), (0, 0, 1, 1));
+    assert!(sum.notes[0].file.ends_with("empty.log") && sum.notes[0].message.starts_with("empty"), "{:?}", sum.notes);
+}
+
+/// Stock Ubuntu rsyslog writes every kernel line to both /var/log/kern.log and /var/log/syslog:
+/// one DBE is one event, not two (a repeated 48 after a reset means replacing the GPU). A line
+/// repeated within one file is a real repeat and counts; untimestamped twins in two files cannot
+/// be told from real repeats and count too.
+#[test]
+fn rsyslog_copies_in_kern_log_and_syslog_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let dbe = "Nov 29 10:00:01 gpu-node-7 kernel: [ 4242.100000] NVRM: Xid (PCI:0000:3b:00): 48, pid=2210, name=python, Ch 00000008\n";
+    let gr = "Nov 29 10:00:09 gpu-node-7 kernel: [ 4250.000000] NVRM: Xid (PCI:0000:3b:00): 13, pid=2210, name=python, Graphics Exception\n";
+    std::fs::write(dir.path().join("kern.log"), format!("{dbe}{dbe}")).unwrap();
+    std::fs::write(
+        dir.path().join("syslog"),
+        format!("Nov 29 10:00:00 gpu-node-7 systemd[1]: Started x.\n{dbe}{dbe}{gr}"),
+    )
+    .unwrap();
+    let (ev, sum) = scan(dir.path());
+    assert_eq!((ev.len(), sum.events, sum.duplicates_dropped), (3, 3, 2), "{sum:?}");
+    let dbe_row = sum.by_gpu.iter().find(|r| r.xid == 48).unwrap();
+    assert_eq!((dbe_row.count, dbe_row.host.as_deref()), (2, Some("gpu-node-7")));
+    // The doctor reads the same two files through the same pipeline: GG005 says 2, not 4.
+    let findings = gpuguard::xid::xid_findings(&sum);
+    let f48 = findings.iter().find(|f| f.message.contains("XID 48")).unwrap();
+    assert!(f48.message.contains("seen 2 time(s)"), "{}", f48.message);
+
+    let bare = "NVRM: Xid (PCI:0000:5e:00): 31, pid=1, name=p, MMU Fault\n";
+    let d2 = tempfile::tempdir().unwrap();
+    std::fs::write(d2.path().join("kern.log"), bare).unwrap();
+    std::fs::write(d2.path().join("syslog"), bare).unwrap();
+    let (ev, sum) = scan(d2.path());
+    assert_eq!((ev.len(), sum.duplicates_dropped), (2, 0), "no timestamp: cannot tell a copy from a repeat");
+}
+
+/// Two machines' `dmesg -T` files that name no host, in one directory, with the same bus id:
+/// two verdicts, each shown with its file, never one merged GPU. Rotated siblings of one
+/// machine's logs (kern.log, dmesg.0, syslog.2.gz) are that machine: one verdict.
+#[test]
+fn hostless_dmesg_files_of_two_machines_do_not_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("host-c-dmesg.txt"),
+        "[Sun Nov 29 10:00:00 2026] NVRM: Xid (PCI:0000:3b:00): 13, pid=1, name=python, Graphics SM Warp Exception\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("host-d-dmesg.txt"),
+        "[Sun Nov 29 11:00:00 2026] NVRM: Xid (PCI:0000:3b:00): 48, pid=2, name=python, DBE\n",
+    )
+    .unwrap();
+    let (_, sum) = scan(dir.path());
+    assert_eq!(sum.verdicts.len(), 2, "{:?}", sum.verdicts);
+    let of = |x: u32| sum.verdicts.iter().find(|v| v.root_xid == x).unwrap();
+    assert!(of(13).host.as_deref().unwrap().ends_with("host-c-dmesg.txt"), "{:?}", of(13));
+    assert!(of(48).host.as_deref().unwrap().ends_with("host-d-dmesg.txt"), "{:?}", of(48));
+    assert!(of(48).message.contains("host-d-dmesg.txt"), "{}", of(48).message);
+
+    let one = tempfile::tempdir().unwrap();
+    std::fs::write(one.path().join("dmesg.0"), "[ 10.0] NVRM: Xid (PCI:0000:3b:00): 48, pid=2, name=p, DBE\n").unwrap();
+    std::fs::write(one.path().join("kern.log.1"), "[ 11.0] NVRM: Xid (PCI:0000:3b:00): 63, pid=2, name=p, remap\n")
+        .unwrap();
+    let (_, sum) = scan(one.path());
+    assert_eq!(sum.verdicts.len(), 1, "{:?}", sum.verdicts);
+    assert_eq!(
+        (sum.verdicts[0].root_xid, sum.verdicts[0].follow_on_events, sum.verdicts[0].host.as_deref()),
+        (48, 1, None)
+    );
+
+    // One machine named (host-e) but two hostless files: which one is host-e's is unknown, so
+    // neither joins it and they stay apart.
+    std::fs::write(
+        dir.path().join("syslog"),
+        "Nov 29 12:00:00 host-e kernel: NVRM: Xid (PCI:0000:5e:00): 31, pid=3, name=p, MMU Fault\n",
+    )
+    .unwrap();
+    let (_, sum) = scan(dir.path());
+    assert_eq!(sum.verdicts.len(), 3, "{:?}", sum.verdicts);
+    assert_eq!(sum.verdicts.iter().filter(|v| v.host.as_deref() == Some("host-e")).count(), 1);
+    // One hostless file next to a syslog that names its machine: it is that machine's.
+    std::fs::write(
+        one.path().join("syslog"),
+        "Nov 29 12:00:00 host-f kernel: NVRM: Xid (PCI:0000:5e:00): 31, pid=3, name=p, MMU Fault\n",
+    )
+    .unwrap();
+    let (_, sum) = scan(one.path());
+    assert!(sum.verdicts.iter().all(|v| v.host.as_deref() == Some("host-f")), "{:?}", sum.verdicts);
+    assert_eq!(sum.verdicts.len(), 2);
 }
 
 /// A pod's log as the kubelet keeps it under /var/log/pods (CRI: "<time> stdout F <text>"): what a

@@ -71,7 +71,16 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
         eprintln!("gpuguard xid: --ecc-rate-threshold must be a number >= 0, got {}", a.ecc_rate_threshold);
         return Ok(crate::EXIT_ERROR);
     }
-    let inputs = if a.inputs.is_empty() { vec![PathBuf::from("-")] } else { a.inputs };
+    let inputs = if a.inputs.is_empty() {
+        // As `gpuguard lint`: waiting on a terminal for a log nobody types looks like a hang.
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!("gpuguard xid: give files or directories, or `-` to read stdin");
+            return Ok(crate::EXIT_ERROR);
+        }
+        vec![PathBuf::from("-")]
+    } else {
+        a.inputs
+    };
     let mut scanner = XidScanner::new();
     let mut report = Report::new("xid");
     let stdout = std::io::stdout();
@@ -146,6 +155,12 @@ pub fn run(a: XidArgs) -> std::io::Result<i32> {
                     o.file,
                     o.line,
                     o.action
+                ));
+            }
+            if summary.duplicates_dropped > 0 {
+                text.push_str(&format!(
+                    "{bullet}note: dropped {} duplicate record(s): the same timestamped kernel line in more than one input (rsyslog writes kernel lines to both kern.log and syslog)\n",
+                    summary.duplicates_dropped
                 ));
             }
             if summary.events == 0 {

@@ -37,6 +37,6 @@ pub use parse::XID_MARKER;
 pub use report::{XidReportTail, XidReportWriter};
 pub use scan::XidScanner;
 pub use summary::{
-    GpuVerdict, MAX_CODES_PER_GPU, MAX_SUMMARY_GPUS, MAX_SUMMARY_ROWS, SeverityCounts, XidIgnored, XidIgnoredLine,
-    XidNote, XidOffBus, XidSummary, XidSummaryEntry, xid_findings,
+    GpuVerdict, MAX_CODES_PER_GPU, MAX_DEDUP_RECORDS, MAX_SUMMARY_GPUS, MAX_SUMMARY_ROWS, SeverityCounts, XidIgnored,
+    XidIgnoredLine, XidNote, XidOffBus, XidSummary, XidSummaryEntry, xid_findings,
 };

@@ -116,6 +116,7 @@ impl XidScanner {
         let mut line_no: u64 = 1; // line number of buf[lo]
         let mut skipping = false; // inside the tail of an over-long line
         let mut last_byte = b'\n'; // so an empty input counts no line
+        let mut empty = true;
         loop {
             let n = match reader.read(&mut buf[filled..lo + BUF]) {
                 Ok(n) => n,
@@ -126,6 +127,7 @@ impl XidScanner {
             filled += n;
             if n > 0 {
                 last_byte = buf[filled - 1];
+                empty = false;
             }
             let mut start = lo;
             if skipping {
@@ -170,6 +172,10 @@ impl XidScanner {
         }
         // Newline-terminated lines, plus a final unterminated one.
         self.sink.lines += line_no - 1 + u64::from(last_byte != b'\n');
+        if empty {
+            // Named, so that among several inputs an empty one is never mistaken for a quiet log.
+            self.sink.note(name, "empty: the input holds no bytes".into());
+        }
         Ok(())
     }
 
@@ -220,6 +226,10 @@ impl XidScanner {
             }
             while let Some(a) = at {
                 match parse_line(&block[ls..le], a - ls) {
+                    // The same timestamped kernel record in a second input (kern.log and
+                    // syslog both get every kernel line) is one event, not two.
+                    LineKind::Event(p)
+                        if p.timestamp.is_some() && self.sink.duplicate(&block[ls..le], a - ls, name) => {}
                     LineKind::Event(p) => on_event(self.sink.event(p, name, line_no)),
                     LineKind::Ignored { reason, writer } => self.sink.ignored(name, line_no, writer, reason),
                     LineKind::NotXid => {}

@@ -9,7 +9,8 @@ use super::event::XidEvent;
 use super::parse::Parsed;
 use crate::severity::Severity;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 
 /// Most GPUs (PCI bus ids) the summary keeps. A node has at most a few dozen.
 pub const MAX_SUMMARY_GPUS: usize = 256;
@@ -22,6 +23,39 @@ pub const MAX_SUMMARY_ROWS: usize = MAX_SUMMARY_GPUS * MAX_CODES_PER_GPU;
 const MAX_EXAMPLES: usize = 16;
 /// Most distinct causes remembered per GPU from "caused by previous Xid N".
 const MAX_NAMED_CAUSES: usize = 8;
+/// Most recent timestamped kernel records remembered to drop the same record seen in another
+/// input (8 bytes of hash and 8 of input number each, about 2 MiB with the map's overhead). A
+/// record whose twin is further back than this many XID records is counted twice.
+pub const MAX_DEDUP_RECORDS: usize = 1 << 16;
+/// Most file-derived machine identities remembered (see [`file_machine`]).
+const MAX_FILE_MACHINES: usize = 1024;
+/// Log names that rsyslog, syslog-ng and dmesg write in one machine's log directory: their
+/// rotated siblings (`kern.log.1`, `syslog.2.gz`, `messages-20261129`, `dmesg.0`) and each other
+/// are the same machine.
+const SYSTEM_LOGS: &[&str] = &["kern.log", "kern", "kernel.log", "syslog", "messages", "dmesg", "all.log", "warn"];
+
+/// The machine a line that names none belongs to, from the file it came from: the directory
+/// for a system log and its rotated siblings (`/var/log/kern.log` and `/var/log/syslog.1` are one
+/// machine's), the file itself otherwise (`host-c-dmesg.txt` and `host-d-dmesg.txt` are not
+/// known to be the same machine, so their `0000:3b:00` must not merge).
+pub(crate) fn file_machine(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    let base = path.file_name().map(|b| b.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut stem = base.strip_suffix(".gz").unwrap_or(&base);
+    let digits = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+    if let Some((s, _)) = stem.rsplit_once('.').filter(|(_, n)| digits(n)) {
+        stem = s;
+    }
+    if let Some((s, _)) = stem.rsplit_once('-').filter(|(_, n)| n.len() == 8 && digits(n)) {
+        stem = s;
+    }
+    if SYSTEM_LOGS.contains(&stem) {
+        let dir = path.parent().map(|d| d.display().to_string()).unwrap_or_default();
+        if dir.is_empty() { "./".to_owned() } else { format!("{}/", dir.trim_end_matches('/')) }
+    } else {
+        file.to_owned()
+    }
+}
 
 /// Events of one row by their own severity (an event's words can lower its code's).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -194,6 +228,10 @@ pub struct XidSummary {
     pub overflow_events: u64,
     /// GPUs the driver says fell off the bus without an XID (at most [`MAX_SUMMARY_GPUS`]).
     pub off_bus: Vec<XidOffBus>,
+    /// Timestamped kernel records dropped because the same line (host, timestamp and message)
+    /// was already counted from another input: rsyslog writes each kernel line to both
+    /// `kern.log` and `syslog`. Repeats within one input are real and always counted.
+    pub duplicates_dropped: u64,
 }
 
 /// A summary key: the machine (when the log names it) and the PCI bus id.
@@ -270,6 +308,12 @@ pub(crate) struct SummarySink {
     off_bus: BTreeMap<GpuKey, XidOffBus>,
     /// "NVRM: The NVIDIA GPU …" waiting for its "fallen off the bus" line: the GPU, where, when.
     off_bus_pending: Option<(GpuKey, String, u64, Option<String>)>,
+    /// Machine identities derived from file names for lines that name no machine.
+    file_machines: BTreeSet<String>,
+    /// Recent timestamped records: hash of the line → hash of the input it was first seen in.
+    seen: HashMap<u64, u64>,
+    seen_order: VecDeque<u64>,
+    duplicates_dropped: u64,
 }
 
 /// The off-the-bus message spans at most three lines; a "fallen off the bus" line further from
@@ -302,7 +346,7 @@ impl SummarySink {
     pub(crate) fn event(&mut self, p: Parsed, file: &str, line: u64) -> XidEvent {
         self.events += 1;
         let gpu = p.pci.clone().unwrap_or_else(|| "unknown".to_owned());
-        let key = (self.host_of(p.host.as_deref()), gpu.clone());
+        let key = (self.host_of(p.host.as_deref(), file), gpu.clone());
         let host = key.0.clone();
         let full = self.gpus.len() >= MAX_SUMMARY_GPUS && !self.gpus.contains_key(&key);
         if full {
@@ -372,8 +416,16 @@ impl SummarySink {
     /// by machine and bus id, so two hosts' `0000:3b:00` never merge; lines that name no machine
     /// join the named one in [`Self::summary`] when the log names exactly one (a `dmesg` saved
     /// next to its syslog).
-    fn host_of(&mut self, named: Option<&str>) -> Option<String> {
-        let h = named?;
+    fn host_of(&mut self, named: Option<&str>, file: &str) -> Option<String> {
+        let Some(h) = named else {
+            // Keyed by the file's machine; [`Self::place`] decides what to show.
+            let m = file_machine(file);
+            if self.file_machines.len() < MAX_FILE_MACHINES || self.file_machines.contains(&m) {
+                self.file_machines.insert(m.clone());
+                return Some(m);
+            }
+            return None;
+        };
         match &self.hosts {
             Hosts::NoneYet => self.hosts = Hosts::One(h.to_owned()),
             Hosts::One(one) if one != h => self.hosts = Hosts::Many,
@@ -382,16 +434,63 @@ impl SummarySink {
         Some(h.to_owned())
     }
 
-    /// The per-GPU states to judge: when the log names one machine, the states of lines that
-    /// name none are merged into that machine's.
+    /// Whether a line should be dropped as a copy of a timestamped kernel record already counted
+    /// from another input (`record`: the line and where its event starts in it). Remembers the
+    /// last [`MAX_DEDUP_RECORDS`] records.
+    pub(crate) fn duplicate(&mut self, record: &[u8], at: usize, file: &str) -> bool {
+        let hash = |v: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            v(&mut h);
+            h.finish()
+        };
+        let h = hash(&|h| (record, at).hash(h));
+        // The input: a file read whole counts up `inputs`; the doctor and the agent feed lines
+        // of several sources (or of one followed log, poll after poll) by name.
+        let input = hash(&|h| (self.inputs, file).hash(h));
+        match self.seen.get(&h) {
+            Some(&first) if first != input => {
+                self.duplicates_dropped += 1;
+                true
+            }
+            Some(_) => false,
+            None => {
+                if self.seen_order.len() >= MAX_DEDUP_RECORDS {
+                    if let Some(old) = self.seen_order.pop_front() {
+                        self.seen.remove(&old);
+                    }
+                }
+                self.seen.insert(h, input);
+                self.seen_order.push_back(h);
+                false
+            }
+        }
+    }
+
+    /// The machine shown for a key's host. When all lines that name no machine come from one
+    /// file's machine (one dmesg, stdin, the agent's followed log, one /var/log), they join the
+    /// one machine the input names (a `dmesg` saved next to its syslog), or none when no machine
+    /// is named. When they come from several, each is shown as the file (or log directory) it
+    /// came from: which of them is the named machine is unknown, and two machines' dmesg files
+    /// must never merge.
+    fn place(&self, host: &Option<String>) -> Option<String> {
+        match host {
+            Some(m) if self.file_machines.contains(m) => match &self.hosts {
+                _ if self.file_machines.len() > 1 => Some(m.clone()),
+                Hosts::One(h) => Some(h.clone()),
+                _ => None,
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// The per-GPU states to judge, keyed by the machine shown ([`Self::place`]).
     fn judged_gpus(&self) -> std::borrow::Cow<'_, BTreeMap<GpuKey, GpuState>> {
-        let Hosts::One(h) = &self.hosts else { return std::borrow::Cow::Borrowed(&self.gpus) };
-        if !self.gpus.keys().any(|k| k.0.is_none()) {
+        if self.file_machines.is_empty() {
             return std::borrow::Cow::Borrowed(&self.gpus);
         }
         let mut out: BTreeMap<GpuKey, GpuState> = BTreeMap::new();
         for ((host, gpu), g) in &self.gpus {
-            let key = (Some(host.clone().unwrap_or_else(|| h.clone())), gpu.clone());
+            let key = (self.place(host), gpu.clone());
             let mut g = g.clone();
             for r in &mut g.rows {
                 r.host = key.0.clone();
@@ -409,7 +508,7 @@ impl SummarySink {
         use super::parse::OffBusLine;
         match l {
             OffBusLine::Gpu { gpu, complete, header } => {
-                let key = (self.host_of(header.host.as_deref()), gpu);
+                let key = (self.host_of(header.host.as_deref(), file), gpu);
                 if complete {
                     self.off_bus_record(key, file, line, header.timestamp);
                 } else {
@@ -421,7 +520,7 @@ impl SummarySink {
                     self.off_bus_record(key, &f, at, ts)
                 }
                 _ => {
-                    let key = (self.host_of(header.host.as_deref()), "unknown".to_owned());
+                    let key = (self.host_of(header.host.as_deref(), file), "unknown".to_owned());
                     self.off_bus_record(key, file, line, header.timestamp);
                 }
             },
@@ -563,13 +662,12 @@ impl SummarySink {
                 .values()
                 .map(|o| {
                     let mut o = o.clone();
-                    // As for events: a line that names no machine is the one machine's the log names.
-                    if let (None, Hosts::One(h)) = (&o.host, &self.hosts) {
-                        o.host = Some(h.clone());
-                    }
+                    // As for events (see [`Self::place`]).
+                    o.host = self.place(&o.host);
                     o
                 })
                 .collect(),
+            duplicates_dropped: self.duplicates_dropped,
         }
     }
 }
