@@ -878,3 +878,41 @@ fn nvml_version_mismatch_names_the_library_and_the_module_versions() {
         (Some("550.90.07"), Some("535.183.01"))
     );
 }
+
+/// The new-user trial: a CUDA image run without `--gpus` (no /dev/nvidiaN) while its environment
+/// asks for GPUs was `gpu-devices ok` and `gpu-env ok (2 usable)`.
+#[test]
+fn environment_asking_for_gpus_without_device_nodes_is_gg008() {
+    let root = pod();
+    let env = [("NVIDIA_VISIBLE_DEVICES", "all"), ("CUDA_VISIBLE_DEVICES", "0,1")];
+    let r = run(root.path(), &env, DoctorOptions::default());
+    let f = rules(&r, "GG008");
+    assert_eq!(f.len(), 1, "one cause, one finding: {f:?}");
+    assert_eq!(f[0].0, Severity::Error);
+    for want in ["NVIDIA_VISIBLE_DEVICES=all", "CUDA_VISIBLE_DEVICES=0,1", "/dev/nvidia[0-9]*"] {
+        assert!(f[0].1.contains(want), "{want} not in {:?}", f[0].1);
+    }
+    let fix = &r.findings.iter().find(|f| f.rule == "GG008").expect("GG008").fix;
+    for want in ["--gpus all", "--runtime=nvidia", "nvidia.com/gpu", "runtimeClassName"] {
+        assert!(fix.contains(want), "{want} not in {fix:?}");
+    }
+    assert_eq!(check(&r, "gpu-devices").status, CheckStatus::Finding);
+    let env_check = check(&r, "gpu-env");
+    assert!(env_check.reason.contains("0 usable"), "{env_check:?}");
+    // Each variable alone asks too; `void`/`none`/`-1` do not ask (and `void` keeps its own finding).
+    for env in [[("NVIDIA_VISIBLE_DEVICES", "GPU-8a3c")], [("CUDA_VISIBLE_DEVICES", "0")]] {
+        let r = run(root.path(), &env, DoctorOptions::default());
+        assert_eq!(check(&r, "gpu-devices").status, CheckStatus::Finding, "{env:?}");
+    }
+    for env in [[("NVIDIA_VISIBLE_DEVICES", "void")], [("CUDA_VISIBLE_DEVICES", "-1")], [("HOME", "/root")]] {
+        let r = run(root.path(), &env, DoctorOptions::default());
+        assert_eq!(check(&r, "gpu-devices").status, CheckStatus::Ok, "{env:?}");
+    }
+    // Device nodes present: the request is met, nothing to say.
+    let root = tree(&[("/dev/nvidia0", ""), ("/dev/nvidia1", ""), ("/dev/nvidiactl", ""), ("/dev/nvidia-uvm", "")]);
+    let r = run(root.path(), &env, DoctorOptions::default());
+    assert!(rules(&r, "GG008").is_empty(), "{:?}", r.findings);
+    // Under --root with this process's own environment, the variables are not the tree's.
+    let r = doctor(&Host::new(root.path()), &DoctorOptions::default());
+    assert_eq!(check(&r, "gpu-env").status, CheckStatus::Skipped);
+}
