@@ -47,6 +47,11 @@ fn pod() -> tempfile::TempDir {
         ("/sys/fs/cgroup/memory.max", "8589934592\n"),
         ("/var/run/secrets/kubernetes.io/serviceaccount/token", "x"),
         ("/dev/shm/", ""),
+        // The directories the tests judge exist, as on a pod that has run once.
+        ("/workspace/ckpt/", ""),
+        ("/mnt/ckpt/run-8/", ""),
+        ("/root/.cache/huggingface/hub/", ""),
+        ("/models/hf/hub/", ""),
     ])
 }
 
@@ -915,4 +920,30 @@ fn environment_asking_for_gpus_without_device_nodes_is_gg008() {
     // Under --root with this process's own environment, the variables are not the tree's.
     let r = doctor(&Host::new(root.path()), &DoctorOptions::default());
     assert_eq!(check(&r, "gpu-env").status, CheckStatus::Skipped);
+}
+
+/// The new-user trial: `--checkpoint-dir /nonexistent/ckpt` and `HF_HUB_CACHE=/nonexistent/hub`
+/// were `ok … / (ext4)` with no word that the directory is missing.
+#[test]
+fn a_directory_that_does_not_exist_is_named_with_the_parent_that_was_judged() {
+    let d = pod();
+    let opts = DoctorOptions { checkpoint_dir: Some("/mnt/ckpt/nonexistent/ckpt".into()), ..Default::default() };
+    let r = run(d.path(), &[("HOME", "/root"), ("HF_HUB_CACHE", "/nonexistent/hub")], opts);
+    let f = rules(&r, "GG003");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, Severity::Info);
+    assert!(
+        f[0].1.contains("/mnt/ckpt/nonexistent/ckpt does not exist") && f[0].1.contains("parent /mnt/ckpt"),
+        "{f:?}"
+    );
+    let c = check(&r, "checkpoint-dir");
+    assert!(
+        c.reason.starts_with("/mnt/ckpt/nonexistent/ckpt does not exist; nearest existing parent /mnt/ckpt: "),
+        "{c:?}"
+    );
+    // On an ephemeral filesystem the error itself says the directory is missing (one finding).
+    let f = rules(&r, "GG006");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, Severity::Warning);
+    assert!(f[0].1.contains("/nonexistent/hub does not exist") && f[0].1.contains("parent /"), "{f:?}");
 }
