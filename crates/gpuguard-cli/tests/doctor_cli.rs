@@ -301,3 +301,24 @@ fn nvml_link_trained_down_under_load_reaches_json_and_prometheus() {
     assert!(text.contains("gpuguard_finding{rule=\"GG005\",severity=\"warning\"} 2"), "{text}");
     assert!(text.contains("gpuguard_check_status{check=\"nvml\",status=\"finding\"} 1"), "{text}");
 }
+
+/// The new-user trial: a mistyped --root inspected an empty tree and a mistyped --nvml-library
+/// skipped NVML, both with exit 0. Either is an input error (exit 2) naming the path.
+#[test]
+fn a_root_or_nvml_library_that_does_not_exist_is_exit_2_naming_it() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let missing = root.path().join("nonexist");
+    let out = Command::new(BIN).args(["doctor", "--root"]).arg(&missing).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("--root {}: no such directory", missing.display())), "{err}");
+    let lib = root.path().join("nonexistent.so");
+    let out = Command::new(BIN).args(["doctor", "--root"]).arg(root.path()).arg("--nvml-library").arg(&lib).output();
+    let out = out.expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("--nvml-library {}: no such file", lib.display())), "{err}");
+    // The tree itself is fine: exit 0.
+    let out = Command::new(BIN).args(["doctor", "--root"]).arg(root.path()).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -90,7 +90,18 @@ pub fn doctor_with_facts(
     }
     add(hf_cache::check(host));
     let (ctl, nodes) = gpu_devices::device_nodes(host);
-    add(gpu_devices::judge(ctl, gpu_devices::uvm_present(host), &nodes, options.expect_gpus));
+    let (mut devices, mut device_findings) =
+        gpu_devices::judge(ctl, gpu_devices::uvm_present(host), &nodes, options.expect_gpus);
+    // The environment asks for GPUs but the runtime gave none (`--gpus` forgotten): one GG008
+    // here, unless --expect-gpus already reported the missing nodes.
+    let requested = gpu_env::gpus_requested(host).filter(|_| nodes.is_empty());
+    if let Some(req) = &requested {
+        if device_findings.is_empty() {
+            device_findings.push(gpu_devices::requested_without_nodes(req, ctl));
+            devices.status = CheckStatus::Finding;
+        }
+    }
+    add((devices, device_findings));
     let library = match (&options.nvml_library, host.root() == std::path::Path::new("/")) {
         (Some(p), _) => Some(p.clone().into_os_string()),
         (None, true) => Some(host.var("GPUGUARD_NVML_LIBRARY").unwrap_or(nvml::DEFAULT_LIBRARY).into()),
@@ -120,7 +131,12 @@ pub fn doctor_with_facts(
             None
         }
     };
-    let count = facts.as_ref().map(|f| f.gpus.len()).or((!nodes.is_empty()).then_some(nodes.len()));
+    // No node while the environment asks for GPUs: none is reachable (Some(0)), not "unknown".
+    let count = facts
+        .as_ref()
+        .map(|f| f.gpus.len())
+        .or((!nodes.is_empty()).then_some(nodes.len()))
+        .or(requested.as_ref().map(|_| 0));
     add(gpu_env::check(host, count, options.expect_gpus));
     add(driver::judge(&driver_facts, facts.as_ref().and_then(|f| f.driver_version.as_deref())));
     // The package database is read once, and only if one of the looks ahead needs it.

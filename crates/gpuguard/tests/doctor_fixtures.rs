@@ -47,6 +47,11 @@ fn pod() -> tempfile::TempDir {
         ("/sys/fs/cgroup/memory.max", "8589934592\n"),
         ("/var/run/secrets/kubernetes.io/serviceaccount/token", "x"),
         ("/dev/shm/", ""),
+        // The directories the tests judge exist, as on a pod that has run once.
+        ("/workspace/ckpt/", ""),
+        ("/mnt/ckpt/run-8/", ""),
+        ("/root/.cache/huggingface/hub/", ""),
+        ("/models/hf/hub/", ""),
     ])
 }
 
@@ -877,4 +882,68 @@ fn nvml_version_mismatch_names_the_library_and_the_module_versions() {
         (f.evidence["library_version"].as_str(), f.evidence["module_version"].as_str()),
         (Some("550.90.07"), Some("535.183.01"))
     );
+}
+
+/// The new-user trial: a CUDA image run without `--gpus` (no /dev/nvidiaN) while its environment
+/// asks for GPUs was `gpu-devices ok` and `gpu-env ok (2 usable)`.
+#[test]
+fn environment_asking_for_gpus_without_device_nodes_is_gg008() {
+    let root = pod();
+    let env = [("NVIDIA_VISIBLE_DEVICES", "all"), ("CUDA_VISIBLE_DEVICES", "0,1")];
+    let r = run(root.path(), &env, DoctorOptions::default());
+    let f = rules(&r, "GG008");
+    assert_eq!(f.len(), 1, "one cause, one finding: {f:?}");
+    assert_eq!(f[0].0, Severity::Error);
+    for want in ["NVIDIA_VISIBLE_DEVICES=all", "CUDA_VISIBLE_DEVICES=0,1", "/dev/nvidia[0-9]*"] {
+        assert!(f[0].1.contains(want), "{want} not in {:?}", f[0].1);
+    }
+    let fix = &r.findings.iter().find(|f| f.rule == "GG008").expect("GG008").fix;
+    for want in ["--gpus all", "--runtime=nvidia", "nvidia.com/gpu", "runtimeClassName"] {
+        assert!(fix.contains(want), "{want} not in {fix:?}");
+    }
+    assert_eq!(check(&r, "gpu-devices").status, CheckStatus::Finding);
+    let env_check = check(&r, "gpu-env");
+    assert!(env_check.reason.contains("0 usable"), "{env_check:?}");
+    // Each variable alone asks too; `void`/`none`/`-1` do not ask (and `void` keeps its own finding).
+    for env in [[("NVIDIA_VISIBLE_DEVICES", "GPU-8a3c")], [("CUDA_VISIBLE_DEVICES", "0")]] {
+        let r = run(root.path(), &env, DoctorOptions::default());
+        assert_eq!(check(&r, "gpu-devices").status, CheckStatus::Finding, "{env:?}");
+    }
+    for env in [[("NVIDIA_VISIBLE_DEVICES", "void")], [("CUDA_VISIBLE_DEVICES", "-1")], [("HOME", "/root")]] {
+        let r = run(root.path(), &env, DoctorOptions::default());
+        assert_eq!(check(&r, "gpu-devices").status, CheckStatus::Ok, "{env:?}");
+    }
+    // Device nodes present: the request is met, nothing to say.
+    let root = tree(&[("/dev/nvidia0", ""), ("/dev/nvidia1", ""), ("/dev/nvidiactl", ""), ("/dev/nvidia-uvm", "")]);
+    let r = run(root.path(), &env, DoctorOptions::default());
+    assert!(rules(&r, "GG008").is_empty(), "{:?}", r.findings);
+    // Under --root with this process's own environment, the variables are not the tree's.
+    let r = doctor(&Host::new(root.path()), &DoctorOptions::default());
+    assert_eq!(check(&r, "gpu-env").status, CheckStatus::Skipped);
+}
+
+/// The new-user trial: `--checkpoint-dir /nonexistent/ckpt` and `HF_HUB_CACHE=/nonexistent/hub`
+/// were `ok … / (ext4)` with no word that the directory is missing.
+#[test]
+fn a_directory_that_does_not_exist_is_named_with_the_parent_that_was_judged() {
+    let d = pod();
+    let opts = DoctorOptions { checkpoint_dir: Some("/mnt/ckpt/nonexistent/ckpt".into()), ..Default::default() };
+    let r = run(d.path(), &[("HOME", "/root"), ("HF_HUB_CACHE", "/nonexistent/hub")], opts);
+    let f = rules(&r, "GG003");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, Severity::Info);
+    assert!(
+        f[0].1.contains("/mnt/ckpt/nonexistent/ckpt does not exist") && f[0].1.contains("parent /mnt/ckpt"),
+        "{f:?}"
+    );
+    let c = check(&r, "checkpoint-dir");
+    assert!(
+        c.reason.starts_with("/mnt/ckpt/nonexistent/ckpt does not exist; nearest existing parent /mnt/ckpt: "),
+        "{c:?}"
+    );
+    // On an ephemeral filesystem the error itself says the directory is missing (one finding).
+    let f = rules(&r, "GG006");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, Severity::Warning);
+    assert!(f[0].1.contains("/nonexistent/hub does not exist") && f[0].1.contains("parent /"), "{f:?}");
 }

@@ -52,6 +52,21 @@ pub fn run(a: DoctorArgs) -> std::io::Result<i32> {
         eprintln!("gpuguard doctor: {e}");
         return Ok(crate::EXIT_ERROR);
     }
+    // Paths the user named explicitly: a typo must not quietly inspect an empty tree or fall back
+    // to "no NVML" (exit 2, naming the path).
+    if !a.root.is_dir() {
+        let why = if a.root.exists() { "not a directory" } else { "no such directory" };
+        eprintln!("gpuguard doctor: --root {}: {why}", a.root.display());
+        return Ok(crate::EXIT_ERROR);
+    }
+    // A bare name (libnvidia-ml.so.1) is looked up by the dynamic loader; a path must exist.
+    if let Some(lib) = a.nvml_library.as_ref().filter(|l| l.components().count() > 1) {
+        if !lib.is_file() {
+            let why = if lib.exists() { "not a file" } else { "no such file" };
+            eprintln!("gpuguard doctor: --nvml-library {}: {why}", lib.display());
+            return Ok(crate::EXIT_ERROR);
+        }
+    }
     let options = DoctorOptions {
         expect_gpus: a.expect_gpus,
         loader,

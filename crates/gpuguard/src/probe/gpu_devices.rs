@@ -86,3 +86,28 @@ pub fn judge(ctl: bool, uvm: bool, gpus: &[u32], expect_gpus: Option<u32>) -> (C
         _ => (Check::new("gpu-devices", CheckStatus::Ok, seen), vec![]),
     }
 }
+
+/// GG008 for an environment that asks for GPUs (`requested`, from
+/// [`super::gpu_env::gpus_requested`]) while no `/dev/nvidiaN` node exists: the container was
+/// started without the NVIDIA runtime or without a GPU request, so CUDA will find no device.
+///
+/// ```
+/// let f = gpuguard::probe::gpu_devices::requested_without_nodes("NVIDIA_VISIBLE_DEVICES=all", false);
+/// assert_eq!((f.rule.as_str(), f.severity), ("GG008", gpuguard::Severity::Error));
+/// assert!(f.message.contains("NVIDIA_VISIBLE_DEVICES=all"));
+/// ```
+pub fn requested_without_nodes(requested: &str, ctl: bool) -> Finding {
+    Finding::new(
+        "GG008",
+        Severity::Error,
+        format!(
+            "{requested} asks for GPUs but no /dev/nvidia[0-9]* device node exists (/dev/nvidiactl {}): the container runs without the NVIDIA runtime or without a GPU request, so CUDA will find no device",
+            if ctl { "present" } else { "absent" }
+        ),
+        "Docker: docker run --gpus all (or --runtime=nvidia with the NVIDIA Container Toolkit); Kubernetes: set resources.limits nvidia.com/gpu on the container, and runtimeClassName: nvidia where the NVIDIA runtime is not the node's default",
+    )
+    .with_path("/dev")
+    .with_evidence("requested_by", requested)
+    .with_evidence("device_nodes", 0)
+    .with_evidence("nvidiactl", ctl)
+}

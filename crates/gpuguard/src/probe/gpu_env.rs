@@ -83,10 +83,43 @@ pub fn cuda_visible(value: &str, device_count: Option<usize>) -> CudaVisible {
     CudaVisible { entries, visible, invalid }
 }
 
+/// The variables that ask for GPUs, as `NAME=value` joined by `, `: `NVIDIA_VISIBLE_DEVICES`
+/// naming devices (`all`, indices, UUIDs) and `CUDA_VISIBLE_DEVICES` listing at least one usable
+/// entry. `None` when nothing asks, when `NVIDIA_VISIBLE_DEVICES` says `void`/`none` (that has
+/// its own finding), or when the environment is not the inspected machine's
+/// ([`Host::env_is_foreign`]).
+///
+/// ```
+/// use gpuguard::probe::{Host, gpu_env::gpus_requested};
+/// let host = Host::new("/").with_env([("NVIDIA_VISIBLE_DEVICES", "all"), ("CUDA_VISIBLE_DEVICES", "0,1")]);
+/// assert_eq!(gpus_requested(&host).as_deref(), Some("NVIDIA_VISIBLE_DEVICES=all, CUDA_VISIBLE_DEVICES=0,1"));
+/// assert_eq!(gpus_requested(&Host::new("/").with_env([("NVIDIA_VISIBLE_DEVICES", "void")])), None);
+/// assert_eq!(gpus_requested(&Host::new("/").with_env([("CUDA_VISIBLE_DEVICES", "-1")])), None);
+/// ```
+pub fn gpus_requested(host: &Host) -> Option<String> {
+    if host.env_is_foreign() {
+        return None;
+    }
+    let nvd = host.var("NVIDIA_VISIBLE_DEVICES");
+    let mut asks = Vec::new();
+    match parse_nvidia_visible(nvd) {
+        NvidiaVisible::Void | NvidiaVisible::NoDevices => return None,
+        NvidiaVisible::All | NvidiaVisible::List(_) => asks.push(format!("NVIDIA_VISIBLE_DEVICES={}", nvd?.trim())),
+        NvidiaVisible::Unset => {}
+    }
+    if let Some(cvd) = host.var("CUDA_VISIBLE_DEVICES").filter(|v| cuda_visible(v, None).visible > 0) {
+        asks.push(format!("CUDA_VISIBLE_DEVICES={cvd}"));
+    }
+    (!asks.is_empty()).then(|| asks.join(", "))
+}
+
 const FIX_REQUEST: &str = "request the GPUs in the pod's resources.limits (nvidia.com/gpu) or run the container with --gpus; do not override NVIDIA_VISIBLE_DEVICES by hand";
 
 /// Judges the three variables, given the GPUs the process can reach (`device_count`, from
-/// /dev/nvidiaN or NVML) and how many it expects.
+/// /dev/nvidiaN or NVML) and how many it expects. `Some(0)`: no GPU reachable at all; the
+/// CUDA_VISIBLE_DEVICES entries are then not judged one by one (the missing devices are the
+/// gpu-devices check's finding, see [`gpus_requested`]). Skipped when the environment is the
+/// calling process's while the files are a `--root` tree.
 ///
 /// ```
 /// use gpuguard::probe::{Host, gpu_env};
@@ -95,6 +128,10 @@ const FIX_REQUEST: &str = "request the GPUs in the pod's resources.limits (nvidi
 /// assert_eq!(findings[0].rule, "GG008");
 /// ```
 pub fn check(host: &Host, device_count: Option<usize>, expect_gpus: Option<u32>) -> (Check, Vec<Finding>) {
+    if host.env_is_foreign() {
+        let why = "--root: this process's environment is not the inspected tree's; NVIDIA_VISIBLE_DEVICES and CUDA_VISIBLE_DEVICES not judged";
+        return (Check::new("gpu-env", CheckStatus::Skipped, why), vec![]);
+    }
     let mut findings = Vec::new();
     let mut seen = Vec::new();
     let want = expect_gpus.unwrap_or(0) as usize;
@@ -143,8 +180,15 @@ pub fn check(host: &Host, device_count: Option<usize>, expect_gpus: Option<u32>)
     }
     if let Some(cvd) = host.var("CUDA_VISIBLE_DEVICES") {
         let v = cuda_visible(cvd, device_count);
-        seen.push(format!("CUDA_VISIBLE_DEVICES={cvd} ({} usable)", v.visible));
-        if let Some((pos, entry)) = &v.invalid {
+        if device_count == Some(0) {
+            seen.push(format!("CUDA_VISIBLE_DEVICES={cvd} (0 usable: no GPU device reachable, see gpu-devices)"));
+        } else {
+            seen.push(format!("CUDA_VISIBLE_DEVICES={cvd} ({} usable)", v.visible));
+        }
+        if device_count == Some(0) {
+            // Every entry is out of range because there is no device at all: one cause, reported
+            // once by the gpu-devices check.
+        } else if let Some((pos, entry)) = &v.invalid {
             let hidden = &v.entries[*pos..];
             let sev = if hidden.len() > 1 || v.visible < want.max(1) { Severity::Error } else { Severity::Warning };
             findings.push(

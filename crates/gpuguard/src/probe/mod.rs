@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 pub struct Host {
     root: PathBuf,
     env: BTreeMap<String, String>,
+    /// Whether `env` is this process's own environment (not set by [`Host::with_env`]): under a
+    /// fixture root it then says nothing about the inspected tree.
+    env_is_process: bool,
 }
 
 impl Default for Host {
@@ -48,6 +51,7 @@ impl Host {
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
+            env_is_process: true,
         }
     }
 
@@ -60,7 +64,21 @@ impl Host {
     /// ```
     pub fn with_env<K: Into<String>, V: Into<String>>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self {
         self.env = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self.env_is_process = false;
         self
+    }
+
+    /// Whether the variables are the calling process's own while the files are a tree under
+    /// `--root`: the environment then belongs to gpuguard, not to the inspected machine.
+    ///
+    /// ```
+    /// use gpuguard::probe::Host;
+    /// assert!(Host::new("/tmp/tree").env_is_foreign());
+    /// assert!(!Host::new("/").env_is_foreign());
+    /// assert!(!Host::new("/tmp/tree").with_env([("A", "1")]).env_is_foreign());
+    /// ```
+    pub fn env_is_foreign(&self) -> bool {
+        self.env_is_process && !self.is_real_root()
     }
 
     /// An environment variable as the inspected process sees it.
@@ -86,7 +104,32 @@ impl Host {
     /// assert!(host.read("/proc/self/mountinfo").is_err());
     /// ```
     pub fn read(&self, absolute: &str) -> std::io::Result<String> {
-        read_bounded(&self.path(absolute), MAX_READ_BYTES)
+        read_bounded(&self.resolve(absolute)?, MAX_READ_BYTES)
+    }
+
+    /// [`Host::path`], but a path that cannot be resolved inside the root is an error.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the path when following its links inside the root takes more than
+    /// 40 links (a loop, such as an absolute link that points at itself inside the tree).
+    ///
+    /// ```
+    /// let host = gpuguard::probe::Host::new("/tmp/fixture");
+    /// assert_eq!(host.resolve("/etc/hosts").unwrap(), std::path::Path::new("/tmp/fixture/etc/hosts"));
+    /// ```
+    pub fn resolve(&self, absolute: &str) -> std::io::Result<PathBuf> {
+        if self.is_real_root() {
+            return Ok(self.root.join(absolute.trim_start_matches('/')));
+        }
+        resolve_in_root(&self.root, absolute).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{absolute}: too many levels of symbolic links inside {} (a link loop); not read",
+                    self.root.display()
+                ),
+            )
+        })
     }
 
     /// The root directory.
@@ -103,7 +146,9 @@ impl Host {
     /// than `/`, symbolic links are followed as a `chroot` would (an absolute target starts again
     /// at the root, `..` stops at the root), so a path built from file contents (a mount point, a
     /// boot entry, a module link) can never lead outside the tree. A link loop, or a part that does
-    /// not exist, ends the resolution: the rest is joined as written (and will not be found).
+    /// not exist, ends the resolution: the rest is joined as written (and will not be found). A link
+    /// loop gives a path that no system call accepts (it holds a NUL byte), so nothing outside the
+    /// root, nor the looping link itself, is ever followed by the kernel; [`Host::resolve`] says why.
     ///
     /// ```
     /// let host = gpuguard::probe::Host::new("/tmp/fixture");
@@ -114,7 +159,8 @@ impl Host {
         if self.is_real_root() {
             return self.root.join(absolute.trim_start_matches('/'));
         }
-        resolve_in_root(&self.root, absolute)
+        // The NUL byte makes every std::fs call fail with InvalidInput before any system call.
+        resolve_in_root(&self.root, absolute).unwrap_or_else(|| self.root.join("\0symlink-loop"))
     }
 }
 
@@ -125,8 +171,9 @@ pub const MAX_READ_BYTES: u64 = 16 << 20;
 /// Most symbolic links followed while resolving one path (Linux's own limit, MAXSYMLINKS).
 const MAX_LINKS: u32 = 40;
 
-/// `absolute` resolved under `root` with chroot semantics (see [`Host::path`]).
-fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
+/// `absolute` resolved under `root` with chroot semantics (see [`Host::path`]); `None` for a link
+/// loop (more than [`MAX_LINKS`] links), whose last link the kernel would follow out of the root.
+fn resolve_in_root(root: &Path, absolute: &str) -> Option<PathBuf> {
     // Components still to walk, last first, so a link's target can be pushed in front of the rest.
     let mut todo: Vec<String> = absolute.split('/').rev().filter(|c| !c.is_empty()).map(str::to_owned).collect();
     let mut done: Vec<String> = Vec::new();
@@ -142,7 +189,8 @@ fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
         }
         let here = root.join(done.join("/")).join(&c);
         let target = match std::fs::symlink_metadata(&here) {
-            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&here).ok(),
+            // A link whose target cannot be read would be followed by the kernel: refuse it.
+            Ok(m) if m.file_type().is_symlink() => Some(std::fs::read_link(&here).ok()?),
             Ok(_) => None,
             Err(_) => {
                 // Missing: the rest cannot resolve further; keep it as written, `..` still clamped.
@@ -160,7 +208,9 @@ fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
             }
         };
         match target {
-            Some(t) if links < MAX_LINKS => {
+            // A loop: stop; the caller must not hand the kernel a path that still holds the link.
+            Some(_) if links >= MAX_LINKS => return None,
+            Some(t) => {
                 links += 1;
                 let t = t.to_string_lossy().into_owned();
                 if t.starts_with('/') {
@@ -168,11 +218,10 @@ fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
                 }
                 todo.extend(t.split('/').rev().filter(|c| !c.is_empty()).map(str::to_owned));
             }
-            // A loop: stop following; reading the path then fails with ELOOP, never escapes.
-            _ => done.push(c),
+            None => done.push(c),
         }
     }
-    root.join(done.join("/"))
+    Some(root.join(done.join("/")))
 }
 
 /// Reads `path` as UTF-8 text, at most `limit` bytes, refusing anything but a regular file. The
@@ -248,5 +297,28 @@ mod tests {
         // A loop ends the resolution inside the root; reading it fails instead of hanging.
         assert!(host.path("/loop").starts_with(r));
         assert!(host.read("/loop").is_err());
+    }
+
+    /// The new-user trial: absolute links that point at themselves inside the tree made the doctor
+    /// read the host's own kernel release and os-release.
+    #[test]
+    fn self_links_never_reach_the_host() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let r = d.path();
+        std::fs::create_dir_all(r.join("proc/sys/kernel")).expect("mkdir");
+        std::fs::create_dir_all(r.join("etc")).expect("mkdir");
+        symlink("/proc/sys/kernel/osrelease", r.join("proc/sys/kernel/osrelease")).expect("ln");
+        symlink("/etc/os-release", r.join("etc/os-release")).expect("ln");
+        // A loop in a directory part: the parts after it must not be looked up through it either.
+        symlink("/boot", r.join("boot")).expect("ln");
+        let host = Host::new(r);
+        for p in ["/proc/sys/kernel/osrelease", "/etc/os-release", "/boot/grub/grubenv"] {
+            let e = host.read(p).expect_err(p);
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{p}: {e}");
+            assert!(e.to_string().contains(p) && e.to_string().contains("loop"), "{e}");
+            assert!(!host.path(p).exists(), "{p} must not lead anywhere");
+            assert!(std::fs::read_dir(host.path(p)).is_err());
+        }
+        assert!(std::fs::read_dir(host.path("/boot")).is_err(), "/boot -> /boot is a loop, not the host's /boot");
     }
 }

@@ -182,17 +182,22 @@ fn normalise(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Free and total bytes of the filesystem of `path` or of its nearest existing ancestor.
-fn free_space(host: &Host, path: &str) -> Option<(u64, u64)> {
-    let mut p = host.path(path);
-    loop {
-        if p.exists() {
-            return statvfs_bytes(&p).ok();
-        }
-        if !p.pop() {
-            return None;
-        }
+/// `path` itself when it exists under `host`, else its nearest existing ancestor (at worst `/`,
+/// never above the root): a directory the job has yet to create lands on that ancestor's mount.
+fn nearest_existing(host: &Host, path: &str) -> String {
+    let mut p = path.to_owned();
+    while p != "/" && !host.path(&p).exists() {
+        p = match p.rfind('/') {
+            Some(0) | None => "/".to_owned(),
+            Some(i) => p[..i].to_owned(),
+        };
     }
+    p
+}
+
+/// Free and total bytes of the filesystem of `path` (an existing path on the inspected machine).
+fn free_space(host: &Host, path: &str) -> Option<(u64, u64)> {
+    statvfs_bytes(&host.path(path)).ok()
 }
 
 /// What a storage check is about: its check name, rule, what the path is for, and how bad it is
@@ -252,6 +257,7 @@ pub fn check_storage(host: &Host, path: &str, role: StorageRole) -> (Check, Vec<
     };
     let (verdict, why) = persistence(m);
     let mut findings = Vec::new();
+    let existing = nearest_existing(host, &path);
     let mut seen = format!("{path}: {why}");
     if verdict.is_ephemeral() {
         findings.push(
@@ -265,7 +271,7 @@ pub fn check_storage(host: &Host, path: &str, role: StorageRole) -> (Check, Vec<
         );
     }
     if role.rule == CHECKPOINT.rule {
-        if let Some((free, total)) = free_space(host, &path) {
+        if let Some((free, total)) = free_space(host, &existing) {
             seen.push_str(&format!("; {} free of {}", human_bytes(free), human_bytes(total)));
             if free < MIN_CHECKPOINT_FREE_BYTES {
                 findings.push(
@@ -285,6 +291,30 @@ pub fn check_storage(host: &Host, path: &str, role: StorageRole) -> (Check, Vec<
                     .with_evidence("min_free_bytes", MIN_CHECKPOINT_FREE_BYTES),
                 );
             }
+        }
+    }
+    if existing != path {
+        // A directory the job creates on first write is normal; the user still needs to know the
+        // verdict is about the parent's filesystem (and that a typo would go unnoticed). One
+        // finding per path: a note on the verdict already made, else an info finding of its own.
+        let note =
+            format!("{path} does not exist: the job may create it; judged by its nearest existing parent {existing}");
+        seen = format!("{path} does not exist; nearest existing parent {existing}: {why}");
+        match findings.first_mut() {
+            Some(f) => {
+                f.message = format!("{} ({note})", f.message);
+                f.evidence.insert("nearest_existing_parent".into(), existing.clone().into());
+            }
+            None => findings.push(
+                Finding::new(
+                    role.rule,
+                    Severity::Info,
+                    format!("{} {note}", role.what),
+                    "create the directory, or check the path for a typo",
+                )
+                .with_path(path.clone())
+                .with_evidence("nearest_existing_parent", existing.clone()),
+            ),
         }
     }
     let status = if findings.is_empty() { CheckStatus::Ok } else { CheckStatus::Finding };
