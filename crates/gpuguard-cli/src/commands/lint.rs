@@ -66,6 +66,7 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
         a.paths
     };
     // `-` is standard input, wherever it appears; the rest are paths, linted in order.
+    let given = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let mut report = gpuguard::Report::new("lint");
     let mut batch: Vec<PathBuf> = Vec::new();
     for p in paths {
@@ -77,6 +78,8 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
         }
     }
     report.merge(gpuguard::lint::lint_paths(&batch, &opts));
+    // No object read anywhere (empty stdin from a failed `helm template`, a binary file): exit 2.
+    gpuguard::lint::require_objects(&mut report, &given);
     if a.output.format() != Format::Text {
         return emit_report(&report, a.output.format(), fail_on);
     }
@@ -115,7 +118,10 @@ fn grouped_text(report: &Report, colour: bool) -> String {
     totals.findings = report.findings.clone();
     totals.errors = report.errors.clone();
     let text = gpuguard::render::to_text(&Report { checks: Vec::new(), ..totals }, colour);
-    out.push_str(text.trim_end().rsplit('\n').next().unwrap_or(""));
+    let totals_line = text.trim_end().rsplit('\n').next().unwrap_or("");
+    // `lint: 0 error(s)…` becomes `lint: 12 object(s) in 3 input(s): 0 error(s)…`.
+    let counted = format!("lint: {} object(s) in {} input(s): ", report.objects, report.inputs);
+    out.push_str(&totals_line.strip_prefix("lint: ").map_or_else(|| totals_line.to_owned(), |t| counted + t));
     let skipped = report.skipped.len();
     if skipped > 0 {
         out.push_str(&format!(

@@ -98,6 +98,13 @@ pub fn lint_text(text: &str, file: &str, opts: &LintOptions) -> Report {
 /// ```
 pub fn lint_bytes(bytes: &[u8], file: &str, opts: &LintOptions) -> Report {
     let mut report = Report::new("lint");
+    report.inputs = 1;
+    // A binary file (an image, a tarball, `helm` writing garbage) is refused whole: its stray
+    // "documents" would otherwise read as zero objects and a green run.
+    if bytes.iter().take(1024).any(|&b| b == 0) {
+        report.errors.push(binary(file, "a NUL byte in the first KiB"));
+        return report;
+    }
     let mut cluster = audit::Cluster::default();
     for raw in yaml::split_documents(bytes) {
         let doc = match yaml::parse_document(&raw, file) {
@@ -120,16 +127,76 @@ pub fn lint_bytes(bytes: &[u8], file: &str, opts: &LintOptions) -> Report {
                 for (i, item_value) in items.as_array().into_iter().flatten().enumerate() {
                     let Some((lines, _)) = item_lines.item(items, i) else { continue };
                     match Object::new(item_value) {
-                        Some(item) => lint_object(item, lines, &place, opts, &mut report, &mut cluster),
+                        Some(item) => {
+                            report.objects += 1;
+                            lint_object(item, lines, &place, opts, &mut report, &mut cluster)
+                        }
                         None => report.skipped.push(place.skipped(lines.line, None, "the List item is not a mapping")),
                     }
                 }
             }
-            _ => lint_object(obj, &doc.lines, &place, opts, &mut report, &mut cluster),
+            _ => {
+                report.objects += 1;
+                lint_object(obj, &doc.lines, &place, opts, &mut report, &mut cluster)
+            }
         }
+    }
+    if report.objects == 0 && std::str::from_utf8(bytes).is_err() {
+        report.errors.push(binary(file, "invalid UTF-8"));
+    } else if report.objects == 0 && report.errors.is_empty() {
+        let what = if bytes.iter().all(u8::is_ascii_whitespace) { "empty input" } else { "no Kubernetes object in it" };
+        report.checks.push(crate::Check::new(
+            "input",
+            crate::CheckStatus::Skipped,
+            format!("read 0 objects from {file}: {what}"),
+        ));
     }
     report.findings.extend(cluster.findings(opts.config.gpu_node_hourly_cost));
     report
+}
+
+/// The input error for a file that is not text: `what` says how that was seen.
+fn binary(file: &str, what: &str) -> InputError {
+    InputError {
+        file: file.to_owned(),
+        line: None,
+        message: format!("read 0 objects from {file}: not YAML or JSON (binary: {what})"),
+    }
+}
+
+/// Makes a run that read no Kubernetes object at all an input error (exit 2), naming each input
+/// and why it held none: `helm template . | gpuguard lint -` after a failed `helm` must not pass.
+/// A run with objects in some inputs keeps the empty ones as notes in `checks`. `given` names
+/// what the run was given (the arguments), for a run that found no input file at all.
+///
+/// ```
+/// let opts = Default::default();
+/// let mut r = gpuguard::lint::lint_text("", "<stdin>", &opts);
+/// gpuguard::lint::require_objects(&mut r, "<stdin>");
+/// assert_eq!(r.errors[0].message, "read 0 objects from <stdin>: empty input");
+/// ```
+pub fn require_objects(report: &mut Report, given: &str) {
+    if report.objects > 0 || !report.errors.is_empty() {
+        return;
+    }
+    let empty: Vec<crate::Check> = report
+        .checks
+        .iter()
+        .filter(|c| c.name == "input" && c.reason.starts_with("read 0 objects from "))
+        .cloned()
+        .collect();
+    report.checks.retain(|c| !(c.name == "input" && c.reason.starts_with("read 0 objects from ")));
+    for c in &empty {
+        let file = c.reason.trim_start_matches("read 0 objects from ").rsplit_once(": ").map_or("", |(f, _)| f);
+        report.errors.push(InputError { file: file.to_owned(), line: None, message: c.reason.clone() });
+    }
+    if report.errors.is_empty() {
+        report.errors.push(InputError {
+            file: given.to_owned(),
+            line: None,
+            message: format!("read 0 objects from {given}: no input file in it (no *.yaml, *.yml or *.json)"),
+        });
+    }
 }
 
 /// Lints everything `reader` yields (stdin, a pipe), read up to the config's size cap; `name`
