@@ -121,6 +121,20 @@ fn ignore_annotations_and_the_switch_that_refuses_them() {
     assert!(!lint_text(dep, "d.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG001"));
 }
 
+/// The slug is an alias of its rule id; an empty reason silences nothing and the finding says why.
+#[test]
+fn ignore_by_slug_and_empty_reasons_are_refused() {
+    let slug = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/gpu-requests-limits");
+    assert!(!lint_text(&slug, "p.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG007"));
+    let shm = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/dev-shm");
+    assert!(!lint_text(&shm, "p.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG001"));
+    let empty = IGNORED.replace("\"fixed in the chart\"", "\"\"");
+    let r = lint_text(&empty, "p.yaml", &LintOptions::default());
+    let f = r.findings.iter().find(|f| f.rule == "GG007").expect("an empty reason does not silence GG007");
+    let why = f.evidence["ignore_refused"].as_str().unwrap();
+    assert!(why.contains("ignore-check.gpuguard.io/GG007") && why.contains("empty reason"), "{why}");
+}
+
 #[test]
 fn config_selects_rules_and_severities() {
     let config = LintConfig::parse("disable: [GG001]\nseverity: {GG007: warning}\n", ".gpuguard.yaml").unwrap();

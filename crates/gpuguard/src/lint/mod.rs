@@ -271,8 +271,18 @@ fn lint_object(
     }
     let Ctx { obj, pods, findings, .. } = ctx;
     for mut f in findings {
-        if opts.ignore_annotations && ignored(&obj, &pods, &f) {
-            continue;
+        if opts.ignore_annotations {
+            match ignore_annotation(&obj, &pods, &f) {
+                Some((_, reason)) if !reason.trim().is_empty() => continue,
+                // An empty reason does not silence: the finding says why it still stands.
+                Some((key, _)) => {
+                    f.evidence.insert(
+                        "ignore_refused".into(),
+                        format!("annotation {key} has an empty reason; write why the rule does not apply here").into(),
+                    );
+                }
+                None => {}
+            }
         }
         if let Some(sev) = opts.config.severity_of(&f.rule) {
             f.severity = sev;
@@ -331,15 +341,22 @@ fn lint_embedded(
     }
 }
 
-/// Whether an ignore annotation for the finding's rule sits on the object or on the pod template
-/// the finding is in.
-fn ignored(obj: &Object<'_>, pods: &[PodSpec<'_>], f: &Finding) -> bool {
-    let key = format!("{IGNORE_PREFIX}{}", f.rule);
-    if obj.annotation(&key).is_some() {
-        return true;
-    }
+/// The ignore annotation (key, reason) for the finding's rule on the object or on the pod
+/// template the finding is in: `ignore-check.gpuguard.io/GG001` or its slug alias
+/// `ignore-check.gpuguard.io/dev-shm` (any spelling the registry's [`crate::footgun`] accepts).
+fn ignore_annotation<'a>(obj: &Object<'a>, pods: &[PodSpec<'a>], f: &Finding) -> Option<(String, &'a str)> {
     let path = f.location.path.as_deref().unwrap_or("");
-    pods.iter().any(|p| path.starts_with(&p.path) && p.annotation(&key).is_some())
+    let metas = std::iter::once(&obj.value["metadata"])
+        .chain(pods.iter().filter(|p| path.starts_with(&p.path)).map(|p| p.meta));
+    for meta in metas {
+        for (key, value) in meta["annotations"].as_object().into_iter().flatten() {
+            let Some(rule) = key.strip_prefix(IGNORE_PREFIX) else { continue };
+            if crate::footgun(rule).is_some_and(|g| g.id == f.rule) {
+                return Some((key.clone(), value.as_str().unwrap_or("")));
+            }
+        }
+    }
+    None
 }
 
 /// Lints files and directories (directories recursively: regular `*.yaml`, `*.yml`, `*.json`
