@@ -408,3 +408,15 @@ fn lint_with_no_object_is_an_input_error() {
     assert_eq!((v["summary"]["objects"].as_u64(), v["summary"]["inputs"].as_u64()), (Some(2), Some(2)), "{v}");
     assert_eq!(v["summary"]["input_errors"], 0);
 }
+
+/// Findings silenced by an ignore annotation are counted in the text summary and listed in JSON.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn lint_counts_and_lists_suppressed_findings() {
+    let pod = b"kind: Pod\nmetadata:\n  name: p\n  annotations: {ignore-check.gpuguard.io/GG007: \"fixed in the chart\"}\nspec:\n  containers: [{name: c, image: t, resources: {requests: {nvidia.com/gpu: 1}}}]\n";
+    let o = lint_piped(&["-"], pod);
+    assert!(stdout(&o).contains("1 finding(s) suppressed by ignore-check.gpuguard.io annotations"), "{}", stdout(&o));
+    let v = json(&lint_piped(&["-", "--format", "json"], pod));
+    assert_eq!(v["suppressed"][0]["rule"], "GG007", "{v}");
+    assert_eq!(v["suppressed"][0]["evidence"]["justification"], "fixed in the chart");
+}

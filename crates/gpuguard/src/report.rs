@@ -136,6 +136,10 @@ pub struct Report {
     /// Objects read but not checked (`gpuguard lint`).
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Findings silenced by an `ignore-check.gpuguard.io/*` annotation (`gpuguard lint`), each
+    /// with `evidence.suppressed_by` (the annotation) and `evidence.justification` (its reason).
+    #[serde(default)]
+    pub suppressed: Vec<Finding>,
     /// Kubernetes objects read (`gpuguard lint`; `List` items each count).
     #[serde(default)]
     pub objects: usize,
@@ -201,6 +205,7 @@ impl Report {
         self.checks.extend(other.checks);
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
+        self.suppressed.extend(other.suppressed);
         self.objects += other.objects;
         self.inputs += other.inputs;
     }

@@ -125,7 +125,13 @@ fn ignore_annotations_and_the_switch_that_refuses_them() {
 #[test]
 fn ignore_by_slug_and_empty_reasons_are_refused() {
     let slug = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/gpu-requests-limits");
-    assert!(!lint_text(&slug, "p.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG007"));
+    let r = lint_text(&slug, "p.yaml", &LintOptions::default());
+    assert!(!r.findings.iter().any(|f| f.rule == "GG007"));
+    // Silenced findings are kept, with the annotation and its reason.
+    let kept = r.suppressed.iter().find(|f| f.rule == "GG007").expect("GG007 listed as suppressed");
+    assert_eq!(kept.evidence["justification"], "fixed in the chart");
+    assert_eq!(kept.evidence["suppressed_by"], "ignore-check.gpuguard.io/gpu-requests-limits");
+    assert_eq!(kept.location.line, Some(12));
     let shm = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/dev-shm");
     assert!(!lint_text(&shm, "p.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG001"));
     let empty = IGNORED.replace("\"fixed in the chart\"", "\"\"");

@@ -122,6 +122,12 @@ fn grouped_text(report: &Report, colour: bool) -> String {
     // `lint: 0 error(s)…` becomes `lint: 12 object(s) in 3 input(s): 0 error(s)…`.
     let counted = format!("lint: {} object(s) in {} input(s): ", report.objects, report.inputs);
     out.push_str(&totals_line.strip_prefix("lint: ").map_or_else(|| totals_line.to_owned(), |t| counted + t));
+    let suppressed = report.suppressed.len();
+    if suppressed > 0 {
+        out.push_str(&format!(
+            "\n{suppressed} finding(s) suppressed by ignore-check.gpuguard.io annotations; --format json lists them (`suppressed`)"
+        ));
+    }
     let skipped = report.skipped.len();
     if skipped > 0 {
         out.push_str(&format!(

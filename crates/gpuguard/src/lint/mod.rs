@@ -271,9 +271,15 @@ fn lint_object(
     }
     let Ctx { obj, pods, findings, .. } = ctx;
     for mut f in findings {
+        let mut suppressed = false;
         if opts.ignore_annotations {
             match ignore_annotation(&obj, &pods, &f) {
-                Some((_, reason)) if !reason.trim().is_empty() => continue,
+                // Silenced, but kept: counted in the text summary, listed in JSON `suppressed`.
+                Some((key, reason)) if !reason.trim().is_empty() => {
+                    f.evidence.insert("suppressed_by".into(), key.into());
+                    f.evidence.insert("justification".into(), reason.trim().to_owned().into());
+                    suppressed = true;
+                }
                 // An empty reason does not silence: the finding says why it still stands.
                 Some((key, _)) => {
                     f.evidence.insert(
@@ -304,7 +310,11 @@ fn lint_object(
             container: loc.container.take(),
             path: loc.path.take(),
         };
-        report.findings.push(f);
+        if suppressed {
+            report.suppressed.push(f);
+        } else {
+            report.findings.push(f);
+        }
     }
 }
 
