@@ -132,6 +132,12 @@ fn ignore_by_slug_and_empty_reasons_are_refused() {
     assert_eq!(kept.evidence["justification"], "fixed in the chart");
     assert_eq!(kept.evidence["suppressed_by"], "ignore-check.gpuguard.io/gpu-requests-limits");
     assert_eq!(kept.location.line, Some(12));
+    // In SARIF a suppressed finding is a result with an in-source suppression and its reason.
+    let sarif = gpuguard::render::to_sarif_value(&r);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let res = results.iter().find(|x| x["ruleId"] == "GG007").expect("GG007 in SARIF");
+    assert_eq!(res["suppressions"], serde_json::json!([{"kind": "inSource", "justification": "fixed in the chart"}]));
+    assert!(results.iter().filter(|x| x["ruleId"] != "GG007").all(|x| x.get("suppressions").is_none()));
     let shm = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/dev-shm");
     assert!(!lint_text(&shm, "p.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG001"));
     let empty = IGNORED.replace("\"fixed in the chart\"", "\"\"");
