@@ -132,6 +132,17 @@ fn ignore_by_slug_and_empty_reasons_are_refused() {
     assert_eq!(kept.evidence["justification"], "fixed in the chart");
     assert_eq!(kept.evidence["suppressed_by"], "ignore-check.gpuguard.io/gpu-requests-limits");
     assert_eq!(kept.location.line, Some(12));
+    // A typo silences nothing and is named, with the known ids.
+    let typo = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/GG099");
+    let r2 = lint_text(&typo, "p.yaml", &LintOptions::default());
+    assert!(r2.findings.iter().any(|f| f.rule == "GG007"));
+    assert_eq!(r2.findings.iter().filter(|f| f.rule == "ignore-check").count(), 1, "{:?}", r2.findings);
+    let note = r2.findings.iter().find(|f| f.rule == "ignore-check").expect("the unknown id is reported");
+    assert!(
+        note.message.contains("ignore-check.gpuguard.io/GG099") && note.fix.contains("GG001 (dev-shm)"),
+        "{note:?}"
+    );
+    assert_eq!((note.severity, note.location.line), (gpuguard::Severity::Info, Some(5)));
     // In SARIF a suppressed finding is a result with an in-source suppression and its reason.
     let sarif = gpuguard::render::to_sarif_value(&r);
     let results = sarif["runs"][0]["results"].as_array().unwrap();

@@ -17,7 +17,8 @@ pub struct LintArgs {
     /// Config file (rules to run, severities, fail level); default `.gpuguard.yaml` if present.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Refuse `ignore-check.gpuguard.io/*` annotations (for CI).
+    /// Do not honour `ignore-check.gpuguard.io/<rule>` annotations: findings they would silence
+    /// are reported like any other (for CI that allows no in-manifest exceptions).
     #[arg(long)]
     no_ignore_annotations: bool,
     /// What one GPU node costs an hour, in USD: the cluster audit (GG002 on

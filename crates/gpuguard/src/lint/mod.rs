@@ -270,6 +270,7 @@ fn lint_object(
         }
     }
     let Ctx { obj, pods, findings, .. } = ctx;
+    unknown_ignores(&obj, &pods, lines, place, report);
     for mut f in findings {
         let mut suppressed = false;
         if opts.ignore_annotations {
@@ -367,6 +368,46 @@ fn ignore_annotation<'a>(obj: &Object<'a>, pods: &[PodSpec<'a>], f: &Finding) ->
         }
     }
     None
+}
+
+/// An `ignore-check.gpuguard.io/<X>` annotation whose X is no rule id or slug (a typo such as
+/// `GG099`) silences nothing: an info finding (rule `ignore-check`) names it and the known ids.
+fn unknown_ignores(
+    obj: &Object<'_>,
+    pods: &[PodSpec<'_>],
+    lines: &yaml::Lines,
+    place: &Place<'_>,
+    report: &mut Report,
+) {
+    let metas = std::iter::once((&obj.value["metadata"], "metadata".to_owned()))
+        .chain(pods.iter().filter_map(|p| p.meta_path.clone().filter(|m| m != "metadata").map(|m| (p.meta, m))));
+    for (meta, meta_path) in metas {
+        for key in meta["annotations"].as_object().into_iter().flatten().map(|(k, _)| k) {
+            let Some(rule) = key.strip_prefix(IGNORE_PREFIX) else { continue };
+            if crate::footgun(rule).is_some() {
+                continue;
+            }
+            let known: Vec<String> = footguns::catalog().iter().map(|g| format!("{} ({})", g.id, g.slug)).collect();
+            let mut f = Finding::new(
+                "ignore-check",
+                crate::Severity::Info,
+                format!("annotation {key} names no gpuguard rule, so it silences nothing"),
+                format!("use one of the rule ids or slugs: {}", known.join(", ")),
+            );
+            let path = format!("{meta_path}.annotations");
+            f.location = Location {
+                file: Some(place.file.to_owned()),
+                line: Some(lines.line_of(obj.value, &path)),
+                document: Some(place.document),
+                kind: Some(obj.kind.to_owned()).filter(|k| !k.is_empty()),
+                name: obj.name.map(str::to_owned),
+                namespace: obj.namespace.map(str::to_owned),
+                container: None,
+                path: Some(path),
+            };
+            report.findings.push(f);
+        }
+    }
 }
 
 /// Lints files and directories (directories recursively: regular `*.yaml`, `*.yml`, `*.json`
