@@ -420,3 +420,15 @@ fn lint_counts_and_lists_suppressed_findings() {
     assert_eq!(v["suppressed"][0]["rule"], "GG007", "{v}");
     assert_eq!(v["suppressed"][0]["evidence"]["justification"], "fixed in the chart");
 }
+
+/// `--max-file-bytes` reads units like every size flag: `1k` caps a 2 KiB manifest.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn lint_max_file_bytes_takes_units() {
+    let mut big = b"kind: Node\nmetadata: {name: n}\n".to_vec();
+    big.extend(std::iter::repeat_n(b'#', 2048));
+    let o = lint_piped(&["--max-file-bytes", "1k", "-"], &big);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("cap"), "{}", stdout(&o));
+    assert_eq!(lint_piped(&["--max-file-bytes", "1Mi", "-"], &big).status.code(), Some(0));
+}

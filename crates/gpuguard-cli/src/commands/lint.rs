@@ -25,8 +25,9 @@ pub struct LintArgs {
     /// `kubectl get nodes,pods,daemonsets -A -o json`) then prices the share CPU pods take.
     #[arg(long, value_name = "USD")]
     gpu_node_hourly_cost: Option<f64>,
-    /// Refuse inputs larger than this many bytes (default 67108864, 64 MiB).
-    #[arg(long, value_name = "BYTES")]
+    /// Refuse inputs larger than this (default 64Mi; `1048576`, `1k`, `8Mi`, `1.5GiB` as every
+    /// size flag reads them).
+    #[arg(long, value_name = "BYTES", value_parser = super::parse_bytes)]
     max_file_bytes: Option<u64>,
 }
 
