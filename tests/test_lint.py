@@ -265,3 +265,15 @@ def test_size_cap_and_fifo_in_a_directory(run_cli, tmp_path):
     assert r.returncode == 2
     assert "cap" in doc["errors"][0]["message"]
     assert any("pipe.yaml" in c["reason"] and "FIFO" in c["reason"] for c in doc["checks"])
+
+
+def test_cli_sarif_suppressed_finding_is_valid(run_cli, validate_sarif):
+    """A finding silenced by an annotation (slug form) is a SARIF result with an inSource suppression."""
+    pod = GPU_REQUEST_ONLY.replace(
+        "metadata: {name: p, namespace: ml}",
+        "metadata: {name: p, annotations: {ignore-check.gpuguard.io/gpu-requests-limits: reviewed}}",
+    )
+    log = json.loads(run_cli("lint", "--format", "sarif", "-", input=pod).stdout)
+    assert validate_sarif(log) == []
+    results = [r for r in log["runs"][0]["results"] if r["ruleId"] == "GG007"]
+    assert results and results[0]["suppressions"] == [{"kind": "inSource", "justification": "reviewed"}]

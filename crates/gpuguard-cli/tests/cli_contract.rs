@@ -417,3 +417,85 @@ fn checkpoint_text_reads_like_the_other_commands() {
         );
     }
 }
+
+/// `gpuguard lint` fed `cmd_stdin` on a real pipe, with `args`.
+#[allow(clippy::unwrap_used)]
+fn lint_piped(args: &[&str], cmd_stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("lint")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(cmd_stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A failed `helm template . | gpuguard lint -` gives empty stdin: that is an input error naming
+/// what was read, never a green `0 error(s)`. Same for an empty or binary file, and for no
+/// arguments with stdin not a terminal (CI).
+#[test]
+#[allow(clippy::unwrap_used)]
+fn lint_with_no_object_is_an_input_error() {
+    for args in [&["-"][..], &[][..]] {
+        let o = lint_piped(args, b"");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert!(stdout(&o).contains("read 0 objects from <stdin>: empty input"), "{}", stdout(&o));
+    }
+    let o = gpuguard(&["lint", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let (empty, bin, utf) = (dir.path().join("e.yaml"), dir.path().join("b.yaml"), dir.path().join("u.yaml"));
+    std::fs::write(&empty, "").unwrap();
+    std::fs::write(&bin, std::fs::read(BIN).unwrap().get(..4096).unwrap()).unwrap();
+    std::fs::write(&utf, [0xff, 0xfe, b'a', 0x80, b'\n']).unwrap();
+    for (p, what) in [(&empty, "empty input"), (&bin, "not YAML or JSON (binary"), (&utf, "not YAML or JSON (binary")] {
+        let o = gpuguard(&["lint", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+        let want = format!("read 0 objects from {}: {what}", p.display());
+        assert!(stdout(&o).contains(&want), "{want}: {}", stdout(&o));
+    }
+    // A binary file next to a good manifest is still an input error naming it.
+    let o = lint_piped(&["-", bin.to_str().unwrap()], b"kind: Node\nmetadata: {name: n}\n");
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).contains(&format!("{}: read 0 objects", bin.display())), "{}", stdout(&o));
+    // A directory with a valid manifest and one empty file: the empty file is only noted.
+    std::fs::remove_file(&bin).unwrap();
+    std::fs::remove_file(&utf).unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n---\nkind: Node\nmetadata: {name: n}\n").unwrap();
+    let o = gpuguard(&["lint", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(text.contains("lint: 2 object(s) in 2 input(s): 0 error(s)"), "{text}");
+    assert!(text.contains(&format!("input skipped: read 0 objects from {}: empty input", empty.display())), "{text}");
+    let v = json(&gpuguard(&["lint", dir.path().to_str().unwrap(), "--format", "json"]));
+    assert_eq!((v["summary"]["objects"].as_u64(), v["summary"]["inputs"].as_u64()), (Some(2), Some(2)), "{v}");
+    assert_eq!(v["summary"]["input_errors"], 0);
+}
+
+/// Findings silenced by an ignore annotation are counted in the text summary and listed in JSON.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn lint_counts_and_lists_suppressed_findings() {
+    let pod = b"kind: Pod\nmetadata:\n  name: p\n  annotations: {ignore-check.gpuguard.io/GG007: \"fixed in the chart\"}\nspec:\n  containers: [{name: c, image: t, resources: {requests: {nvidia.com/gpu: 1}}}]\n";
+    let o = lint_piped(&["-"], pod);
+    assert!(stdout(&o).contains("1 finding(s) suppressed by ignore-check.gpuguard.io annotations"), "{}", stdout(&o));
+    let v = json(&lint_piped(&["-", "--format", "json"], pod));
+    assert_eq!(v["suppressed"][0]["rule"], "GG007", "{v}");
+    assert_eq!(v["suppressed"][0]["evidence"]["justification"], "fixed in the chart");
+}
+
+/// `--max-file-bytes` reads units like every size flag: `1k` caps a 2 KiB manifest.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn lint_max_file_bytes_takes_units() {
+    let mut big = b"kind: Node\nmetadata: {name: n}\n".to_vec();
+    big.extend(std::iter::repeat_n(b'#', 2048));
+    let o = lint_piped(&["--max-file-bytes", "1k", "-"], &big);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("cap"), "{}", stdout(&o));
+    assert_eq!(lint_piped(&["--max-file-bytes", "1Mi", "-"], &big).status.code(), Some(0));
+}

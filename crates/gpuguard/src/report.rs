@@ -114,6 +114,12 @@ pub struct Summary {
     pub checks_skipped: usize,
     /// Inputs that could not be read or parsed.
     pub input_errors: usize,
+    /// `gpuguard lint` only: Kubernetes objects read (checked or listed as skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<usize>,
+    /// `gpuguard lint` only: inputs (files, stdin) read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<usize>,
 }
 
 /// Everything one run produced.
@@ -130,6 +136,16 @@ pub struct Report {
     /// Objects read but not checked (`gpuguard lint`).
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Findings silenced by an `ignore-check.gpuguard.io/*` annotation (`gpuguard lint`), each
+    /// with `evidence.suppressed_by` (the annotation) and `evidence.justification` (its reason).
+    #[serde(default)]
+    pub suppressed: Vec<Finding>,
+    /// Kubernetes objects read (`gpuguard lint`; `List` items each count).
+    #[serde(default)]
+    pub objects: usize,
+    /// Inputs read (`gpuguard lint`: files and stdin).
+    #[serde(default)]
+    pub inputs: usize,
 }
 
 impl Report {
@@ -149,7 +165,13 @@ impl Report {
 
     /// Counts by severity and status.
     pub fn summary(&self) -> Summary {
-        let mut s = Summary { input_errors: self.errors.len(), ..Summary::default() };
+        let lint = self.command == "lint";
+        let mut s = Summary {
+            input_errors: self.errors.len(),
+            objects: lint.then_some(self.objects),
+            inputs: lint.then_some(self.inputs),
+            ..Summary::default()
+        };
         for f in &self.findings {
             match f.severity {
                 Severity::Error => s.errors += 1,
@@ -183,5 +205,8 @@ impl Report {
         self.checks.extend(other.checks);
         self.errors.extend(other.errors);
         self.skipped.extend(other.skipped);
+        self.suppressed.extend(other.suppressed);
+        self.objects += other.objects;
+        self.inputs += other.inputs;
     }
 }

@@ -121,6 +121,43 @@ fn ignore_annotations_and_the_switch_that_refuses_them() {
     assert!(!lint_text(dep, "d.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG001"));
 }
 
+/// The slug is an alias of its rule id; an empty reason silences nothing and the finding says why.
+#[test]
+fn ignore_by_slug_and_empty_reasons_are_refused() {
+    let slug = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/gpu-requests-limits");
+    let r = lint_text(&slug, "p.yaml", &LintOptions::default());
+    assert!(!r.findings.iter().any(|f| f.rule == "GG007"));
+    // Silenced findings are kept, with the annotation and its reason.
+    let kept = r.suppressed.iter().find(|f| f.rule == "GG007").expect("GG007 listed as suppressed");
+    assert_eq!(kept.evidence["justification"], "fixed in the chart");
+    assert_eq!(kept.evidence["suppressed_by"], "ignore-check.gpuguard.io/gpu-requests-limits");
+    assert_eq!(kept.location.line, Some(12));
+    // A typo silences nothing and is named, with the known ids.
+    let typo = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/GG099");
+    let r2 = lint_text(&typo, "p.yaml", &LintOptions::default());
+    assert!(r2.findings.iter().any(|f| f.rule == "GG007"));
+    assert_eq!(r2.findings.iter().filter(|f| f.rule == "ignore-check").count(), 1, "{:?}", r2.findings);
+    let note = r2.findings.iter().find(|f| f.rule == "ignore-check").expect("the unknown id is reported");
+    assert!(
+        note.message.contains("ignore-check.gpuguard.io/GG099") && note.fix.contains("GG001 (dev-shm)"),
+        "{note:?}"
+    );
+    assert_eq!((note.severity, note.location.line), (gpuguard::Severity::Info, Some(5)));
+    // In SARIF a suppressed finding is a result with an in-source suppression and its reason.
+    let sarif = gpuguard::render::to_sarif_value(&r);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let res = results.iter().find(|x| x["ruleId"] == "GG007").expect("GG007 in SARIF");
+    assert_eq!(res["suppressions"], serde_json::json!([{"kind": "inSource", "justification": "fixed in the chart"}]));
+    assert!(results.iter().filter(|x| x["ruleId"] != "GG007").all(|x| x.get("suppressions").is_none()));
+    let shm = IGNORED.replace("ignore-check.gpuguard.io/GG007", "ignore-check.gpuguard.io/dev-shm");
+    assert!(!lint_text(&shm, "p.yaml", &LintOptions::default()).findings.iter().any(|f| f.rule == "GG001"));
+    let empty = IGNORED.replace("\"fixed in the chart\"", "\"\"");
+    let r = lint_text(&empty, "p.yaml", &LintOptions::default());
+    let f = r.findings.iter().find(|f| f.rule == "GG007").expect("an empty reason does not silence GG007");
+    let why = f.evidence["ignore_refused"].as_str().unwrap();
+    assert!(why.contains("ignore-check.gpuguard.io/GG007") && why.contains("empty reason"), "{why}");
+}
+
 #[test]
 fn config_selects_rules_and_severities() {
     let config = LintConfig::parse("disable: [GG001]\nseverity: {GG007: warning}\n", ".gpuguard.yaml").unwrap();

@@ -17,15 +17,17 @@ pub struct LintArgs {
     /// Config file (rules to run, severities, fail level); default `.gpuguard.yaml` if present.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Refuse `ignore-check.gpuguard.io/*` annotations (for CI).
+    /// Do not honour `ignore-check.gpuguard.io/<rule>` annotations: findings they would silence
+    /// are reported like any other (for CI that allows no in-manifest exceptions).
     #[arg(long)]
     no_ignore_annotations: bool,
     /// What one GPU node costs an hour, in USD: the cluster audit (GG002 on
     /// `kubectl get nodes,pods,daemonsets -A -o json`) then prices the share CPU pods take.
     #[arg(long, value_name = "USD")]
     gpu_node_hourly_cost: Option<f64>,
-    /// Refuse inputs larger than this many bytes (default 67108864, 64 MiB).
-    #[arg(long, value_name = "BYTES")]
+    /// Refuse inputs larger than this (default 64Mi; `1048576`, `1k`, `8Mi`, `1.5GiB` as every
+    /// size flag reads them).
+    #[arg(long, value_name = "BYTES", value_parser = super::parse_bytes)]
     max_file_bytes: Option<u64>,
 }
 
@@ -66,6 +68,7 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
         a.paths
     };
     // `-` is standard input, wherever it appears; the rest are paths, linted in order.
+    let given = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let mut report = gpuguard::Report::new("lint");
     let mut batch: Vec<PathBuf> = Vec::new();
     for p in paths {
@@ -77,6 +80,8 @@ pub fn run(a: LintArgs) -> std::io::Result<i32> {
         }
     }
     report.merge(gpuguard::lint::lint_paths(&batch, &opts));
+    // No object read anywhere (empty stdin from a failed `helm template`, a binary file): exit 2.
+    gpuguard::lint::require_objects(&mut report, &given);
     if a.output.format() != Format::Text {
         return emit_report(&report, a.output.format(), fail_on);
     }
@@ -115,7 +120,16 @@ fn grouped_text(report: &Report, colour: bool) -> String {
     totals.findings = report.findings.clone();
     totals.errors = report.errors.clone();
     let text = gpuguard::render::to_text(&Report { checks: Vec::new(), ..totals }, colour);
-    out.push_str(text.trim_end().rsplit('\n').next().unwrap_or(""));
+    let totals_line = text.trim_end().rsplit('\n').next().unwrap_or("");
+    // `lint: 0 error(s)…` becomes `lint: 12 object(s) in 3 input(s): 0 error(s)…`.
+    let counted = format!("lint: {} object(s) in {} input(s): ", report.objects, report.inputs);
+    out.push_str(&totals_line.strip_prefix("lint: ").map_or_else(|| totals_line.to_owned(), |t| counted + t));
+    let suppressed = report.suppressed.len();
+    if suppressed > 0 {
+        out.push_str(&format!(
+            "\n{suppressed} finding(s) suppressed by ignore-check.gpuguard.io annotations; --format json lists them (`suppressed`)"
+        ));
+    }
     let skipped = report.skipped.len();
     if skipped > 0 {
         out.push_str(&format!(

@@ -136,13 +136,45 @@ impl ShmUse {
     }
 }
 
-/// Whether and why the container uses /dev/shm heavily.
+/// Whether the command runs the data loader with 0 workers (`--num-workers 0`,
+/// `--num_workers=0`, `--workers 0`, `--dataloader-num-workers 0`, a Hydra override
+/// `dataloader.num_workers=0`, `num_workers: 0`): the main process then loads every batch itself
+/// and none crosses /dev/shm.
+#[cfg(feature = "lint")]
+fn zero_workers_in(words: &[&str]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        let flag = w.starts_with("--");
+        let (key, value) = match w.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (*w, words.get(i + 1).copied()),
+        };
+        let key = key.trim_start_matches('-').trim_end_matches(':').replace('-', "_");
+        let last = key.rsplit('.').next().unwrap_or("");
+        let named = matches!(last, "num_workers" | "dataloader_num_workers") || (flag && last == "workers");
+        named && value.is_some_and(|v| v.trim_matches(|c| c == '"' || c == '\'') == "0")
+    })
+}
+
+/// Whether the pod says its DataLoader has 0 workers: the `gpuguard.io/dataloader-workers: "0"`
+/// annotation (on the pod template or the object) or the container's command.
+#[cfg(feature = "lint")]
+fn zero_workers(ctx: &Ctx<'_>, pod: &PodSpec<'_>, c: &Container<'_>) -> bool {
+    let told = pod.annotation(ANN_WORKERS).or_else(|| ctx.obj.annotation(ANN_WORKERS));
+    match told.and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(n) => n == 0,
+        None => zero_workers_in(facts::words(c)),
+    }
+}
+
+/// Whether and why the container uses /dev/shm heavily. `no_workers`: its DataLoader has 0
+/// workers, so only NCCL or Ray can still make it a heavy user.
 #[cfg(feature = "lint")]
 fn shm_use(
     pod: &PodSpec<'_>,
     c: &Container<'_>,
     training: Option<&String>,
     framework: Option<facts::Framework>,
+    no_workers: bool,
 ) -> Option<ShmUse> {
     if c.init || facts::is_launcher(pod, c) {
         return None;
@@ -150,7 +182,7 @@ fn shm_use(
     let gpu = c.requests_gpu();
     let server = facts::model_server(c);
     // tf.data, JAX and XGBoost load data in-process: no DataLoader traffic through /dev/shm.
-    if let (Some(how), true) = (training, framework.is_none_or(facts::Framework::loader_uses_shm)) {
+    if let (Some(how), true, false) = (training, framework.is_none_or(facts::Framework::loader_uses_shm), no_workers) {
         // DataLoader workers: a GPU trainer, or a torch launcher even without a GPU request.
         let torch_launcher = facts::training_command(facts::words(c)).is_some();
         if server.is_none() && (gpu || torch_launcher) {
@@ -187,7 +219,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 continue;
             }
             let Some(mount) = c.mount_at("/dev/shm") else {
-                let Some(usage) = shm_use(pod, c, training.as_ref(), framework) else { continue };
+                let Some(usage) = shm_use(pod, c, training.as_ref(), framework, zero_workers(ctx, pod, c)) else {
+                    continue;
+                };
                 let f = ctx.emit(
                     RuleId::GG001,
                     usage.message(c),
@@ -252,7 +286,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             // fixes nothing for a workload that uses /dev/shm heavily (a 32Mi "dshm" is worse).
             if let (false, Some(size)) = (judged_by_loader, size_bytes)
                 && size <= DEFAULT_SHM_BYTES
-                && let Some(usage) = shm_use(pod, c, training.as_ref(), framework)
+                && let Some(usage) = shm_use(pod, c, training.as_ref(), framework, zero_workers(ctx, pod, c))
             {
                 let sl = size_limit.clone().unwrap_or_default();
                 let (who, why) = usage.who_and_why(c);
@@ -291,4 +325,33 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
 #[cfg(feature = "lint")]
 pub(crate) fn bytes_of(q: &str) -> Option<u64> {
     crate::Quantity::parse(q.trim()).ok()?.to_bytes().and_then(|b| u64::try_from(b).ok())
+}
+
+#[cfg(all(test, feature = "lint"))]
+mod tests {
+    use super::zero_workers_in;
+
+    #[test]
+    fn zero_workers_is_read_from_the_command() {
+        for cmd in [
+            "python train.py --num-workers 0",
+            "python train.py --num_workers=0",
+            "torchrun train.py --workers 0",
+            "python run.py --dataloader_num_workers 0",
+            "python run.py --dataloader-num-workers=0",
+            "python train.py dataloader.num_workers=0",
+            "python train.py num_workers: 0",
+        ] {
+            assert!(zero_workers_in(&cmd.split_whitespace().collect::<Vec<_>>()), "{cmd}");
+        }
+        for cmd in [
+            "python train.py --num-workers 8",
+            "python train.py --num-workers 0.5",
+            "python train.py workers 0",
+            "python train.py --gpus 0 --num-workers 4",
+            "gunicorn --workers 10",
+        ] {
+            assert!(!zero_workers_in(&cmd.split_whitespace().collect::<Vec<_>>()), "{cmd}");
+        }
+    }
 }

@@ -98,6 +98,13 @@ pub fn lint_text(text: &str, file: &str, opts: &LintOptions) -> Report {
 /// ```
 pub fn lint_bytes(bytes: &[u8], file: &str, opts: &LintOptions) -> Report {
     let mut report = Report::new("lint");
+    report.inputs = 1;
+    // A binary file (an image, a tarball, `helm` writing garbage) is refused whole: its stray
+    // "documents" would otherwise read as zero objects and a green run.
+    if bytes.iter().take(1024).any(|&b| b == 0) {
+        report.errors.push(binary(file, "a NUL byte in the first KiB"));
+        return report;
+    }
     let mut cluster = audit::Cluster::default();
     for raw in yaml::split_documents(bytes) {
         let doc = match yaml::parse_document(&raw, file) {
@@ -120,16 +127,76 @@ pub fn lint_bytes(bytes: &[u8], file: &str, opts: &LintOptions) -> Report {
                 for (i, item_value) in items.as_array().into_iter().flatten().enumerate() {
                     let Some((lines, _)) = item_lines.item(items, i) else { continue };
                     match Object::new(item_value) {
-                        Some(item) => lint_object(item, lines, &place, opts, &mut report, &mut cluster),
+                        Some(item) => {
+                            report.objects += 1;
+                            lint_object(item, lines, &place, opts, &mut report, &mut cluster)
+                        }
                         None => report.skipped.push(place.skipped(lines.line, None, "the List item is not a mapping")),
                     }
                 }
             }
-            _ => lint_object(obj, &doc.lines, &place, opts, &mut report, &mut cluster),
+            _ => {
+                report.objects += 1;
+                lint_object(obj, &doc.lines, &place, opts, &mut report, &mut cluster)
+            }
         }
+    }
+    if report.objects == 0 && std::str::from_utf8(bytes).is_err() {
+        report.errors.push(binary(file, "invalid UTF-8"));
+    } else if report.objects == 0 && report.errors.is_empty() {
+        let what = if bytes.iter().all(u8::is_ascii_whitespace) { "empty input" } else { "no Kubernetes object in it" };
+        report.checks.push(crate::Check::new(
+            "input",
+            crate::CheckStatus::Skipped,
+            format!("read 0 objects from {file}: {what}"),
+        ));
     }
     report.findings.extend(cluster.findings(opts.config.gpu_node_hourly_cost));
     report
+}
+
+/// The input error for a file that is not text: `what` says how that was seen.
+fn binary(file: &str, what: &str) -> InputError {
+    InputError {
+        file: file.to_owned(),
+        line: None,
+        message: format!("read 0 objects from {file}: not YAML or JSON (binary: {what})"),
+    }
+}
+
+/// Makes a run that read no Kubernetes object at all an input error (exit 2), naming each input
+/// and why it held none: `helm template . | gpuguard lint -` after a failed `helm` must not pass.
+/// A run with objects in some inputs keeps the empty ones as notes in `checks`. `given` names
+/// what the run was given (the arguments), for a run that found no input file at all.
+///
+/// ```
+/// let opts = Default::default();
+/// let mut r = gpuguard::lint::lint_text("", "<stdin>", &opts);
+/// gpuguard::lint::require_objects(&mut r, "<stdin>");
+/// assert_eq!(r.errors[0].message, "read 0 objects from <stdin>: empty input");
+/// ```
+pub fn require_objects(report: &mut Report, given: &str) {
+    if report.objects > 0 || !report.errors.is_empty() {
+        return;
+    }
+    let empty: Vec<crate::Check> = report
+        .checks
+        .iter()
+        .filter(|c| c.name == "input" && c.reason.starts_with("read 0 objects from "))
+        .cloned()
+        .collect();
+    report.checks.retain(|c| !(c.name == "input" && c.reason.starts_with("read 0 objects from ")));
+    for c in &empty {
+        let file = c.reason.trim_start_matches("read 0 objects from ").rsplit_once(": ").map_or("", |(f, _)| f);
+        report.errors.push(InputError { file: file.to_owned(), line: None, message: c.reason.clone() });
+    }
+    if report.errors.is_empty() {
+        report.errors.push(InputError {
+            file: given.to_owned(),
+            line: None,
+            message: format!("read 0 objects from {given}: no input file in it (no *.yaml, *.yml or *.json)"),
+        });
+    }
 }
 
 /// Lints everything `reader` yields (stdin, a pipe), read up to the config's size cap; `name`
@@ -203,9 +270,26 @@ fn lint_object(
         }
     }
     let Ctx { obj, pods, findings, .. } = ctx;
+    unknown_ignores(&obj, &pods, lines, place, report);
     for mut f in findings {
-        if opts.ignore_annotations && ignored(&obj, &pods, &f) {
-            continue;
+        let mut suppressed = false;
+        if opts.ignore_annotations {
+            match ignore_annotation(&obj, &pods, &f) {
+                // Silenced, but kept: counted in the text summary, listed in JSON `suppressed`.
+                Some((key, reason)) if !reason.trim().is_empty() => {
+                    f.evidence.insert("suppressed_by".into(), key.into());
+                    f.evidence.insert("justification".into(), reason.trim().to_owned().into());
+                    suppressed = true;
+                }
+                // An empty reason does not silence: the finding says why it still stands.
+                Some((key, _)) => {
+                    f.evidence.insert(
+                        "ignore_refused".into(),
+                        format!("annotation {key} has an empty reason; write why the rule does not apply here").into(),
+                    );
+                }
+                None => {}
+            }
         }
         if let Some(sev) = opts.config.severity_of(&f.rule) {
             f.severity = sev;
@@ -227,7 +311,11 @@ fn lint_object(
             container: loc.container.take(),
             path: loc.path.take(),
         };
-        report.findings.push(f);
+        if suppressed {
+            report.suppressed.push(f);
+        } else {
+            report.findings.push(f);
+        }
     }
 }
 
@@ -264,15 +352,62 @@ fn lint_embedded(
     }
 }
 
-/// Whether an ignore annotation for the finding's rule sits on the object or on the pod template
-/// the finding is in.
-fn ignored(obj: &Object<'_>, pods: &[PodSpec<'_>], f: &Finding) -> bool {
-    let key = format!("{IGNORE_PREFIX}{}", f.rule);
-    if obj.annotation(&key).is_some() {
-        return true;
-    }
+/// The ignore annotation (key, reason) for the finding's rule on the object or on the pod
+/// template the finding is in: `ignore-check.gpuguard.io/GG001` or its slug alias
+/// `ignore-check.gpuguard.io/dev-shm` (any spelling the registry's [`crate::footgun`] accepts).
+fn ignore_annotation<'a>(obj: &Object<'a>, pods: &[PodSpec<'a>], f: &Finding) -> Option<(String, &'a str)> {
     let path = f.location.path.as_deref().unwrap_or("");
-    pods.iter().any(|p| path.starts_with(&p.path) && p.annotation(&key).is_some())
+    let metas = std::iter::once(&obj.value["metadata"])
+        .chain(pods.iter().filter(|p| path.starts_with(&p.path)).map(|p| p.meta));
+    for meta in metas {
+        for (key, value) in meta["annotations"].as_object().into_iter().flatten() {
+            let Some(rule) = key.strip_prefix(IGNORE_PREFIX) else { continue };
+            if crate::footgun(rule).is_some_and(|g| g.id == f.rule) {
+                return Some((key.clone(), value.as_str().unwrap_or("")));
+            }
+        }
+    }
+    None
+}
+
+/// An `ignore-check.gpuguard.io/<X>` annotation whose X is no rule id or slug (a typo such as
+/// `GG099`) silences nothing: an info finding (rule `ignore-check`) names it and the known ids.
+fn unknown_ignores(
+    obj: &Object<'_>,
+    pods: &[PodSpec<'_>],
+    lines: &yaml::Lines,
+    place: &Place<'_>,
+    report: &mut Report,
+) {
+    let metas = std::iter::once((&obj.value["metadata"], "metadata".to_owned()))
+        .chain(pods.iter().filter_map(|p| p.meta_path.clone().filter(|m| m != "metadata").map(|m| (p.meta, m))));
+    for (meta, meta_path) in metas {
+        for key in meta["annotations"].as_object().into_iter().flatten().map(|(k, _)| k) {
+            let Some(rule) = key.strip_prefix(IGNORE_PREFIX) else { continue };
+            if crate::footgun(rule).is_some() {
+                continue;
+            }
+            let known: Vec<String> = footguns::catalog().iter().map(|g| format!("{} ({})", g.id, g.slug)).collect();
+            let mut f = Finding::new(
+                "ignore-check",
+                crate::Severity::Info,
+                format!("annotation {key} names no gpuguard rule, so it silences nothing"),
+                format!("use one of the rule ids or slugs: {}", known.join(", ")),
+            );
+            let path = format!("{meta_path}.annotations");
+            f.location = Location {
+                file: Some(place.file.to_owned()),
+                line: Some(lines.line_of(obj.value, &path)),
+                document: Some(place.document),
+                kind: Some(obj.kind.to_owned()).filter(|k| !k.is_empty()),
+                name: obj.name.map(str::to_owned),
+                namespace: obj.namespace.map(str::to_owned),
+                container: None,
+                path: Some(path),
+            };
+            report.findings.push(f);
+        }
+    }
 }
 
 /// Lints files and directories (directories recursively: regular `*.yaml`, `*.yml`, `*.json`

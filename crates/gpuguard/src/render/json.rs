@@ -28,6 +28,9 @@ struct JsonReport<'a> {
     /// `gpuguard lint` lists the objects it read but did not check.
     #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'a [Skipped]>,
+    /// `gpuguard lint`: findings silenced by `ignore-check.gpuguard.io/*` annotations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<&'a [Finding]>,
 }
 
 impl<'a> JsonReport<'a> {
@@ -40,6 +43,7 @@ impl<'a> JsonReport<'a> {
             errors: &report.errors,
             summary: report.summary(),
             skipped: (report.command == "lint").then_some(report.skipped.as_slice()),
+            suppressed: (report.command == "lint").then_some(report.suppressed.as_slice()),
         }
     }
 }

@@ -53,10 +53,11 @@ pub fn to_sarif_value(report: &Report) -> Value {
         .collect();
     // Occurrences of each identity so far: a second finding with the same identity gets `:2`.
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| {
+    // Findings silenced by an ignore annotation follow, as results with an in-source suppression
+    // (SARIF 2.1.0 §3.35), so code scanning shows them as dismissed with the reason.
+    let all = report.findings.iter().map(|f| (f, false)).chain(report.suppressed.iter().map(|f| (f, true)));
+    let results: Vec<Value> = all
+        .map(|(f, suppressed)| {
             let identity = identity(f);
             let n = seen.entry(identity.clone()).or_insert(0);
             *n += 1;
@@ -74,6 +75,10 @@ pub fn to_sarif_value(report: &Report) -> Value {
             // SARIF wants a non-negative index or none: a rule outside the catalog gets none.
             if let (None, Some(map)) = (rule_index, result.as_object_mut()) {
                 map.shift_remove("ruleIndex");
+            }
+            if let (true, Some(map)) = (suppressed, result.as_object_mut()) {
+                let justification = f.evidence.get("justification").cloned().unwrap_or_default();
+                map.insert("suppressions".into(), json!([{"kind": "inSource", "justification": justification}]));
             }
             result
         })
