@@ -24,9 +24,11 @@ const MAX_EXAMPLES: usize = 16;
 /// Most distinct causes remembered per GPU from "caused by previous Xid N".
 const MAX_NAMED_CAUSES: usize = 8;
 /// Most recent timestamped kernel records remembered to drop the same record seen in another
-/// input (8 bytes of hash and 8 of input number each, about 2 MiB with the map's overhead). A
-/// record whose twin is further back than this many XID records is counted twice.
-pub const MAX_DEDUP_RECORDS: usize = 1 << 16;
+/// input (8 bytes of hash and 8 of input number each, about 300 KiB with the map's overhead:
+/// a node agent's memory stays flat under an XID storm). A record whose twin is further back
+/// than this many XID records (a kern.log with more XID lines than this before its syslog copy)
+/// is counted twice.
+pub const MAX_DEDUP_RECORDS: usize = 1 << 13;
 /// Most file-derived machine identities remembered (see [`file_machine`]).
 const MAX_FILE_MACHINES: usize = 1024;
 /// Log names that rsyslog, syslog-ng and dmesg write in one machine's log directory: their
